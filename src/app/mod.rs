@@ -1,0 +1,62 @@
+//! The Leptos application: the HTML shell, the routes and the pages.
+
+mod layout;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+use layout::AppShell;
+use pages::{CredentialsPage, LoginPage, NotFoundPage, ProjectsPage};
+
+/// The HTML document the server renders around the application.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en" class="h-full">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="h-full bg-slate-50 text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    mark_hydrated();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/keyhold.css" />
+        <Title formatter=|page: String| if page.is_empty() { "Keyhold".to_string() } else { format!("{page} · Keyhold") } />
+        <Router>
+            <Routes fallback=|| view! { <AppShell><NotFoundPage /></AppShell> }>
+                <Route path=path!("/") view=|| view! { <Redirect path="/credentials" /> } />
+                <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/credentials") view=|| view! { <AppShell><CredentialsPage /></AppShell> } />
+                <Route path=path!("/projects") view=|| view! { <AppShell><ProjectsPage /></AppShell> } />
+            </Routes>
+        </Router>
+    }
+}
+
+/// Marks the document once the WASM bundle has taken over the server-rendered page. Effects run only
+/// in the browser, after hydration, so the attribute tells people's tools and our browser tests that
+/// the page is interactive.
+fn mark_hydrated() {
+    Effect::new(|_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
+}

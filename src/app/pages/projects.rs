@@ -1,0 +1,68 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::app::layout::PageHeader;
+use crate::domain::AppError;
+use crate::domain::project::{ProjectList, ProjectSummary};
+
+/// The projects known to the cluster, read from the server's watch cache.
+#[server]
+pub async fn list_projects() -> Result<ProjectList, AppError> {
+    let state = expect_context::<crate::server::AppState>();
+    Ok(state.projects.list())
+}
+
+#[component]
+pub fn ProjectsPage() -> impl IntoView {
+    let refreshes = RwSignal::new(0u32);
+    let projects = Resource::new(move || refreshes.get(), |_| list_projects());
+
+    view! {
+        <Title text="Projects" />
+        <PageHeader title="Projects" subtitle="Namespaces labelled keyhold.dev/project, grouped by department">
+            <button type="button" class="btn-secondary" on:click=move |_| refreshes.update(|n| *n += 1)>
+                "Refresh"
+            </button>
+        </PageHeader>
+        <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading projects…"</p> }>
+            {move || Suspend::new(async move {
+                projects.await.map(|list| view! { <ProjectTable list /> })
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ProjectTable(list: ProjectList) -> impl IntoView {
+    let read_at = list.read_at.clone();
+    let time_of_day = read_at.get(11..19).unwrap_or_default().to_string();
+    let rows = list.projects.into_iter().map(|p| view! { <ProjectRow project=p /> }).collect_view();
+    view! {
+        <p class="mb-3 text-xs text-slate-500 dark:text-slate-400">
+            "Last updated " <time datetime=read_at>{time_of_day}</time>
+        </p>
+        <div class="card overflow-x-auto">
+            <table class="data-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Project"</th>
+                        <th scope="col">"Department"</th>
+                        <th scope="col">"Namespace"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn ProjectRow(project: ProjectSummary) -> impl IntoView {
+    view! {
+        <tr>
+            <td class="font-medium">{project.name}</td>
+            <td>{project.department.unwrap_or_else(|| "—".into())}</td>
+            <td class="font-mono text-xs">{project.namespace}</td>
+        </tr>
+    }
+}

@@ -1,0 +1,497 @@
+//! The HTTP face of the embedded API: discovery and the resource paths, parsed into operations
+//! and answered in Kubernetes' shapes (k8s-api-contract.md §1–§3, §9, §11).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use base64::Engine;
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+use super::Cluster;
+use super::ops::{self, Deleted, ListOptions, WriteOptions};
+use super::resources::ResourceType;
+use super::selectors::{FieldSelector, LabelSelector};
+use super::status::ApiError;
+use super::store::{Change, EventType, Subscription};
+
+/// The largest request body accepted, as kube-apiserver's limit.
+const MAX_BODY: usize = 3 * 1024 * 1024;
+/// How often an idle watch that asked for bookmarks receives one.
+const BOOKMARK_EVERY: Duration = Duration::from_secs(15);
+/// The longest a watch stays open when the client gives no timeout.
+const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(1800);
+
+pub fn router(cluster: Arc<Cluster>) -> Router {
+    Router::new()
+        .route("/version", get(version))
+        .route("/api", get(api_versions))
+        .route("/apis", get(api_groups))
+        .route("/api/v1", get(core_resources))
+        .route("/api/v1/{*rest}", any(core_request))
+        .route("/apis/{group}/{version}", get(group_resources))
+        .route("/apis/{group}/{version}/{*rest}", any(group_request))
+        .fallback(|| async { ApiError::no_such_path() })
+        .with_state(cluster)
+}
+
+async fn version() -> Response {
+    axum::Json(json!({
+        "major": "1",
+        "minor": "34",
+        "gitVersion": "v1.34.0-keyhold",
+        "gitCommit": env!("CARGO_PKG_VERSION"),
+        "gitTreeState": "clean",
+        "buildDate": "1970-01-01T00:00:00Z",
+        "goVersion": "rust",
+        "compiler": "rustc",
+        "platform": format!("{}/{}", std::env::consts::OS, if cfg!(target_arch = "x86_64") { "amd64" } else { std::env::consts::ARCH }),
+    }))
+    .into_response()
+}
+
+async fn api_versions(headers: HeaderMap) -> Response {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    axum::Json(json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": host}],
+    }))
+    .into_response()
+}
+
+async fn api_groups(State(cluster): State<Arc<Cluster>>) -> Response {
+    let mut groups: Vec<Value> = Vec::new();
+    for rt in cluster.types().iter().filter(|t| !t.group.is_empty()) {
+        let gv = json!({"groupVersion": rt.api_version(), "version": rt.version});
+        if !groups.iter().any(|g| g["name"] == rt.group.as_str()) {
+            groups.push(json!({"name": rt.group, "versions": [gv.clone()], "preferredVersion": gv}));
+        }
+    }
+    axum::Json(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})).into_response()
+}
+
+fn resource_list(cluster: &Cluster, group: &str, version: &str) -> Result<Response, ApiError> {
+    let resources: Vec<Value> =
+        cluster.types().iter().filter(|t| t.group == group && t.version == version).map(ResourceType::discovery_entry).collect();
+    if resources.is_empty() {
+        return Err(ApiError::no_such_path());
+    }
+    let group_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    Ok(axum::Json(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}))
+        .into_response())
+}
+
+async fn core_resources(State(cluster): State<Arc<Cluster>>) -> Result<Response, ApiError> {
+    resource_list(&cluster, "", "v1")
+}
+
+async fn group_resources(State(cluster): State<Arc<Cluster>>, Path((group, version)): Path<(String, String)>) -> Result<Response, ApiError> {
+    resource_list(&cluster, &group, &version)
+}
+
+async fn core_request(State(cluster): State<Arc<Cluster>>, Path(rest): Path<String>, request: Request) -> Response {
+    serve(cluster, "", "v1", &rest, request).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn group_request(
+    State(cluster): State<Arc<Cluster>>,
+    Path((group, version, rest)): Path<(String, String, String)>,
+    request: Request,
+) -> Response {
+    serve(cluster, &group, &version, &rest, request).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// What a resource path names.
+struct Target {
+    rt: ResourceType,
+    namespace: Option<String>,
+    name: Option<String>,
+    subresource: Option<String>,
+}
+
+fn parse_target(cluster: &Cluster, group: &str, version: &str, rest: &str) -> Result<Target, ApiError> {
+    let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+    let find = |plural: &str| cluster.find_type(group, version, plural).ok_or_else(ApiError::no_such_path);
+    let target = match parts.as_slice() {
+        // The namespace object itself and its subresources.
+        ["namespaces", name] if group.is_empty() => Target { rt: find("namespaces")?, namespace: None, name: Some(name.to_string()), subresource: None },
+        ["namespaces", name, sub @ ("status" | "finalize")] if group.is_empty() => {
+            Target { rt: find("namespaces")?, namespace: None, name: Some(name.to_string()), subresource: Some(sub.to_string()) }
+        }
+        ["namespaces", ns, plural, rest @ ..] => {
+            let rt = find(plural)?;
+            if !rt.namespaced {
+                return Err(ApiError::no_such_path());
+            }
+            let (name, subresource) = match rest {
+                [] => (None, None),
+                [name] => (Some(name.to_string()), None),
+                [name, sub] => (Some(name.to_string()), Some(sub.to_string())),
+                _ => return Err(ApiError::no_such_path()),
+            };
+            Target { rt, namespace: Some(ns.to_string()), name, subresource }
+        }
+        [plural] => Target { rt: find(plural)?, namespace: None, name: None, subresource: None },
+        [plural, name, rest @ ..] => {
+            let rt = find(plural)?;
+            if rt.namespaced {
+                return Err(ApiError::no_such_path());
+            }
+            let subresource = match rest {
+                [] => None,
+                [sub] => Some(sub.to_string()),
+                _ => return Err(ApiError::no_such_path()),
+            };
+            Target { rt, namespace: None, name: Some(name.to_string()), subresource }
+        }
+        _ => return Err(ApiError::no_such_path()),
+    };
+    if target.subresource.as_deref().is_some_and(|s| s != "status") {
+        return Err(ApiError::no_such_path());
+    }
+    Ok(target)
+}
+
+/// Kubernetes' boolean query parameter rule: absent, `0` or `false` are false; anything else true.
+fn flag(query: &HashMap<String, String>, name: &str) -> bool {
+    query.get(name).is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"))
+}
+
+async fn serve(cluster: Arc<Cluster>, group: &str, version: &str, rest: &str, request: Request) -> Result<Response, ApiError> {
+    let target = parse_target(&cluster, group, version, rest)?;
+    let (parts, body) = request.into_parts();
+    let Query(query): Query<HashMap<String, String>> =
+        Query::try_from_uri(&parts.uri).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let namespace = target.namespace.clone().unwrap_or_default();
+    let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let dry_run = match query.get("dryRun").map(String::as_str) {
+        None | Some("") => false,
+        Some("All") => true,
+        Some(other) => {
+            return Err(ApiError::invalid("", "", "", vec![super::status::Cause::not_supported("dryRun", &format!("[{other}]"), &["All"])])
+                .with_message(format!("dryRun: Unsupported value: [\"{other}\"]: supported values: \"All\"")));
+        }
+    };
+    let opts = WriteOptions { dry_run, manager: super::objects::manager_name(query.get("fieldManager").map(String::as_str), user_agent) };
+    let rt = &target.rt;
+    let verb = match (&parts.method, &target.name) {
+        (&Method::GET, Some(_)) => "get",
+        (&Method::GET, None) if flag(&query, "watch") => "watch",
+        (&Method::GET, None) => "list",
+        (&Method::POST, None) => "create",
+        (&Method::PUT, Some(_)) => "update",
+        (&Method::PATCH, Some(_)) => "patch",
+        (&Method::DELETE, Some(_)) => "delete",
+        (&Method::DELETE, None) => "deletecollection",
+        _ => return Err(ApiError::method_not_allowed()),
+    };
+    if !rt.allows(verb) {
+        return Err(ApiError::method_not_allowed());
+    }
+    let ns_filter = target.namespace.as_deref();
+    let part = if target.subresource.is_some() { ops::Part::Status } else { ops::Part::Main };
+    match verb {
+        "get" => {
+            let name = target.name.as_deref().unwrap_or_default();
+            Ok(object_response(StatusCode::OK, &*ops::get(cluster.store(), rt, &namespace, name)?))
+        }
+        "list" => {
+            let opts = list_options(rt, &query)?;
+            let result = ops::list(cluster.store(), rt, ns_filter, &opts);
+            Ok(list_response(rt, result))
+        }
+        "watch" => watch(cluster.clone(), rt.clone(), target.namespace.clone(), &query),
+        "create" => {
+            let body = read_json(body).await?;
+            let created = ops::create(cluster.store(), rt, &namespace, body, &opts)?;
+            Ok(object_response(StatusCode::CREATED, &created))
+        }
+        "update" => {
+            let body = read_json(body).await?;
+            let name = target.name.as_deref().unwrap_or_default();
+            let updated = ops::update(cluster.store(), rt, &namespace, name, body, part, &opts)?;
+            Ok(object_response(StatusCode::OK, &updated))
+        }
+        "patch" => {
+            let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            let patch = read_bytes(body).await?;
+            let name = target.name.as_deref().unwrap_or_default();
+            let force = flag(&query, "force");
+            let (status, object) = ops::patch(cluster.store(), rt, &namespace, name, content_type, &patch, part, &opts, force)?;
+            Ok(object_response(status, &object))
+        }
+        "delete" => {
+            let name = target.name.as_deref().unwrap_or_default();
+            let deleted = ops::delete(cluster.store(), rt, &namespace, name, &opts)?;
+            if rt.plural == "namespaces" && rt.group.is_empty() && !dry_run {
+                cluster.finish_namespace_later(name.to_string());
+            }
+            Ok(delete_response(rt, deleted))
+        }
+        "deletecollection" => {
+            let list_opts = list_options(rt, &query)?;
+            let selected = ops::list(cluster.store(), rt, ns_filter, &list_opts);
+            let mut deleted = Vec::new();
+            for item in selected.items {
+                let ns = item["metadata"]["namespace"].as_str().unwrap_or_default();
+                let name = item["metadata"]["name"].as_str().unwrap_or_default();
+                match ops::delete(cluster.store(), rt, ns, name, &opts) {
+                    Ok(Deleted::Gone(o) | Deleted::Pending(o)) => deleted.push(Arc::new(o)),
+                    Err(e) if e.code == StatusCode::NOT_FOUND => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            let rv = cluster.store().resource_version();
+            Ok(list_response(rt, ops::ListResult { rv, items: deleted, next: None, remaining: None }))
+        }
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+async fn read_bytes(body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| ApiError::too_large(format!("Request entity too large: limit is {MAX_BODY}")))
+}
+
+/// Reads a JSON (or YAML) request body.
+async fn read_json(body: Body) -> Result<Value, ApiError> {
+    let bytes = read_bytes(body).await?;
+    parse_document(&bytes)
+}
+
+pub(super) fn parse_document(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes).or_else(|json_err| {
+        let text = std::str::from_utf8(bytes).map_err(|_| ApiError::bad_request(format!("json parse error: {json_err}")))?;
+        if text.trim_start().starts_with('{') || text.trim_start().starts_with('[') {
+            return Err(ApiError::bad_request(format!("json parse error: {json_err}")));
+        }
+        serde_yaml::from_str(text).map_err(|e| ApiError::bad_request(format!("yaml: {e}")))
+    })
+}
+
+fn list_options(rt: &ResourceType, query: &HashMap<String, String>) -> Result<ListOptions, ApiError> {
+    let labels = LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or_default())?;
+    let fields = FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or_default(), rt)?;
+    let limit = match query.get("limit") {
+        Some(l) if !l.is_empty() => Some(l.parse::<usize>().map_err(|_| ApiError::bad_request(format!("invalid limit: {l:?}")))?),
+        _ => None,
+    };
+    let rv = query.get("resourceVersion").map(String::as_str).unwrap_or_default();
+    if let Some(m) = query.get("resourceVersionMatch").filter(|m| !m.is_empty()) {
+        let why = if rv.is_empty() {
+            Some("resourceVersionMatch is forbidden unless resourceVersion is provided".to_string())
+        } else if query.get("continue").is_some_and(|c| !c.is_empty()) {
+            Some("resourceVersionMatch is forbidden when continue is provided".to_string())
+        } else if m == "Exact" && rv == "0" {
+            Some("resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"".to_string())
+        } else if m != "Exact" && m != "NotOlderThan" {
+            Some(format!("{m:?} is not a valid value"))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(list_options_invalid(&format!("resourceVersionMatch: Forbidden: {why}")));
+        }
+    }
+    let after = match query.get("continue").filter(|c| !c.is_empty()) {
+        None => None,
+        Some(token) => {
+            if !rv.is_empty() && rv != "0" {
+                return Err(ApiError::bad_request("specifying resource version is not allowed when using continue"));
+            }
+            Some(decode_continue(token)?)
+        }
+    };
+    Ok(ListOptions { labels, fields, limit, after })
+}
+
+fn list_options_invalid(text: &str) -> ApiError {
+    ApiError::invalid("ListOptions.meta.k8s.io", "", "", Vec::new()).with_message(format!("ListOptions.meta.k8s.io \"\" is invalid: {text}"))
+}
+
+fn encode_continue(rv: u64, namespace: &str, name: &str) -> String {
+    let token = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{namespace}/{name}\u{0}")});
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token.to_string())
+}
+
+fn decode_continue(token: &str) -> Result<(u64, String, String), ApiError> {
+    let bad = || ApiError::bad_request("invalid continue token: continue key is not valid");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    let rv = value["rv"].as_u64().ok_or_else(bad)?;
+    let start = value["start"].as_str().ok_or_else(bad)?.trim_end_matches('\u{0}');
+    let (namespace, name) = start.split_once('/').ok_or_else(bad)?;
+    Ok((rv, namespace.to_string(), name.to_string()))
+}
+
+fn object_response(status: StatusCode, object: &Value) -> Response {
+    (status, axum::Json(object)).into_response()
+}
+
+fn list_response(rt: &ResourceType, result: ops::ListResult) -> Response {
+    let items: Vec<Value> = result
+        .items
+        .iter()
+        .map(|item| {
+            let mut item = (**item).clone();
+            if let Some(obj) = item.as_object_mut() {
+                obj.remove("kind");
+                obj.remove("apiVersion");
+            }
+            item
+        })
+        .collect();
+    let mut metadata = json!({"resourceVersion": result.rv.to_string()});
+    if let Some((ns, name)) = &result.next {
+        metadata["continue"] = json!(encode_continue(result.rv, ns, name));
+    }
+    if let Some(remaining) = result.remaining {
+        metadata["remainingItemCount"] = json!(remaining);
+    }
+    axum::Json(json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(), "metadata": metadata, "items": items}))
+        .into_response()
+}
+
+fn delete_response(rt: &ResourceType, deleted: Deleted) -> Response {
+    let returns_object = rt.group.is_empty() && matches!(rt.plural.as_str(), "pods" | "serviceaccounts" | "namespaces");
+    match deleted {
+        Deleted::Pending(object) => object_response(StatusCode::OK, &object),
+        Deleted::Gone(object) if returns_object => object_response(StatusCode::OK, &object),
+        Deleted::Gone(object) => {
+            let mut details = json!({"name": object["metadata"]["name"], "kind": rt.plural, "uid": object["metadata"]["uid"]});
+            if !rt.group.is_empty() {
+                details["group"] = json!(rt.group);
+            }
+            axum::Json(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}))
+                .into_response()
+        }
+    }
+}
+
+/// How a change looks to a watcher with these filters: ADDED, MODIFIED, DELETED or nothing.
+struct WatchFilter {
+    storage_id: String,
+    namespace: Option<String>,
+    labels: LabelSelector,
+    fields: FieldSelector,
+}
+
+impl WatchFilter {
+    fn matches(&self, object: &Value) -> bool {
+        self.labels.matches(object) && self.fields.matches(object)
+    }
+
+    fn event(&self, change: &Change) -> Option<Value> {
+        if change.key.resource != self.storage_id || self.namespace.as_ref().is_some_and(|ns| *ns != change.key.namespace) {
+            return None;
+        }
+        let now = change.kind != EventType::Deleted && self.matches(&change.object);
+        let before = change.previous.as_deref().is_some_and(|p| self.matches(p));
+        let kind = match (before, now) {
+            (false, true) => "ADDED",
+            (true, true) => "MODIFIED",
+            (true, false) => "DELETED",
+            (false, false) => return None,
+        };
+        Some(json!({"type": kind, "object": &*change.object}))
+    }
+}
+
+fn line(event: &Value) -> Bytes {
+    let mut bytes = serde_json::to_vec(event).unwrap_or_default();
+    bytes.push(b'\n');
+    Bytes::from(bytes)
+}
+
+fn bookmark(rt: &ResourceType, rv: u64, initial_end: bool) -> Value {
+    let mut metadata = json!({"resourceVersion": rv.to_string()});
+    if initial_end {
+        metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+    }
+    json!({"type": "BOOKMARK", "object": {"kind": rt.kind, "apiVersion": rt.api_version(), "metadata": metadata}})
+}
+
+fn watch(cluster: Arc<Cluster>, rt: ResourceType, namespace: Option<String>, query: &HashMap<String, String>) -> Result<Response, ApiError> {
+    let labels = LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or_default())?;
+    let fields = FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or_default(), &rt)?;
+    let bookmarks = flag(query, "allowWatchBookmarks");
+    let initial_events = flag(query, "sendInitialEvents");
+    if initial_events && query.get("resourceVersionMatch").map(String::as_str) != Some("NotOlderThan") {
+        return Err(list_options_invalid("sendInitialEvents: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"));
+    }
+    let timeout = query
+        .get("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_WATCH_TIMEOUT);
+    let filter = WatchFilter { storage_id: rt.storage_id(), namespace: namespace.clone(), labels, fields };
+    let from = match query.get("resourceVersion").map(String::as_str) {
+        None | Some("") | Some("0") => None,
+        Some(rv) => Some(rv.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?),
+    };
+
+    let mut first: Vec<Bytes> = Vec::new();
+    let subscription: Subscription = match from {
+        Some(from) if !initial_events => match cluster.store().subscribe(Some(from)) {
+            Ok(sub) => sub,
+            Err(oldest) => {
+                let status = ApiError::expired(format!("too old resource version: {from} ({oldest})")).status();
+                let body = line(&json!({"type": "ERROR", "object": status}));
+                return Ok(watch_response(Body::from(body)));
+            }
+        },
+        _ => {
+            let (rv, items, sub) = cluster.store().snapshot_and_subscribe(&filter.storage_id, namespace.as_deref());
+            first.extend(items.iter().filter(|o| filter.matches(o)).map(|o| line(&json!({"type": "ADDED", "object": &**o}))));
+            if initial_events {
+                first.push(line(&bookmark(&rt, rv, true)));
+            }
+            sub
+        }
+    };
+    first.extend(subscription.replay.iter().filter_map(|c| filter.event(c)).map(|e| line(&e)));
+
+    let deadline = tokio::time::Instant::now() + timeout;
+    let live = futures::stream::unfold((subscription.live, filter), move |(mut live, filter)| {
+        let (cluster, rt) = (cluster.clone(), rt.clone());
+        async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(deadline) => return None,
+                    _ = tokio::time::sleep(BOOKMARK_EVERY), if bookmarks => {
+                        let mark = line(&bookmark(&rt, cluster.store().resource_version(), false));
+                        return Some((mark, (live, filter)));
+                    }
+                    received = live.recv() => match received {
+                        Ok(change) => {
+                            if let Some(event) = filter.event(&change) {
+                                return Some((line(&event), (live, filter)));
+                            }
+                        }
+                        // Fallen behind, or the server is stopping: end the stream; the client re-watches.
+                        Err(_) => return None,
+                    },
+                }
+            }
+        }
+    });
+    let stream = futures::stream::iter(first).chain(live).map(Ok::<_, std::convert::Infallible>);
+    Ok(watch_response(Body::from_stream(stream)))
+}
+
+fn watch_response(body: Body) -> Response {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .unwrap_or_else(|_| ApiError::internal("cannot build the watch response").into_response())
+}

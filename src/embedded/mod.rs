@@ -1,0 +1,129 @@
+//! The embedded Kubernetes API: Keyhold's default cluster when no other is configured, and every
+//! test's cluster (DESIGN.md §4). A faithful subset of kube-apiserver, persisted in the data
+//! directory, reached in-process through `kube::Client` or on a loopback port by real clients.
+
+mod api;
+mod auth;
+mod objects;
+mod ops;
+mod resources;
+mod selectors;
+mod status;
+mod store;
+mod validation;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use status::ApiError;
+pub use store::StoreError;
+
+use resources::ResourceType;
+use store::Store;
+
+/// One embedded cluster: its store and the types it serves.
+pub struct Cluster {
+    store: Store,
+    types: Vec<ResourceType>,
+    admin_token: String,
+    created: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot use {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+impl Cluster {
+    /// Opens the cluster kept in `data_dir`, creating it (with its system namespaces) on first use.
+    pub fn open(data_dir: &Path) -> Result<Arc<Self>, EmbeddedError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| EmbeddedError::Io { path, source }
+        };
+        std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
+        let (store, created) = Store::open(data_dir)?;
+        let admin_token = auth::load_or_create_token(data_dir).map_err(io(data_dir))?;
+        let cluster = Arc::new(Cluster { store, types: resources::builtin_types(), admin_token, created });
+        if created {
+            cluster.bootstrap()?;
+        }
+        Ok(cluster)
+    }
+
+    /// The namespaces every cluster starts with.
+    fn bootstrap(&self) -> Result<(), EmbeddedError> {
+        let namespaces = self.find_type("", "v1", "namespaces").expect("namespaces are built in");
+        let opts = ops::WriteOptions { dry_run: false, manager: "keyhold-embedded".into() };
+        for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            let body = serde_json::json!({"metadata": {"name": name}});
+            ops::create(&self.store, &namespaces, "", body, &opts).map_err(|e| StoreError::Write(e.message))?;
+        }
+        Ok(())
+    }
+
+    /// Whether this start created the cluster (its data directory held none).
+    pub fn is_new(&self) -> bool {
+        self.created
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn types(&self) -> &[ResourceType] {
+        &self.types
+    }
+
+    pub(crate) fn find_type(&self, group: &str, version: &str, plural: &str) -> Option<ResourceType> {
+        resources::find(&self.types, group, version, plural).cloned()
+    }
+
+    /// Empties a terminating namespace in the background, as kube-controller-manager does, and
+    /// removes it once its content is gone.
+    pub(crate) fn finish_namespace_later(self: &Arc<Self>, namespace: String) {
+        let cluster = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok(mut sub) = cluster.store.subscribe(None) else { return };
+                match ops::finish_namespace(&cluster.store, &cluster.types, &namespace) {
+                    Ok(true) => return,
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(namespace, error = %e, "namespace cleanup failed");
+                        return;
+                    }
+                }
+                // Something still holds a finalizer: try again after the next change.
+                if sub.live.recv().await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+
+    /// The API as an axum router, without authentication: for in-process use only.
+    pub fn router(self: &Arc<Self>) -> axum::Router {
+        api::router(self.clone())
+    }
+
+    /// A `kube::Client` that talks to this cluster in-process, with no socket.
+    pub fn client(self: &Arc<Self>) -> kube::Client {
+        kube::Client::new(self.router(), "default")
+    }
+
+    /// Serves the API on `addr` for real clients (kubectl), requiring the admin bearer token.
+    pub async fn serve(self: &Arc<Self>, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let router = auth::require_token(self.router(), self.admin_token.clone());
+        axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    }
+
+    /// Writes a kubeconfig that points kubectl at `addr` with the admin token.
+    pub fn write_kubeconfig(&self, file: &Path, addr: SocketAddr) -> std::io::Result<()> {
+        auth::write_kubeconfig(file, addr, &self.admin_token)
+    }
+}

@@ -1,0 +1,541 @@
+//! The API verbs on stored objects, independent of HTTP: create, get, list, update, patch, delete,
+//! with kube-apiserver's checks in its order (k8s-api-contract.md §5–§9).
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::objects;
+use super::resources::ResourceType;
+use super::selectors::{FieldSelector, LabelSelector};
+use super::status::{ApiError, Cause};
+use super::store::{Change, Mutation, ObjectKey, Store, StoreError};
+use super::validation;
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+/// Namespaces that can never be deleted.
+const PROTECTED_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public"];
+
+/// Options every write takes.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    pub dry_run: bool,
+    pub manager: String,
+}
+
+/// A list request's selection and paging.
+#[derive(Debug, Clone, Default)]
+pub struct ListOptions {
+    pub labels: LabelSelector,
+    pub fields: FieldSelector,
+    pub limit: Option<usize>,
+    /// Decoded continue token: the snapshot's resourceVersion and the key to start after.
+    pub after: Option<(u64, String, String)>,
+}
+
+pub struct ListResult {
+    pub rv: u64,
+    pub items: Vec<Arc<Value>>,
+    pub next: Option<(String, String)>,
+    pub remaining: Option<usize>,
+}
+
+pub fn key(rt: &ResourceType, namespace: &str, name: &str) -> ObjectKey {
+    ObjectKey::new(rt.storage_id(), if rt.namespaced { namespace } else { "" }, name)
+}
+
+fn namespaces_type() -> ResourceType {
+    super::resources::builtin_types().into_iter().find(|t| t.plural == "namespaces").expect("namespaces are built in")
+}
+
+/// Checks that `body` is an object of `rt`'s kind and version.
+fn check_type(rt: &ResourceType, body: &Value) -> Result<(), ApiError> {
+    if !body.is_object() {
+        return Err(ApiError::bad_request(format!("{} in version {:?} cannot be handled as a {}: expected an object", rt.kind, rt.version, rt.kind)));
+    }
+    if let Some(api_version) = body["apiVersion"].as_str()
+        && api_version != rt.api_version()
+    {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({api_version}) does not match the expected API version ({})",
+            rt.api_version()
+        )));
+    }
+    if let Some(kind) = body["kind"].as_str()
+        && kind != rt.kind
+    {
+        return Err(ApiError::bad_request(format!("the kind in the data ({kind}) does not match the expected kind ({})", rt.kind)));
+    }
+    Ok(())
+}
+
+/// Validation shared by create and update; returns the causes of an Invalid error.
+fn validate(rt: &ResourceType, object: &Value) -> Result<Vec<Cause>, ApiError> {
+    let mut causes = validation::metadata(object);
+    if rt.group.is_empty() && rt.plural == "secrets" {
+        let data = validation::decode_data(object)
+            .map_err(|e| ApiError::bad_request(format!("Secret in version \"v1\" cannot be handled as a Secret: {e}")))?;
+        causes.extend(validation::secret(object, &data));
+    }
+    Ok(causes)
+}
+
+pub fn get(store: &Store, rt: &ResourceType, namespace: &str, name: &str) -> Result<Arc<Value>, ApiError> {
+    store.get(&key(rt, namespace, name)).ok_or_else(|| ApiError::not_found(rt, name))
+}
+
+pub fn list(store: &Store, rt: &ResourceType, namespace: Option<&str>, opts: &ListOptions) -> ListResult {
+    let (rv, all) = store.list(&rt.storage_id(), namespace);
+    let rv = opts.after.as_ref().map_or(rv, |(rv, _, _)| *rv);
+    let start = all
+        .iter()
+        .position(|o| match &opts.after {
+            Some((_, ns, name)) => (meta_str(o, "namespace"), meta_str(o, "name")) > (ns.as_str(), name.as_str()),
+            None => true,
+        })
+        .unwrap_or(all.len());
+    let selected: Vec<Arc<Value>> =
+        all[start..].iter().filter(|o| opts.labels.matches(o) && opts.fields.matches(o)).cloned().collect();
+    match opts.limit {
+        Some(limit) if limit > 0 && selected.len() > limit => {
+            let last = &selected[limit - 1];
+            let next = Some((meta_str(last, "namespace").to_string(), meta_str(last, "name").to_string()));
+            let filtered = !opts.labels.is_empty() || !opts.fields.is_empty();
+            let remaining = (!filtered).then_some(selected.len() - limit);
+            ListResult { rv, items: selected[..limit].to_vec(), next, remaining }
+        }
+        _ => ListResult { rv, items: selected, next: None, remaining: None },
+    }
+}
+
+fn meta_str<'a>(object: &'a Value, field: &str) -> &'a str {
+    object["metadata"][field].as_str().unwrap_or_default()
+}
+
+/// Creates an object. `namespace` is the URL's namespace ("" for cluster-scoped types).
+pub fn create(store: &Store, rt: &ResourceType, namespace: &str, mut body: Value, opts: &WriteOptions) -> Result<Value, ApiError> {
+    check_type(rt, &body)?;
+    body["apiVersion"] = json!(rt.api_version());
+    body["kind"] = json!(rt.kind);
+    if !body["metadata"].is_object() {
+        body["metadata"] = json!({});
+    }
+    if rt.namespaced {
+        match body["metadata"]["namespace"].as_str() {
+            Some(ns) if !ns.is_empty() && ns != namespace => {
+                return Err(ApiError::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
+            }
+            _ => body["metadata"]["namespace"] = json!(namespace),
+        }
+    } else if let Some(meta) = body["metadata"].as_object_mut() {
+        meta.remove("namespace");
+    }
+    let generate = body["metadata"]["generateName"].as_str().filter(|p| !p.is_empty()).map(str::to_string);
+    let given = body["metadata"]["name"].as_str().filter(|n| !n.is_empty()).map(str::to_string);
+    let name = match (&given, &generate) {
+        (Some(name), _) => name.clone(),
+        (None, Some(prefix)) => objects::generate_name(prefix),
+        (None, None) => {
+            return Err(ApiError::invalid_object(rt, "", vec![Cause::required("metadata.name", Some("name or generateName is required"))]));
+        }
+    };
+    body["metadata"]["name"] = json!(name);
+
+    if rt.plural == "secrets" && rt.group.is_empty() {
+        objects::fold_string_data(&mut body);
+    }
+    objects::apply_defaults(rt, &mut body);
+    let mut causes = validation::name(rt, &name);
+    causes.extend(validate(rt, &body)?);
+    if !causes.is_empty() {
+        return Err(ApiError::invalid_object(rt, &name, causes));
+    }
+    if rt.namespaced {
+        check_namespace_accepts(store, rt, namespace, &name)?;
+    }
+
+    let meta = body["metadata"].as_object_mut().expect("metadata is an object");
+    for field in ["resourceVersion", "deletionTimestamp", "selfLink", "generation"] {
+        meta.remove(field);
+    }
+    meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
+    meta.insert("creationTimestamp".into(), json!(objects::now_seconds()));
+    if objects::tracks_generation(rt) {
+        meta.insert("generation".into(), json!(1));
+    }
+    objects::record_manager(rt, &mut body, &opts.manager, "Update");
+
+    // A generated name that collides is retried, as the API server does.
+    let attempts = if given.is_none() { 8 } else { 1 };
+    for attempt in 0..attempts {
+        if attempt > 0 {
+            let name = objects::generate_name(generate.as_deref().unwrap_or_default());
+            body["metadata"]["name"] = json!(name);
+        }
+        let name = meta_str(&body, "name").to_string();
+        let key = key(rt, namespace, &name);
+        if opts.dry_run {
+            if store.get(&key).is_some() {
+                continue;
+            }
+            return Ok(body);
+        }
+        let result = store.mutate::<ApiError>(&key, |current, _| {
+            if current.is_some() { Err(ApiError::already_exists(rt, &name)) } else { Ok(Mutation::Put(body.clone())) }
+        });
+        match result {
+            Ok(change) => return Ok(committed(change)),
+            Err(e) if e.reason == "AlreadyExists" && attempt + 1 < attempts => continue,
+            Err(e) if e.reason == "AlreadyExists" && given.is_none() => {
+                return Err(ApiError {
+                    message: format!("{}, the server was not able to generate a unique name for the object", e.message),
+                    ..e
+                });
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ApiError::already_exists(rt, meta_str(&body, "name")))
+}
+
+fn committed(change: Option<Arc<Change>>) -> Value {
+    change.map(|c| (*c.object).clone()).unwrap_or(Value::Null)
+}
+
+/// NamespaceLifecycle admission: content may only be created in a namespace that exists and is
+/// not being deleted.
+fn check_namespace_accepts(store: &Store, rt: &ResourceType, namespace: &str, name: &str) -> Result<(), ApiError> {
+    let ns = store.get(&key(&namespaces_type(), "", namespace)).ok_or_else(|| ApiError::namespace_not_found(namespace))?;
+    if ns["status"]["phase"] == "Terminating" {
+        let mut err = ApiError::forbidden(
+            rt,
+            name,
+            &format!("unable to create new content in namespace {namespace} because it is being terminated"),
+        );
+        if let Some(details) = err.details.as_mut() {
+            details["causes"] = json!([{
+                "reason": "NamespaceTerminating",
+                "message": format!("namespace {namespace} is being terminated"),
+                "field": "metadata.namespace"
+            }]);
+        }
+        return Err(err);
+    }
+    Ok(())
+}
+
+/// Which part of an object a write replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Everything but status (which has its own subresource).
+    Main,
+    /// The `status` subresource: only status changes.
+    Status,
+}
+
+/// Replaces an object (PUT).
+pub fn update(store: &Store, rt: &ResourceType, namespace: &str, name: &str, body: Value, part: Part, opts: &WriteOptions) -> Result<Value, ApiError> {
+    check_type(rt, &body)?;
+    if let Some(body_name) = body["metadata"]["name"].as_str()
+        && body_name != name
+    {
+        return Err(ApiError::bad_request(format!("the name of the object ({body_name}) does not match the name on the URL ({name})")));
+    }
+    commit_update(store, rt, namespace, name, part, opts, |_| Ok(body))
+}
+
+/// Commits the object that `next_of` derives from the current one, under the store's lock, so a
+/// patch applies to exactly the state it replaces.
+fn commit_update(
+    store: &Store,
+    rt: &ResourceType,
+    namespace: &str,
+    name: &str,
+    part: Part,
+    opts: &WriteOptions,
+    next_of: impl FnOnce(&Value) -> Result<Value, ApiError>,
+) -> Result<Value, ApiError> {
+    let key = key(rt, namespace, name);
+    let mut result = None;
+    let change = store.mutate::<ApiError>(&key, |current, _| {
+        let current = current.ok_or_else(|| ApiError::not_found(rt, name))?;
+        let mut body = next_of(current)?;
+        body["apiVersion"] = json!(rt.api_version());
+        body["kind"] = json!(rt.kind);
+        if !body["metadata"].is_object() {
+            body["metadata"] = json!({});
+        }
+        body["metadata"]["name"] = json!(name);
+        if rt.plural == "secrets" && rt.group.is_empty() {
+            objects::fold_string_data(&mut body);
+        }
+        let next = match part {
+            Part::Main => prepare_update(rt, current, body, opts)?,
+            Part::Status => prepare_status_update(rt, current, &body)?,
+        };
+        if !objects::differs(current, &next) {
+            result = Some(current.clone());
+            return Ok(Mutation::Unchanged);
+        }
+        if opts.dry_run {
+            result = Some(next);
+            return Ok(Mutation::Unchanged);
+        }
+        // The last finalizer removed from an object being deleted completes its deletion.
+        if next["metadata"]["deletionTimestamp"].is_string() && next["metadata"]["finalizers"].as_array().is_none_or(Vec::is_empty) {
+            return Ok(Mutation::Delete);
+        }
+        Ok(Mutation::Put(next))
+    })?;
+    Ok(result.unwrap_or_else(|| committed(change)))
+}
+
+fn check_resource_version(rt: &ResourceType, current: &Value, next: &Value) -> Result<(), ApiError> {
+    let name = meta_str(current, "name");
+    match next["metadata"]["resourceVersion"].as_str().filter(|s| !s.is_empty()) {
+        Some(rv) if rv != meta_str(current, "resourceVersion") => Err(ApiError::modified(rt, name)),
+        Some(_) => Ok(()),
+        None if rt.plural == "leases" => Err(ApiError::invalid_object(
+            rt,
+            name,
+            vec![Cause::invalid_raw("metadata.resourceVersion", "0", "must be specified for an update")],
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A status update replaces status and nothing else.
+fn prepare_status_update(rt: &ResourceType, current: &Value, body: &Value) -> Result<Value, ApiError> {
+    check_resource_version(rt, current, body)?;
+    let mut next = current.clone();
+    next["status"] = body["status"].clone();
+    if next["status"].is_null()
+        && let Some(obj) = next.as_object_mut()
+    {
+        obj.remove("status");
+    }
+    Ok(next)
+}
+
+const PATCH_TYPES: &str = "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml";
+
+/// Applies a PATCH. Returns 201 when an apply created the object.
+#[allow(clippy::too_many_arguments)]
+pub fn patch(
+    store: &Store,
+    rt: &ResourceType,
+    namespace: &str,
+    name: &str,
+    content_type: &str,
+    patch: &[u8],
+    part: Part,
+    opts: &WriteOptions,
+    force: bool,
+) -> Result<(axum::http::StatusCode, Value), ApiError> {
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    let apply = media == "application/apply-patch+yaml";
+    if force && !apply {
+        return Err(ApiError::invalid("PatchOptions.meta.k8s.io", "", "", vec![Cause::forbidden("force", "may not be specified for non-apply patch")]));
+    }
+    let ok = axum::http::StatusCode::OK;
+    match media {
+        "application/json-patch+json" => {
+            let ops: json_patch::Patch =
+                serde_json::from_slice(patch).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            if ops.0.len() > 10_000 {
+                return Err(ApiError::too_large("The allowed maximum operations in a JSON patch is 10000, got more"));
+            }
+            let object = commit_update(store, rt, namespace, name, part, opts, |current| {
+                let mut next = current.clone();
+                json_patch::patch(&mut next, &ops).map_err(|_| rejected(rt, name))?;
+                Ok(next)
+            })?;
+            Ok((ok, object))
+        }
+        "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+            let doc: Value = serde_json::from_slice(patch).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            let object = commit_update(store, rt, namespace, name, part, opts, |current| {
+                let mut next = current.clone();
+                json_patch::merge(&mut next, &doc);
+                Ok(next)
+            })?;
+            Ok((ok, object))
+        }
+        "application/apply-patch+yaml" => {
+            if opts.manager.is_empty() || opts.manager == "unknown" {
+                return Err(ApiError::invalid(
+                    "PatchOptions.meta.k8s.io",
+                    "",
+                    "",
+                    vec![Cause::required("fieldManager", Some("is required for apply patch"))],
+                ));
+            }
+            let doc = super::api::parse_document(patch)?;
+            if store.get(&key(rt, namespace, name)).is_none() {
+                let mut doc = doc;
+                doc["metadata"]["name"] = json!(name);
+                return Ok((axum::http::StatusCode::CREATED, create(store, rt, namespace, doc, opts)?));
+            }
+            let object = commit_update(store, rt, namespace, name, part, opts, |current| {
+                let mut next = current.clone();
+                json_patch::merge(&mut next, &doc);
+                Ok(next)
+            })?;
+            Ok((ok, object))
+        }
+        _ => Err(ApiError::unsupported_media_type(format!(
+            "the body of the request was in an unknown format - accepted media types include: {PATCH_TYPES}"
+        ))),
+    }
+}
+
+fn rejected(rt: &ResourceType, name: &str) -> ApiError {
+    ApiError::invalid_object(rt, name, Vec::new()).with_message("the server rejected our request due to an error in our request")
+}
+
+/// Checks an update against the current state and carries over what the client cannot change.
+fn prepare_update(rt: &ResourceType, current: &Value, mut next: Value, opts: &WriteOptions) -> Result<Value, ApiError> {
+    let name = meta_str(current, "name");
+    check_resource_version(rt, current, &next)?;
+    let mut causes = Vec::new();
+    for field in ["uid", "creationTimestamp"] {
+        match next["metadata"][field].as_str() {
+            Some(v) if v != meta_str(current, field) => causes.push(Cause::invalid(format!("metadata.{field}"), v, "field is immutable")),
+            _ => next["metadata"][field] = current["metadata"][field].clone(),
+        }
+    }
+    if rt.namespaced {
+        next["metadata"]["namespace"] = current["metadata"]["namespace"].clone();
+    }
+    // Deletion and status are the server's (status has its own subresource).
+    next["metadata"]["deletionTimestamp"] = current["metadata"]["deletionTimestamp"].clone();
+    if current.get("status").is_some() {
+        next["status"] = current["status"].clone();
+    }
+    if next["metadata"]["managedFields"].is_null() {
+        next["metadata"]["managedFields"] = current["metadata"]["managedFields"].clone();
+    }
+    strip_nulls(&mut next["metadata"]);
+    if let Some(obj) = next.as_object_mut() {
+        obj.retain(|_, v| !v.is_null());
+    }
+    if rt.plural == "secrets" && rt.group.is_empty() {
+        objects::apply_defaults(rt, &mut next);
+        if next["type"] != current["type"] {
+            causes.push(Cause::invalid("type", next["type"].as_str().unwrap_or_default(), "field is immutable"));
+        }
+        if current["immutable"] == json!(true) {
+            if next["immutable"] != json!(true) {
+                causes.push(Cause::forbidden("immutable", "field is immutable when `immutable` is set"));
+            }
+            if next["data"] != current["data"] {
+                causes.push(Cause::forbidden("data", "field is immutable when `immutable` is set"));
+            }
+        }
+    }
+    causes.extend(validate(rt, &next)?);
+    if !causes.is_empty() {
+        return Err(ApiError::invalid_object(rt, name, causes));
+    }
+    if objects::tracks_generation(rt) {
+        let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
+        let bumped = if next["spec"] != current["spec"] { generation + 1 } else { generation };
+        next["metadata"]["generation"] = json!(bumped);
+    }
+    objects::record_manager(rt, &mut next, &opts.manager, "Update");
+    Ok(next)
+}
+
+fn strip_nulls(meta: &mut Value) {
+    if let Some(meta) = meta.as_object_mut() {
+        meta.retain(|_, v| !v.is_null());
+    }
+}
+
+/// What a delete returns: the object (still present, being finalized) or its last state.
+pub enum Deleted {
+    Pending(Value),
+    Gone(Value),
+}
+
+pub fn delete(store: &Store, rt: &ResourceType, namespace: &str, name: &str, opts: &WriteOptions) -> Result<Deleted, ApiError> {
+    let is_namespace = rt.group.is_empty() && rt.plural == "namespaces";
+    if is_namespace && PROTECTED_NAMESPACES.contains(&name) {
+        return Err(ApiError::forbidden(rt, name, "this namespace may not be deleted"));
+    }
+    let key = key(rt, namespace, name);
+    let mut outcome = None;
+    let change = store.mutate::<ApiError>(&key, |current, _| {
+        let current = current.ok_or_else(|| ApiError::not_found(rt, name))?;
+        let has_finalizers = current["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty())
+            || (is_namespace && current["spec"]["finalizers"].as_array().is_some_and(|f| !f.is_empty()));
+        if !has_finalizers {
+            if opts.dry_run {
+                outcome = Some(Deleted::Gone(current.clone()));
+                return Ok(Mutation::Unchanged);
+            }
+            return Ok(Mutation::Delete);
+        }
+        if current["metadata"]["deletionTimestamp"].is_string() {
+            if is_namespace {
+                return Err(ApiError::conflict(rt, name, "The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system."));
+            }
+            outcome = Some(Deleted::Pending(current.clone()));
+            return Ok(Mutation::Unchanged);
+        }
+        let mut marked = current.clone();
+        marked["metadata"]["deletionTimestamp"] = json!(objects::now_seconds());
+        if is_namespace {
+            marked["status"]["phase"] = json!("Terminating");
+        }
+        if opts.dry_run {
+            outcome = Some(Deleted::Pending(marked));
+            return Ok(Mutation::Unchanged);
+        }
+        Ok(Mutation::Put(marked))
+    })?;
+    if let Some(outcome) = outcome {
+        return Ok(outcome);
+    }
+    let change = change.expect("a delete that is not dry-run commits a change");
+    Ok(match change.kind {
+        super::store::EventType::Deleted => Deleted::Gone((*change.object).clone()),
+        _ => Deleted::Pending((*change.object).clone()),
+    })
+}
+
+/// Removes the content of a terminating namespace, then the namespace itself, as the namespace
+/// controller does. Objects with finalizers stay until their controllers release them.
+pub fn finish_namespace(store: &Store, types: &[ResourceType], namespace: &str) -> Result<bool, ApiError> {
+    let opts = WriteOptions { dry_run: false, manager: "namespace-controller".into() };
+    let mut remaining = 0;
+    for rt in types.iter().filter(|t| t.namespaced) {
+        let (_, items) = store.list(&rt.storage_id(), Some(namespace));
+        for item in items {
+            if let Deleted::Pending(_) = delete(store, rt, namespace, meta_str(&item, "name"), &opts)? {
+                remaining += 1;
+            }
+        }
+    }
+    if remaining > 0 {
+        return Ok(false);
+    }
+    let ns_type = namespaces_type();
+    let key = key(&ns_type, "", namespace);
+    store.mutate::<ApiError>(&key, |current, _| {
+        let Some(current) = current else { return Ok(Mutation::Unchanged) };
+        if current["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty()) {
+            // Someone else's finalizer: drop ours and wait for theirs.
+            let mut next = current.clone();
+            next["spec"]["finalizers"] = json!([]);
+            return Ok(if next == *current { Mutation::Unchanged } else { Mutation::Put(next) });
+        }
+        Ok(Mutation::Delete)
+    })?;
+    Ok(store.get(&key).is_none())
+}

@@ -1,0 +1,23 @@
+//! Keyhold: a Kubernetes-native credentials manager.
+//!
+//! The crate is compiled twice by cargo-leptos: with `ssr` into the server binary and with `hydrate`
+//! into the WASM bundle. `app` and `domain` are shared by both; `server` and `embedded` exist only
+//! on the server.
+
+#![recursion_limit = "256"]
+
+pub mod app;
+pub mod domain;
+
+#[cfg(feature = "ssr")]
+pub mod embedded;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// Entry point of the WASM bundle: attach the reactive system to the server-rendered HTML.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

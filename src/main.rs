@@ -1,0 +1,38 @@
+//! The `keyhold` binary: parse the command line, start logging, run the chosen command.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use keyhold::server::config::{Cli, Command};
+use keyhold::server::{self, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // One line, not clap's usage block: scripts and people read the first line only.
+            let text = e.to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("invalid arguments"));
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init();
+    let result = match cli.command {
+        None => server::serve(cli.serve).await,
+        Some(Command::Serve(args)) => server::serve(args).await,
+        Some(Command::KubeApi(args)) => server::kube_api(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! The HTTP router: health endpoints, the Leptos pages and server functions, request ids and
+//! request logs.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::routing::get;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::app::{App, shell};
+use crate::server::AppState;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let provide_state = move || provide_context(context_state.clone());
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .leptos_routes_with_context(&state, routes, provide_state.clone(), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_state, shell))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                    let id = request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+                }))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+        )
+        .with_state(state)
+}
+
+/// Alive: the process answers.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready: the Kubernetes caches have synced, so pages show the cluster's real state.
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.readiness.is_ready() { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "caches are syncing") }
+}

@@ -1,0 +1,53 @@
+//! Projects, served from a watch-fed cache of project namespaces.
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, ResourceExt};
+
+use crate::domain::project::{DEPARTMENT_LABEL, PROJECT_LABEL, ProjectList, ProjectSummary, sort_projects};
+
+#[derive(Clone)]
+pub struct ProjectsService {
+    cache: Store<Namespace>,
+}
+
+impl ProjectsService {
+    /// Starts watching project namespaces; the returned future drives the cache and runs until the
+    /// process stops.
+    pub fn start(client: Client) -> (Self, impl Future<Output = ()> + Send + 'static) {
+        let (cache, writer) = reflector::store();
+        let config = watcher::Config::default().labels(PROJECT_LABEL);
+        let stream = reflector::reflector(writer, watcher(Api::<Namespace>::all(client), config))
+            .default_backoff()
+            .applied_objects()
+            .for_each(|event| async move {
+                if let Err(e) = event {
+                    tracing::warn!(error = %e, "project namespace watch failed; retrying");
+                }
+            });
+        (ProjectsService { cache }, stream)
+    }
+
+    /// Resolves once the cache holds the cluster's state.
+    pub async fn synced(&self) {
+        // The writer lives as long as the watch future, which runs for the life of the process.
+        let _ = self.cache.wait_until_ready().await;
+    }
+
+    pub fn list(&self) -> ProjectList {
+        let mut projects: Vec<ProjectSummary> = self.cache.state().iter().map(|ns| summary(ns)).collect();
+        sort_projects(&mut projects);
+        ProjectList { projects, read_at: jiff::Timestamp::now().to_string() }
+    }
+}
+
+fn summary(ns: &Namespace) -> ProjectSummary {
+    let labels = ns.labels();
+    ProjectSummary {
+        name: labels.get(PROJECT_LABEL).cloned().unwrap_or_else(|| ns.name_any()),
+        namespace: ns.name_any(),
+        department: labels.get(DEPARTMENT_LABEL).cloned(),
+    }
+}

@@ -1,0 +1,155 @@
+//! The embedded Kubernetes API through a real `kube::Client`, in-process.
+
+use std::collections::BTreeMap;
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::ByteString;
+use kube::api::{DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::{Api, Client};
+
+fn cluster() -> (tempfile::TempDir, Client) {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = keyhold::embedded::Cluster::open(dir.path()).unwrap();
+    (dir, cluster.client())
+}
+
+fn secret(name: &str, labels: &[(&str, &str)]) -> Secret {
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            labels: Some(labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+            ..Default::default()
+        },
+        data: Some(BTreeMap::from([("token".to_string(), ByteString(b"s3cr3t".to_vec()))])),
+        ..Default::default()
+    }
+}
+
+async fn namespace(client: &Client, name: &str) {
+    let ns = Namespace { metadata: ObjectMeta { name: Some(name.into()), ..Default::default() }, ..Default::default() };
+    Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await.unwrap();
+}
+
+fn api_error(err: kube::Error) -> kube::core::Status {
+    match err {
+        kube::Error::Api(status) => *status,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn secrets_round_trip_with_kubernetes_semantics() {
+    let (_dir, client) = cluster();
+    namespace(&client, "t1").await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "t1");
+
+    let created = secrets.create(&PostParams::default(), &secret("s1", &[("tier", "x")])).await.unwrap();
+    assert_eq!(created.type_.as_deref(), Some("Opaque"));
+    assert!(created.metadata.uid.is_some());
+    let rv: u64 = created.metadata.resource_version.clone().unwrap().parse().unwrap();
+
+    let again = api_error(secrets.create(&PostParams::default(), &secret("s1", &[])).await.unwrap_err());
+    assert_eq!((again.code, again.reason.as_str(), again.message.as_str()), (409, "AlreadyExists", "secrets \"s1\" already exists"));
+
+    secrets.create(&PostParams::default(), &secret("s2", &[("tier", "y")])).await.unwrap();
+    let selected = secrets.list(&ListParams::default().labels("tier=x")).await.unwrap();
+    assert_eq!(selected.items.iter().map(|s| s.metadata.name.clone().unwrap()).collect::<Vec<_>>(), ["s1"]);
+
+    let patched = secrets
+        .patch("s1", &PatchParams::default(), &Patch::Merge(serde_json::json!({"metadata": {"labels": {"tier": "z"}}})))
+        .await
+        .unwrap();
+    assert!(patched.metadata.resource_version.unwrap().parse::<u64>().unwrap() > rv);
+
+    let mut stale = created.clone();
+    stale.metadata.labels = Some(BTreeMap::from([("a".to_string(), "b".to_string())]));
+    let conflict = api_error(secrets.replace("s1", &PostParams::default(), &stale).await.unwrap_err());
+    assert_eq!(conflict.code, 409);
+    assert_eq!(
+        conflict.message,
+        "Operation cannot be fulfilled on secrets \"s1\": the object has been modified; please apply your changes to the latest version and try again"
+    );
+
+    secrets.delete("s1", &DeleteParams::default()).await.unwrap();
+    let missing = api_error(secrets.get("s1").await.unwrap_err());
+    assert_eq!((missing.code, missing.message.as_str()), (404, "secrets \"s1\" not found"));
+}
+
+#[tokio::test]
+async fn invalid_secrets_are_refused_with_the_field_named() {
+    let (_dir, client) = cluster();
+    namespace(&client, "t1").await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "t1");
+    let mut bad = secret("s1", &[]);
+    bad.data = Some(BTreeMap::from([("a b".to_string(), ByteString(b"x".to_vec()))]));
+    let err = api_error(secrets.create(&PostParams::default(), &bad).await.unwrap_err());
+    assert_eq!((err.code, err.reason.as_str()), (422, "Invalid"));
+    assert!(err.message.starts_with("Secret \"s1\" is invalid: data[a b]: Invalid value: \"a b\""), "{}", err.message);
+
+    let ghost: Api<Secret> = Api::namespaced(client.clone(), "ghost");
+    let err = api_error(ghost.create(&PostParams::default(), &secret("s1", &[])).await.unwrap_err());
+    assert_eq!((err.code, err.message.as_str()), (404, "namespaces \"ghost\" not found"));
+}
+
+#[tokio::test]
+async fn watches_see_changes_in_order() {
+    let (_dir, client) = cluster();
+    namespace(&client, "t1").await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "t1");
+    let start = secrets.list(&ListParams::default()).await.unwrap().metadata.resource_version.unwrap();
+    let mut events = secrets.watch(&WatchParams::default().timeout(10), &start).await.unwrap().boxed();
+
+    secrets.create(&PostParams::default(), &secret("w", &[])).await.unwrap();
+    secrets.patch("w", &PatchParams::default(), &Patch::Merge(serde_json::json!({"metadata": {"labels": {"a": "b"}}}))).await.unwrap();
+    secrets.delete("w", &DeleteParams::default()).await.unwrap();
+
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        match events.try_next().await.unwrap().expect("the watch ended early") {
+            WatchEvent::Added(_) => seen.push("ADDED"),
+            WatchEvent::Modified(_) => seen.push("MODIFIED"),
+            WatchEvent::Deleted(_) => seen.push("DELETED"),
+            WatchEvent::Bookmark(_) => {}
+            WatchEvent::Error(e) => panic!("watch error {e:?}"),
+        }
+    }
+    assert_eq!(seen, ["ADDED", "MODIFIED", "DELETED"]);
+}
+
+#[tokio::test]
+async fn paging_keeps_one_snapshot() {
+    let (_dir, client) = cluster();
+    namespace(&client, "t1").await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "t1");
+    for name in ["a", "b", "c", "d", "e"] {
+        secrets.create(&PostParams::default(), &secret(name, &[])).await.unwrap();
+    }
+    let first = secrets.list(&ListParams::default().limit(2)).await.unwrap();
+    assert_eq!(first.metadata.remaining_item_count, Some(3));
+    let token = first.metadata.continue_.clone().unwrap();
+    let second = secrets.list(&ListParams::default().limit(2).continue_token(&token)).await.unwrap();
+    assert_eq!(second.metadata.resource_version, first.metadata.resource_version);
+    let names: Vec<_> = second.items.iter().map(|s| s.metadata.name.clone().unwrap()).collect();
+    assert_eq!(names, ["c", "d"]);
+}
+
+#[tokio::test]
+async fn a_deleted_namespace_takes_its_content_with_it() {
+    let (_dir, client) = cluster();
+    namespace(&client, "gone").await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "gone");
+    secrets.create(&PostParams::default(), &secret("s", &[])).await.unwrap();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let deleting = namespaces.delete("gone", &DeleteParams::default()).await.unwrap();
+    let deleting = deleting.left().expect("the namespace is returned while it terminates");
+    assert_eq!(deleting.status.unwrap().phase.as_deref(), Some("Terminating"));
+
+    // Wait for the namespace to go, by watching it (no sleeps).
+    let fields = "metadata.name=gone";
+    let mut stream = namespaces.watch(&WatchParams::default().fields(fields).timeout(10), "0").await.unwrap().boxed();
+    while namespaces.get_opt("gone").await.unwrap().is_some() {
+        stream.try_next().await.unwrap().expect("the namespace was not removed in time");
+    }
+    assert!(secrets.get_opt("s").await.unwrap().is_none());
+}
