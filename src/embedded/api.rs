@@ -210,12 +210,12 @@ async fn serve(cluster: Arc<Cluster>, group: &str, version: &str, rest: &str, re
         }
         "watch" => watch(cluster.clone(), rt.clone(), target.namespace.clone(), &query),
         "create" => {
-            let body = read_json(body).await?;
+            let body = read_json(&parts.headers, body).await?;
             let created = ops::create(cluster.store(), rt, &namespace, body, &opts)?;
             Ok(object_response(StatusCode::CREATED, &created))
         }
         "update" => {
-            let body = read_json(body).await?;
+            let body = read_json(&parts.headers, body).await?;
             let name = target.name.as_deref().unwrap_or_default();
             let updated = ops::update(cluster.store(), rt, &namespace, name, body, part, &opts)?;
             Ok(object_response(StatusCode::OK, &updated))
@@ -262,8 +262,16 @@ async fn read_bytes(body: Body) -> Result<Bytes, ApiError> {
         .map_err(|_| ApiError::too_large(format!("Request entity too large: limit is {MAX_BODY}")))
 }
 
-/// Reads a JSON (or YAML) request body.
-async fn read_json(body: Body) -> Result<Value, ApiError> {
+/// Reads a JSON (or YAML) request body. Protobuf and CBOR are refused with 415, which makes
+/// client-go fall back to JSON.
+async fn read_json(headers: &HeaderMap, body: Body) -> Result<Value, ApiError> {
+    let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    let media = media.split(';').next().unwrap_or_default().trim();
+    if !matches!(media, "application/json" | "application/yaml" | "*/*" | "") {
+        return Err(ApiError::unsupported_media_type(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"
+        )));
+    }
     let bytes = read_bytes(body).await?;
     parse_document(&bytes)
 }

@@ -1,5 +1,5 @@
 //! Who may use the loopback listener: the bearer token created at first start and written into
-//! the kubeconfig.
+//! the kubeconfig, with the CA that vouches for the listener's certificate.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -26,7 +26,7 @@ pub fn load_or_create_token(dir: &Path) -> std::io::Result<String> {
     }
 }
 
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+pub(super) fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
@@ -47,11 +47,14 @@ fn unauthorized() -> Response {
     (axum::http::StatusCode::UNAUTHORIZED, axum::Json(status)).into_response()
 }
 
-pub fn write_kubeconfig(file: &Path, addr: SocketAddr, token: &str) -> std::io::Result<()> {
+pub fn write_kubeconfig(file: &Path, addr: SocketAddr, token: &str, ca_pem: &str) -> std::io::Result<()> {
+    use base64::Engine;
+    let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem);
+    let server = format!("https://{addr}");
     let config = json!({
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "keyhold-embedded", "cluster": {"server": format!("http://{addr}")}}],
+        "clusters": [{"name": "keyhold-embedded", "cluster": {"server": server, "certificate-authority-data": ca}}],
         "users": [{"name": "keyhold-admin", "user": {"token": token}}],
         "contexts": [{"name": "keyhold-embedded", "context": {"cluster": "keyhold-embedded", "user": "keyhold-admin"}}],
         "current-context": "keyhold-embedded",

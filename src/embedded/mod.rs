@@ -10,6 +10,7 @@ mod resources;
 mod selectors;
 mod status;
 mod store;
+mod tls;
 mod validation;
 
 use std::net::SocketAddr;
@@ -27,6 +28,7 @@ pub struct Cluster {
     store: Store,
     types: Vec<ResourceType>,
     admin_token: String,
+    tls: tls::Identity,
     created: bool,
 }
 
@@ -48,7 +50,8 @@ impl Cluster {
         std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
         let (store, created) = Store::open(data_dir)?;
         let admin_token = auth::load_or_create_token(data_dir).map_err(io(data_dir))?;
-        let cluster = Arc::new(Cluster { store, types: resources::builtin_types(), admin_token, created });
+        let tls = tls::load_or_create(data_dir).map_err(io(data_dir))?;
+        let cluster = Arc::new(Cluster { store, types: resources::builtin_types(), admin_token, tls, created });
         if created {
             cluster.bootstrap()?;
         }
@@ -116,14 +119,14 @@ impl Cluster {
         kube::Client::new(self.router(), "default")
     }
 
-    /// Serves the API on `addr` for real clients (kubectl), requiring the admin bearer token.
+    /// Serves the API over TLS for real clients (kubectl), requiring the admin bearer token.
     pub async fn serve(self: &Arc<Self>, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let router = auth::require_token(self.router(), self.admin_token.clone());
-        axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+        axum::serve(tls::TlsListener::new(listener, &self.tls), router).with_graceful_shutdown(shutdown).await
     }
 
     /// Writes a kubeconfig that points kubectl at `addr` with the admin token.
     pub fn write_kubeconfig(&self, file: &Path, addr: SocketAddr) -> std::io::Result<()> {
-        auth::write_kubeconfig(file, addr, &self.admin_token)
+        auth::write_kubeconfig(file, addr, &self.admin_token, &self.tls.ca_pem)
     }
 }

@@ -1,0 +1,37 @@
+# Keyhold: `make run` serves the console, `make test` runs every test. Both install what is missing.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.tools/venv/bin:$(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: run test build unit e2e tools test-tools
+
+## Build (debug) and serve Keyhold at http://127.0.0.1:3000 (KEYHOLD_LISTEN, KEYHOLD_DATA_DIR override).
+run: tools
+	cargo leptos build
+	./target/debug/keyhold serve
+
+## Every test: unit, integration, browser end-to-end. The browser tests run the server that
+## cargo-leptos builds (it links the binary with the settings the WASM bundle was built with), so it
+## is built after `cargo test`, which links its own.
+test: test-tools
+	$(MAKE) --no-print-directory unit
+	cargo leptos build
+	$(MAKE) --no-print-directory e2e
+
+## Optimised build: target/release/keyhold and target/site.
+build: tools
+	cargo leptos build --release
+
+## Rust unit and integration tests (`make unit ARGS=name` runs the tests whose name contains it).
+unit:
+	cargo test --features ssr -- $(ARGS)
+
+## Browser tests against the built server (`make e2e ARGS=-g\ "404"` runs one).
+e2e:
+	cd end2end && playwright test $(ARGS)
+
+tools:
+	@scripts/tools.sh build
+
+test-tools:
+	@scripts/tools.sh test

@@ -1,0 +1,56 @@
+// Starts the built Keyhold server on free ports with a fresh data directory for the browser tests,
+// and stops it afterwards. Tests read its address from KEYHOLD_URL and reach its embedded cluster
+// with kubectl through KUBECONFIG.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => ok(port));
+    });
+  });
+}
+
+async function waitUntilReady(url: string, child: { exitCode: number | null }): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`keyhold exited with ${child.exitCode}`);
+    try {
+      const response = await fetch(`${url}/readyz`);
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`keyhold did not become ready at ${url}`);
+}
+
+export default async function globalSetup() {
+  const root = resolve(__dirname, '..');
+  const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-e2e-'));
+  const [port, apiPort] = [await freePort(), await freePort()];
+  const kubeconfig = join(dataDir, 'kubeconfig');
+  const child = spawn(
+    join(root, 'target/debug/keyhold'),
+    ['serve', '--cluster', 'embedded', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir,
+      '--kube-api-listen', `127.0.0.1:${apiPort}`, '--write-kubeconfig', kubeconfig],
+    { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilReady(url, child);
+  process.env.KEYHOLD_URL = url;
+  process.env.KUBECONFIG = kubeconfig;
+  return async () => {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+}

