@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use axum::Router;
@@ -17,10 +18,12 @@ use serde_json::{Value, json};
 
 use super::Cluster;
 use super::ops::{self, Deleted, ListOptions, WriteOptions};
+use super::protobuf::{self, ProtobufError};
 use super::resources::ResourceType;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::status::ApiError;
 use super::store::{Change, EventType, Subscription};
+use super::table::{self, IncludeObject};
 
 /// The largest request body accepted, as kube-apiserver's limit.
 const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -198,17 +201,29 @@ async fn serve(cluster: Arc<Cluster>, group: &str, version: &str, rest: &str, re
     }
     let ns_filter = target.namespace.as_deref();
     let part = if target.subresource.is_some() { ops::Part::Status } else { ops::Part::Main };
+    let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let as_table = match table::wanted(accept) {
+        true => Some(IncludeObject::parse(query.get("includeObject").map(String::as_str))?),
+        false => None,
+    };
     match verb {
         "get" => {
             let name = target.name.as_deref().unwrap_or_default();
-            Ok(object_response(StatusCode::OK, &*ops::get(cluster.store(), rt, &namespace, name)?))
+            let object = ops::get(cluster.store(), rt, &namespace, name)?;
+            Ok(match as_table {
+                Some(include) => {
+                    let metadata = json!({"resourceVersion": object["metadata"]["resourceVersion"]});
+                    object_response(StatusCode::OK, &table::table(rt, &[&*object], metadata, include, true))
+                }
+                None => object_response(StatusCode::OK, &object),
+            })
         }
         "list" => {
             let opts = list_options(rt, &query)?;
             let result = ops::list(cluster.store(), rt, ns_filter, &opts);
-            Ok(list_response(rt, result))
+            Ok(list_response(rt, result, as_table))
         }
-        "watch" => watch(cluster.clone(), rt.clone(), target.namespace.clone(), &query),
+        "watch" => watch(cluster.clone(), rt.clone(), target.namespace.clone(), &query, as_table),
         "create" => {
             let body = read_json(&parts.headers, body).await?;
             let created = ops::create(cluster.store(), rt, &namespace, body, &opts)?;
@@ -250,7 +265,7 @@ async fn serve(cluster: Arc<Cluster>, group: &str, version: &str, rest: &str, re
                 }
             }
             let rv = cluster.store().resource_version();
-            Ok(list_response(rt, ops::ListResult { rv, items: deleted, next: None, remaining: None }))
+            Ok(list_response(rt, ops::ListResult { rv, items: deleted, next: None, remaining: None }, None))
         }
         _ => Err(ApiError::method_not_allowed()),
     }
@@ -262,18 +277,21 @@ async fn read_bytes(body: Body) -> Result<Bytes, ApiError> {
         .map_err(|_| ApiError::too_large(format!("Request entity too large: limit is {MAX_BODY}")))
 }
 
-/// Reads a JSON (or YAML) request body. Protobuf and CBOR are refused with 415, which makes
-/// client-go fall back to JSON.
+/// Reads a request body: JSON, YAML, or the protobuf that kubectl's typed clients send.
 async fn read_json(headers: &HeaderMap, body: Body) -> Result<Value, ApiError> {
     let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
     let media = media.split(';').next().unwrap_or_default().trim();
-    if !matches!(media, "application/json" | "application/yaml" | "*/*" | "") {
-        return Err(ApiError::unsupported_media_type(format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"
-        )));
-    }
     let bytes = read_bytes(body).await?;
-    parse_document(&bytes)
+    match media {
+        "application/json" | "application/yaml" | "*/*" | "" => parse_document(&bytes),
+        "application/vnd.kubernetes.protobuf" => protobuf::decode(&bytes).map_err(|e| match e {
+            ProtobufError::Unsupported(_) => ApiError::unsupported_media_type(e.to_string()),
+            _ => ApiError::bad_request(e.to_string()),
+        }),
+        _ => Err(ApiError::unsupported_media_type(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+        )),
+    }
 }
 
 pub(super) fn parse_document(bytes: &[u8]) -> Result<Value, ApiError> {
@@ -345,7 +363,19 @@ fn object_response(status: StatusCode, object: &Value) -> Response {
     (status, axum::Json(object)).into_response()
 }
 
-fn list_response(rt: &ResourceType, result: ops::ListResult) -> Response {
+fn list_response(rt: &ResourceType, result: ops::ListResult, as_table: Option<IncludeObject>) -> Response {
+    let mut metadata = json!({"resourceVersion": result.rv.to_string()});
+    if let Some((ns, name)) = &result.next {
+        metadata["continue"] = json!(encode_continue(result.rv, ns, name));
+    }
+    if let Some(remaining) = result.remaining {
+        metadata["remainingItemCount"] = json!(remaining);
+    }
+    if let Some(include) = as_table {
+        let items: Vec<&Value> = result.items.iter().map(|i| &**i).collect();
+        return axum::Json(table::table(rt, &items, metadata, include, true)).into_response();
+    }
+    // Items of a List carry no kind or apiVersion.
     let items: Vec<Value> = result
         .items
         .iter()
@@ -358,13 +388,6 @@ fn list_response(rt: &ResourceType, result: ops::ListResult) -> Response {
             item
         })
         .collect();
-    let mut metadata = json!({"resourceVersion": result.rv.to_string()});
-    if let Some((ns, name)) = &result.next {
-        metadata["continue"] = json!(encode_continue(result.rv, ns, name));
-    }
-    if let Some(remaining) = result.remaining {
-        metadata["remainingItemCount"] = json!(remaining);
-    }
     axum::Json(json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(), "metadata": metadata, "items": items}))
         .into_response()
 }
@@ -391,6 +414,11 @@ struct WatchFilter {
     namespace: Option<String>,
     labels: LabelSelector,
     fields: FieldSelector,
+    rt: ResourceType,
+    /// `kubectl get -w` asks for Tables: each event then carries a one-row Table, with the
+    /// column definitions in the first only.
+    as_table: Option<IncludeObject>,
+    columns_sent: AtomicBool,
 }
 
 impl WatchFilter {
@@ -410,7 +438,18 @@ impl WatchFilter {
             (true, false) => "DELETED",
             (false, false) => return None,
         };
-        Some(json!({"type": kind, "object": &*change.object}))
+        Some(self.render(kind, &change.object))
+    }
+
+    fn render(&self, kind: &str, object: &Value) -> Value {
+        match self.as_table {
+            None => json!({"type": kind, "object": object}),
+            Some(include) => {
+                let first = !self.columns_sent.swap(true, std::sync::atomic::Ordering::Relaxed);
+                let metadata = json!({"resourceVersion": object["metadata"]["resourceVersion"]});
+                json!({"type": kind, "object": table::table(&self.rt, &[object], metadata, include, first)})
+            }
+        }
     }
 }
 
@@ -428,7 +467,13 @@ fn bookmark(rt: &ResourceType, rv: u64, initial_end: bool) -> Value {
     json!({"type": "BOOKMARK", "object": {"kind": rt.kind, "apiVersion": rt.api_version(), "metadata": metadata}})
 }
 
-fn watch(cluster: Arc<Cluster>, rt: ResourceType, namespace: Option<String>, query: &HashMap<String, String>) -> Result<Response, ApiError> {
+fn watch(
+    cluster: Arc<Cluster>,
+    rt: ResourceType,
+    namespace: Option<String>,
+    query: &HashMap<String, String>,
+    as_table: Option<IncludeObject>,
+) -> Result<Response, ApiError> {
     let labels = LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or_default())?;
     let fields = FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or_default(), &rt)?;
     let bookmarks = flag(query, "allowWatchBookmarks");
@@ -441,7 +486,7 @@ fn watch(cluster: Arc<Cluster>, rt: ResourceType, namespace: Option<String>, que
         .and_then(|t| t.parse::<u64>().ok())
         .map(Duration::from_secs)
         .unwrap_or(DEFAULT_WATCH_TIMEOUT);
-    let filter = WatchFilter { storage_id: rt.storage_id(), namespace: namespace.clone(), labels, fields };
+    let filter = WatchFilter { storage_id: rt.storage_id(), namespace: namespace.clone(), labels, fields, rt: rt.clone(), as_table, columns_sent: AtomicBool::new(false) };
     let from = match query.get("resourceVersion").map(String::as_str) {
         None | Some("") | Some("0") => None,
         Some(rv) => Some(rv.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?),
@@ -459,7 +504,7 @@ fn watch(cluster: Arc<Cluster>, rt: ResourceType, namespace: Option<String>, que
         },
         _ => {
             let (rv, items, sub) = cluster.store().snapshot_and_subscribe(&filter.storage_id, namespace.as_deref());
-            first.extend(items.iter().filter(|o| filter.matches(o)).map(|o| line(&json!({"type": "ADDED", "object": &**o}))));
+            first.extend(items.iter().filter(|o| filter.matches(o)).map(|o| line(&filter.render("ADDED", o))));
             if initial_events {
                 first.push(line(&bookmark(&rt, rv, true)));
             }

@@ -6,10 +6,12 @@ mod api;
 mod auth;
 mod objects;
 mod ops;
+mod protobuf;
 mod resources;
 mod selectors;
 mod status;
 mod store;
+mod table;
 mod tls;
 mod validation;
 

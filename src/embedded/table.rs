@@ -1,0 +1,188 @@
+//! The `meta.k8s.io/v1` Table form that `kubectl get` asks for (k8s-api-contract.md §15).
+
+use serde_json::{Value, json};
+
+use super::resources::ResourceType;
+use super::status::ApiError;
+
+/// What a Table row carries besides its cells (`?includeObject=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncludeObject {
+    None,
+    Metadata,
+    Object,
+}
+
+impl IncludeObject {
+    pub fn parse(value: Option<&str>) -> Result<Self, ApiError> {
+        match value {
+            None | Some("") | Some("Metadata") => Ok(IncludeObject::Metadata),
+            Some("None") => Ok(IncludeObject::None),
+            Some("Object") => Ok(IncludeObject::Object),
+            Some(other) => Err(ApiError::bad_request(format!("unrecognized includeObject value: {other:?}"))),
+        }
+    }
+}
+
+/// Whether the Accept header asks for a Table.
+pub fn wanted(accept: Option<&str>) -> bool {
+    accept.is_some_and(|a| a.split(',').any(|part| part.contains("as=Table") && part.contains("g=meta.k8s.io")))
+}
+
+/// One column: its definition and how to compute its cell.
+struct Column {
+    name: &'static str,
+    kind: &'static str,
+    format: &'static str,
+    description: &'static str,
+    cell: fn(&Value) -> Value,
+}
+
+fn name_cell(o: &Value) -> Value {
+    o["metadata"]["name"].clone()
+}
+
+fn age_cell(o: &Value) -> Value {
+    let age = o["metadata"]["creationTimestamp"]
+        .as_str()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .map(|t| human_duration(jiff::Timestamp::now().as_second() - t.as_second()))
+        .unwrap_or_else(|| "<unknown>".to_string());
+    json!(age)
+}
+
+fn count(v: &Value) -> Value {
+    json!(v.as_object().map_or(0, serde_json::Map::len))
+}
+
+const NAME: Column = Column { name: "Name", kind: "string", format: "name", description: "Name must be unique within a namespace.", cell: name_cell };
+const AGE: Column = Column {
+    name: "Age",
+    kind: "string",
+    format: "",
+    description: "CreationTimestamp is a timestamp representing the server time when this object was created.",
+    cell: age_cell,
+};
+
+fn columns(rt: &ResourceType) -> Vec<Column> {
+    let extra: Vec<Column> = match (rt.group.as_str(), rt.plural.as_str()) {
+        ("", "secrets") => vec![
+            Column { name: "Type", kind: "string", format: "", description: "The type of the secret", cell: |o| o["type"].clone() },
+            Column { name: "Data", kind: "integer", format: "", description: "The number of keys in the secret", cell: |o| count(&o["data"]) },
+        ],
+        ("", "configmaps") => {
+            vec![Column { name: "Data", kind: "integer", format: "", description: "The number of keys", cell: |o| count(&o["data"]) }]
+        }
+        ("", "namespaces") => vec![Column {
+            name: "Status",
+            kind: "string",
+            format: "",
+            description: "The status of the namespace",
+            cell: |o| o["status"]["phase"].clone(),
+        }],
+        ("", "pods") => vec![Column {
+            name: "Status",
+            kind: "string",
+            format: "",
+            description: "The aggregate status of the containers in this pod.",
+            cell: |o| json!(o["status"]["phase"].as_str().unwrap_or("Pending")),
+        }],
+        _ => Vec::new(),
+    };
+    let mut all = vec![NAME];
+    all.extend(extra);
+    all.push(AGE);
+    all
+}
+
+fn row(object: &Value, columns: &[Column], include: IncludeObject) -> Value {
+    let cells: Vec<Value> = columns.iter().map(|c| (c.cell)(object)).collect();
+    let mut row = json!({"cells": cells});
+    match include {
+        IncludeObject::None => {}
+        IncludeObject::Metadata => {
+            row["object"] = json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object["metadata"]});
+        }
+        IncludeObject::Object => row["object"] = object.clone(),
+    }
+    row
+}
+
+/// A Table of `items`; `with_columns` is false for the watch events after the first, as upstream.
+pub fn table(rt: &ResourceType, items: &[&Value], metadata: Value, include: IncludeObject, with_columns: bool) -> Value {
+    let columns = columns(rt);
+    let definitions: Vec<Value> = if with_columns {
+        columns
+            .iter()
+            .map(|c| json!({"name": c.name, "type": c.kind, "format": c.format, "description": c.description, "priority": 0}))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let rows: Vec<Value> = items.iter().map(|o| row(o, &columns, include)).collect();
+    json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata, "columnDefinitions": definitions, "rows": rows})
+}
+
+/// Kubernetes' HumanDuration: `45s`, `5m30s`, `3h10m`, `3d4h`, `2y`.
+pub fn human_duration(seconds: i64) -> String {
+    if seconds < -1 {
+        return "<invalid>".into();
+    }
+    let seconds = seconds.max(0);
+    if seconds < 120 {
+        return format!("{seconds}s");
+    }
+    let minutes = seconds / 60;
+    if minutes < 10 {
+        let s = seconds % 60;
+        return if s == 0 { format!("{minutes}m") } else { format!("{minutes}m{s}s") };
+    }
+    if minutes < 180 {
+        return format!("{minutes}m");
+    }
+    let hours = seconds / 3600;
+    if hours < 8 {
+        let m = minutes % 60;
+        return if m == 0 { format!("{hours}h") } else { format!("{hours}h{m}m") };
+    }
+    if hours < 48 {
+        return format!("{hours}h");
+    }
+    if hours < 24 * 8 {
+        let h = hours % 24;
+        return if h == 0 { format!("{}d", hours / 24) } else { format!("{}d{h}h", hours / 24) };
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{}d", hours / 24);
+    }
+    if hours < 24 * 365 * 8 {
+        let days = (hours / 24) % 365;
+        return if days == 0 { format!("{}y", hours / 24 / 365) } else { format!("{}y{days}d", hours / 24 / 365) };
+    }
+    format!("{}y", hours / 24 / 365)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_like_kubectl() {
+        let cases = [(45, "45s"), (119, "119s"), (120, "2m"), (330, "5m30s"), (11400, "3h10m"), (32400, "9h"), (273600, "3d4h"), (1036800, "12d"), (63072000, "2y")];
+        for (seconds, text) in cases {
+            assert_eq!(human_duration(seconds), text, "{seconds}");
+        }
+    }
+
+    #[test]
+    fn secrets_have_type_and_data_columns() {
+        let types = super::super::resources::builtin_types();
+        let secrets = super::super::resources::find(&types, "", "v1", "secrets").unwrap();
+        let secret = json!({"metadata": {"name": "s1", "creationTimestamp": "2020-01-01T00:00:00Z"}, "type": "Opaque", "data": {"a": "YQ=="}});
+        let t = table(secrets, &[&secret], json!({}), IncludeObject::Metadata, true);
+        let names: Vec<_> = t["columnDefinitions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Name", "Type", "Data", "Age"]);
+        assert_eq!(t["rows"][0]["cells"][1..3], [json!("Opaque"), json!(1)]);
+        assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
+    }
+}
