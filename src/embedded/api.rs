@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use super::Cluster;
 use super::ops::{self, Deleted, ListOptions, WriteOptions};
+use super::openapi;
 use super::protobuf::{self, ProtobufError};
 use super::resources::ResourceType;
 use super::selectors::{FieldSelector, LabelSelector};
@@ -41,6 +42,8 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
         .route("/api/v1/{*rest}", any(core_request))
         .route("/apis/{group}/{version}", get(group_resources))
         .route("/apis/{group}/{version}/{*rest}", any(group_request))
+        .route("/openapi/v3", get(openapi_index))
+        .route("/openapi/v3/{*path}", get(openapi_document))
         .fallback(|| async { ApiError::no_such_path() })
         .with_state(cluster)
 }
@@ -90,6 +93,14 @@ fn resource_list(cluster: &Cluster, group: &str, version: &str) -> Result<Respon
     let group_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
     Ok(axum::Json(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}))
         .into_response())
+}
+
+async fn openapi_index(State(cluster): State<Arc<Cluster>>) -> Response {
+    axum::Json(openapi::index(cluster.types())).into_response()
+}
+
+async fn openapi_document(State(cluster): State<Arc<Cluster>>, Path(path): Path<String>) -> Result<Response, ApiError> {
+    openapi::document(cluster.types(), &path).map(|doc| axum::Json(doc).into_response()).ok_or_else(ApiError::no_such_path)
 }
 
 async fn core_resources(State(cluster): State<Arc<Cluster>>) -> Result<Response, ApiError> {

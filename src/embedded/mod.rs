@@ -5,6 +5,7 @@
 mod api;
 mod auth;
 mod objects;
+mod openapi;
 mod ops;
 mod protobuf;
 mod resources;
