@@ -321,3 +321,78 @@ fn the_state_survives_a_restart() {
     c.ok(&["label", "secret", "kept", "-n", "t1", "after=restart"]);
     assert!(rv(&c) > before);
 }
+
+const WIDGET_CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wd]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size}
+    - {name: Phase, type: string, jsonPath: .status.phase}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            required: [size]
+            properties:
+              size: {type: integer}
+              color: {type: string, enum: [red, blue]}
+          status:
+            type: object
+            properties:
+              phase: {type: string}
+"#;
+
+#[test]
+fn a_crd_then_its_resources_with_printer_columns() {
+    let c = Cluster::start();
+    c.ok_stdin(&["apply", "-f", "-"], WIDGET_CRD);
+    assert!(c.ok(&["api-resources"]).lines().any(|l| l.starts_with("widgets") && l.contains("wd") && l.contains("example.com/v1")));
+    c.ok_stdin(&["apply", "-f", "-"], "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1, namespace: t1}\nspec: {size: 3, color: red, junk: 1}\n");
+    c.ok(&["patch", "widget", "w1", "-n", "t1", "--subresource=status", "--type=merge", "-p", r#"{"status":{"phase":"Ready"}}"#]);
+    let table = lines(&c.ok(&["get", "wd", "-A"]));
+    assert_eq!(table[0], ["NAMESPACE", "NAME", "SIZE", "PHASE"]);
+    assert_eq!(table[1], ["t1", "w1", "3", "Ready"]);
+    // Unknown fields are pruned; a status sent to the main resource is ignored.
+    let w1 = c.json(&["get", "widget", "w1", "-n", "t1"]);
+    assert!(w1["spec"].get("junk").is_none());
+    c.ok(&["patch", "widget", "w1", "-n", "t1", "--type=merge", "-p", r#"{"status":{"phase":"Hacked"},"spec":{"size":4}}"#]);
+    let w1 = c.json(&["get", "widget", "w1", "-n", "t1"]);
+    assert_eq!((w1["status"]["phase"].as_str(), w1["metadata"]["generation"].as_i64()), (Some("Ready"), Some(2)));
+}
+
+#[test]
+fn custom_resources_are_validated_against_their_schema() {
+    let c = Cluster::start();
+    c.ok_stdin(&["apply", "-f", "-"], WIDGET_CRD);
+    let err = c.fails_stdin(&["apply", "-f", "-"], "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w2, namespace: t1}\nspec: {size: x, color: green}\n");
+    assert!(err.contains("The Widget \"w2\" is invalid"), "{err}");
+    assert!(err.contains("spec.size: Invalid value: \"x\": spec.size in body must be of type integer: \"string\""), "{err}");
+    assert!(err.contains("spec.color: Unsupported value: \"green\": supported values: \"red\", \"blue\""), "{err}");
+    let err = c.fails_stdin(&["apply", "-f", "-"], "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w3, namespace: t1}\nspec: {color: red}\n");
+    assert!(err.contains("spec.size: Required value"), "{err}");
+}
+
+#[test]
+fn deleting_a_crd_removes_its_resources_and_its_api() {
+    let c = Cluster::start();
+    c.ok_stdin(&["apply", "-f", "-"], WIDGET_CRD);
+    c.ok_stdin(&["apply", "-f", "-"], "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1, namespace: t1}\nspec: {size: 1}\n");
+    c.ok(&["delete", "crd", "widgets.example.com"]);
+    let err = c.fails(&["get", "widgets.example.com", "-A"]);
+    assert!(err.contains("the server doesn't have a resource type") || err.contains("could not find the requested resource"), "{err}");
+    c.ok_stdin(&["apply", "-f", "-"], WIDGET_CRD);
+    assert_eq!(c.ok(&["get", "widgets", "-A", "-o", "name"]).trim(), "");
+}

@@ -96,11 +96,11 @@ fn resource_list(cluster: &Cluster, group: &str, version: &str) -> Result<Respon
 }
 
 async fn openapi_index(State(cluster): State<Arc<Cluster>>) -> Response {
-    axum::Json(openapi::index(cluster.types())).into_response()
+    axum::Json(openapi::index(&cluster.types())).into_response()
 }
 
 async fn openapi_document(State(cluster): State<Arc<Cluster>>, Path(path): Path<String>) -> Result<Response, ApiError> {
-    openapi::document(cluster.types(), &path).map(|doc| axum::Json(doc).into_response()).ok_or_else(ApiError::no_such_path)
+    openapi::document(&cluster.types(), &path).map(|doc| axum::Json(doc).into_response()).ok_or_else(ApiError::no_such_path)
 }
 
 async fn core_resources(State(cluster): State<Arc<Cluster>>) -> Result<Response, ApiError> {
@@ -181,6 +181,16 @@ fn flag(query: &HashMap<String, String>, name: &str) -> bool {
 
 async fn serve(cluster: Arc<Cluster>, group: &str, version: &str, rest: &str, request: Request) -> Result<Response, ApiError> {
     let target = parse_target(&cluster, group, version, rest)?;
+    let defines_types = target.rt.group == "apiextensions.k8s.io" && target.rt.plural == "customresourcedefinitions";
+    let writes = request.method() != Method::GET;
+    let response = handle(cluster.clone(), target, request).await;
+    if defines_types && writes {
+        cluster.refresh_types();
+    }
+    response
+}
+
+async fn handle(cluster: Arc<Cluster>, target: Target, request: Request) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
     let Query(query): Query<HashMap<String, String>> =
         Query::try_from_uri(&parts.uri).map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -259,6 +269,11 @@ async fn serve(cluster: Arc<Cluster>, group: &str, version: &str, rest: &str, re
             let deleted = ops::delete(cluster.store(), rt, &namespace, name, &opts)?;
             if rt.plural == "namespaces" && rt.group.is_empty() && !dry_run {
                 cluster.finish_namespace_later(name.to_string());
+            }
+            if let (false, Deleted::Gone(crd)) = (dry_run, &deleted)
+                && rt.plural == "customresourcedefinitions"
+            {
+                ops::delete_custom_resources(cluster.store(), crd)?;
             }
             Ok(delete_response(rt, deleted))
         }

@@ -4,11 +4,13 @@
 
 mod api;
 mod auth;
+mod crd;
 mod objects;
 mod openapi;
 mod ops;
 mod protobuf;
 mod resources;
+mod schema;
 mod selectors;
 mod status;
 mod store;
@@ -18,7 +20,7 @@ mod validation;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 pub use status::ApiError;
 pub use store::StoreError;
@@ -29,7 +31,8 @@ use store::Store;
 /// One embedded cluster: its store and the types it serves.
 pub struct Cluster {
     store: Store,
-    types: Vec<ResourceType>,
+    /// The built-in types and those the stored CRDs define; replaced whole when a CRD changes.
+    types: RwLock<Arc<Vec<ResourceType>>>,
     admin_token: String,
     tls: tls::Identity,
     created: bool,
@@ -54,10 +57,12 @@ impl Cluster {
         let (store, created) = Store::open(data_dir)?;
         let admin_token = auth::load_or_create_token(data_dir).map_err(io(data_dir))?;
         let tls = tls::load_or_create(data_dir).map_err(io(data_dir))?;
-        let cluster = Arc::new(Cluster { store, types: resources::builtin_types(), admin_token, tls, created });
+        let types = RwLock::new(Arc::new(resources::builtin_types()));
+        let cluster = Arc::new(Cluster { store, types, admin_token, tls, created });
         if created {
             cluster.bootstrap()?;
         }
+        cluster.refresh_types();
         Ok(cluster)
     }
 
@@ -81,12 +86,22 @@ impl Cluster {
         &self.store
     }
 
-    pub(crate) fn types(&self) -> &[ResourceType] {
-        &self.types
+    pub(crate) fn types(&self) -> Arc<Vec<ResourceType>> {
+        self.types.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub(crate) fn find_type(&self, group: &str, version: &str, plural: &str) -> Option<ResourceType> {
-        resources::find(&self.types, group, version, plural).cloned()
+        resources::find(&self.types(), group, version, plural).cloned()
+    }
+
+    /// Recomputes the served types after a CustomResourceDefinition changed.
+    pub(crate) fn refresh_types(&self) {
+        let mut types = resources::builtin_types();
+        let (_, crds) = self.store.list("apiextensions.k8s.io/customresourcedefinitions", None);
+        for crd in crds.iter().filter(|c| c["metadata"]["deletionTimestamp"].is_null()) {
+            types.extend(crd::types_of(crd));
+        }
+        *self.types.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(types);
     }
 
     /// Empties a terminating namespace in the background, as kube-controller-manager does, and
@@ -96,7 +111,7 @@ impl Cluster {
         tokio::spawn(async move {
             loop {
                 let Ok(mut sub) = cluster.store.subscribe(None) else { return };
-                match ops::finish_namespace(&cluster.store, &cluster.types, &namespace) {
+                match ops::finish_namespace(&cluster.store, &cluster.types(), &namespace) {
                     Ok(true) => return,
                     Ok(false) => {}
                     Err(e) => {

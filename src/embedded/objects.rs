@@ -22,9 +22,22 @@ pub fn generate_name(prefix: &str) -> String {
     format!("{prefix}{suffix}")
 }
 
-/// Kinds whose `metadata.generation` tracks spec changes.
+/// Kinds whose `metadata.generation` tracks changes to their desired state.
 pub fn tracks_generation(rt: &ResourceType) -> bool {
-    matches!(rt.group.as_str(), "apps" | "batch")
+    matches!(rt.group.as_str(), "apps" | "batch" | "apiextensions.k8s.io") || rt.custom.is_some()
+}
+
+/// Whether anything but metadata and status changed: what bumps `generation`.
+pub fn desired_state_differs(a: &Value, b: &Value) -> bool {
+    let desired = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(map) = v.as_object_mut() {
+            map.remove("metadata");
+            map.remove("status");
+        }
+        v
+    };
+    desired(a) != desired(b)
 }
 
 /// Fills the defaults the API server applies on create.
@@ -42,6 +55,9 @@ pub fn apply_defaults(rt: &ResourceType, object: &mut Value) {
                 object["spec"]["finalizers"] = json!(["kubernetes"]);
             }
             object["status"] = json!({"phase": "Active"});
+        }
+        ("apiextensions.k8s.io", "customresourcedefinitions") => {
+            object["status"] = super::crd::accepted_status(object);
         }
         ("rbac.authorization.k8s.io", "rolebindings" | "clusterrolebindings") => {
             if object["roleRef"]["apiGroup"].as_str().is_none_or(str::is_empty) {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::objects;
+use super::{crd, objects, schema};
 use super::resources::ResourceType;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::status::{ApiError, Cause};
@@ -74,13 +74,21 @@ fn check_type(rt: &ResourceType, body: &Value) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Validation shared by create and update; returns the causes of an Invalid error.
-fn validate(rt: &ResourceType, object: &Value) -> Result<Vec<Cause>, ApiError> {
+/// Validation shared by create and update; returns the causes of an Invalid error. Custom
+/// resources are also pruned of fields their schema does not declare.
+fn validate(rt: &ResourceType, object: &mut Value) -> Result<Vec<Cause>, ApiError> {
     let mut causes = validation::metadata(object);
-    if rt.group.is_empty() && rt.plural == "secrets" {
-        let data = validation::decode_data(object)
-            .map_err(|e| ApiError::bad_request(format!("Secret in version \"v1\" cannot be handled as a Secret: {e}")))?;
-        causes.extend(validation::secret(object, &data));
+    match (rt.group.as_str(), rt.plural.as_str()) {
+        ("", "secrets") => {
+            let data = validation::decode_data(object)
+                .map_err(|e| ApiError::bad_request(format!("Secret in version \"v1\" cannot be handled as a Secret: {e}")))?;
+            causes.extend(validation::secret(object, &data));
+        }
+        ("apiextensions.k8s.io", "customresourcedefinitions") => causes.extend(crd::validate(object)),
+        _ => {}
+    }
+    if let Some(custom) = &rt.custom {
+        schema::validate(object, &custom.schema, "", &mut causes);
     }
     Ok(causes)
 }
@@ -151,7 +159,7 @@ pub fn create(store: &Store, rt: &ResourceType, namespace: &str, mut body: Value
     }
     objects::apply_defaults(rt, &mut body);
     let mut causes = validation::name(rt, &name);
-    causes.extend(validate(rt, &body)?);
+    causes.extend(validate(rt, &mut body)?);
     if !causes.is_empty() {
         return Err(ApiError::invalid_object(rt, &name, causes));
     }
@@ -412,9 +420,9 @@ fn prepare_update(rt: &ResourceType, current: &Value, mut next: Value, opts: &Wr
     if rt.namespaced {
         next["metadata"]["namespace"] = current["metadata"]["namespace"].clone();
     }
-    // Deletion and status are the server's (status has its own subresource).
+    // Deletion is the server's; so is status where it has its own subresource.
     next["metadata"]["deletionTimestamp"] = current["metadata"]["deletionTimestamp"].clone();
-    if current.get("status").is_some() {
+    if rt.has_status {
         next["status"] = current["status"].clone();
     }
     if next["metadata"]["managedFields"].is_null() {
@@ -438,13 +446,13 @@ fn prepare_update(rt: &ResourceType, current: &Value, mut next: Value, opts: &Wr
             }
         }
     }
-    causes.extend(validate(rt, &next)?);
+    causes.extend(validate(rt, &mut next)?);
     if !causes.is_empty() {
         return Err(ApiError::invalid_object(rt, name, causes));
     }
     if objects::tracks_generation(rt) {
         let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
-        let bumped = if next["spec"] != current["spec"] { generation + 1 } else { generation };
+        let bumped = if objects::desired_state_differs(current, &next) { generation + 1 } else { generation };
         next["metadata"]["generation"] = json!(bumped);
     }
     objects::record_manager(rt, &mut next, &opts.manager, "Update");
@@ -538,4 +546,15 @@ pub fn finish_namespace(store: &Store, types: &[ResourceType], namespace: &str) 
         Ok(Mutation::Delete)
     })?;
     Ok(store.get(&key).is_none())
+}
+
+/// Removes every object of the types a deleted CRD defined.
+pub fn delete_custom_resources(store: &Store, crd: &Value) -> Result<(), ApiError> {
+    let storage_id = format!("{}/{}", crd["spec"]["group"].as_str().unwrap_or_default(), crd["spec"]["names"]["plural"].as_str().unwrap_or_default());
+    let (_, objects) = store.list(&storage_id, None);
+    for object in objects {
+        let key = ObjectKey::new(storage_id.clone(), meta_str(&object, "namespace"), meta_str(&object, "name"));
+        store.mutate::<ApiError>(&key, |_, _| Ok(Mutation::Delete))?;
+    }
+    Ok(())
 }

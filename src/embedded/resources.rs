@@ -1,9 +1,31 @@
 //! The resource types the embedded API serves, as discovery describes them (k8s-api-contract.md §2).
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
+/// What a CustomResourceDefinition adds to a type it defines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomInfo {
+    /// The version's `openAPIV3Schema`.
+    pub schema: Value,
+    pub printer_columns: Vec<PrinterColumn>,
+    pub categories: Vec<String>,
+}
+
+/// One `additionalPrinterColumns` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrinterColumn {
+    pub name: String,
+    pub kind: String,
+    pub format: String,
+    pub description: String,
+    pub priority: i64,
+    pub json_path: String,
+}
+
 /// One served resource type.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResourceType {
     /// API group; empty for the core group.
     pub group: String,
@@ -15,6 +37,11 @@ pub struct ResourceType {
     pub namespaced: bool,
     pub short_names: Vec<String>,
     pub verbs: Vec<&'static str>,
+    /// Whether `status` is a subresource: writes to the object leave it alone, and `/status`
+    /// writes change nothing else.
+    pub has_status: bool,
+    /// Set for types defined by a CustomResourceDefinition.
+    pub custom: Option<Arc<CustomInfo>>,
 }
 
 /// Verbs of a fully writable type.
@@ -33,7 +60,14 @@ impl ResourceType {
             namespaced,
             short_names: short.iter().map(|s| s.to_string()).collect(),
             verbs: verbs.to_vec(),
+            has_status: false,
+            custom: None,
         }
+    }
+
+    fn with_status(mut self) -> Self {
+        self.has_status = true;
+        self
     }
 
     /// `v1` for the core group, `group/version` otherwise.
@@ -72,6 +106,9 @@ impl ResourceType {
         if !self.short_names.is_empty() {
             entry["shortNames"] = json!(self.short_names);
         }
+        if let Some(custom) = self.custom.as_ref().filter(|c| !c.categories.is_empty()) {
+            entry["categories"] = json!(custom.categories);
+        }
         entry
     }
 }
@@ -80,22 +117,24 @@ impl ResourceType {
 pub fn builtin_types() -> Vec<ResourceType> {
     use ResourceType as R;
     vec![
-        R::builtin("", "namespaces", "Namespace", false, &["ns"], NAMESPACE_VERBS),
+        R::builtin("", "namespaces", "Namespace", false, &["ns"], NAMESPACE_VERBS).with_status(),
         R::builtin("", "secrets", "Secret", true, &[], CRUD),
         R::builtin("", "configmaps", "ConfigMap", true, &["cm"], CRUD),
-        R::builtin("", "pods", "Pod", true, &["po"], CRUD),
+        R::builtin("", "pods", "Pod", true, &["po"], CRUD).with_status(),
         R::builtin("", "serviceaccounts", "ServiceAccount", true, &["sa"], CRUD),
         R::builtin("", "events", "Event", true, &["ev"], CRUD),
-        R::builtin("apps", "deployments", "Deployment", true, &["deploy"], CRUD),
-        R::builtin("apps", "statefulsets", "StatefulSet", true, &["sts"], CRUD),
-        R::builtin("apps", "daemonsets", "DaemonSet", true, &["ds"], CRUD),
-        R::builtin("batch", "jobs", "Job", true, &[], CRUD),
-        R::builtin("batch", "cronjobs", "CronJob", true, &["cj"], CRUD),
+        R::builtin("apps", "deployments", "Deployment", true, &["deploy"], CRUD).with_status(),
+        R::builtin("apps", "statefulsets", "StatefulSet", true, &["sts"], CRUD).with_status(),
+        R::builtin("apps", "daemonsets", "DaemonSet", true, &["ds"], CRUD).with_status(),
+        R::builtin("batch", "jobs", "Job", true, &[], CRUD).with_status(),
+        R::builtin("batch", "cronjobs", "CronJob", true, &["cj"], CRUD).with_status(),
         R::builtin("coordination.k8s.io", "leases", "Lease", true, &[], CRUD),
         R::builtin("rbac.authorization.k8s.io", "roles", "Role", true, &[], CRUD),
         R::builtin("rbac.authorization.k8s.io", "rolebindings", "RoleBinding", true, &[], CRUD),
         R::builtin("rbac.authorization.k8s.io", "clusterroles", "ClusterRole", false, &[], CRUD),
         R::builtin("rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding", false, &[], CRUD),
+        R::builtin("apiextensions.k8s.io", "customresourcedefinitions", "CustomResourceDefinition", false, &["crd", "crds"], CRUD)
+            .with_status(),
     ]
 }
 

@@ -29,13 +29,37 @@ pub fn wanted(accept: Option<&str>) -> bool {
     accept.is_some_and(|a| a.split(',').any(|part| part.contains("as=Table") && part.contains("g=meta.k8s.io")))
 }
 
+/// How a column computes its cell.
+enum Cell {
+    Computed(fn(&Value) -> Value),
+    /// A CRD printer column's JSONPath.
+    Path(String),
+}
+
 /// One column: its definition and how to compute its cell.
 struct Column {
-    name: &'static str,
-    kind: &'static str,
-    format: &'static str,
-    description: &'static str,
-    cell: fn(&Value) -> Value,
+    name: String,
+    kind: String,
+    format: String,
+    description: String,
+    priority: i64,
+    cell: Cell,
+}
+
+impl Column {
+    fn new(name: &str, kind: &str, description: &str, cell: fn(&Value) -> Value) -> Self {
+        let format = if name == "Name" { "name" } else { "" };
+        Column { name: name.into(), kind: kind.into(), format: format.into(), description: description.into(), priority: 0, cell: Cell::Computed(cell) }
+    }
+
+    fn cell(&self, object: &Value) -> Value {
+        match &self.cell {
+            Cell::Computed(f) => f(object),
+            // The server shows `date` columns as ages, as kube-apiserver's table convertor does.
+            Cell::Path(path) if self.kind == "date" => age_of(&super::crd::cell(object, path)),
+            Cell::Path(path) => super::crd::cell(object, path),
+        }
+    }
 }
 
 fn name_cell(o: &Value) -> Value {
@@ -43,7 +67,11 @@ fn name_cell(o: &Value) -> Value {
 }
 
 fn age_cell(o: &Value) -> Value {
-    let age = o["metadata"]["creationTimestamp"]
+    age_of(&o["metadata"]["creationTimestamp"])
+}
+
+fn age_of(timestamp: &Value) -> Value {
+    let age = timestamp
         .as_str()
         .and_then(|t| t.parse::<jiff::Timestamp>().ok())
         .map(|t| human_duration(jiff::Timestamp::now().as_second() - t.as_second()))
@@ -55,48 +83,48 @@ fn count(v: &Value) -> Value {
     json!(v.as_object().map_or(0, serde_json::Map::len))
 }
 
-const NAME: Column = Column { name: "Name", kind: "string", format: "name", description: "Name must be unique within a namespace.", cell: name_cell };
-const AGE: Column = Column {
-    name: "Age",
-    kind: "string",
-    format: "",
-    description: "CreationTimestamp is a timestamp representing the server time when this object was created.",
-    cell: age_cell,
-};
-
 fn columns(rt: &ResourceType) -> Vec<Column> {
+    let name = Column::new("Name", "string", "Name must be unique within a namespace.", name_cell);
+    let age = || Column::new("Age", "string", "CreationTimestamp is a timestamp representing the server time when this object was created.", age_cell);
+    if let Some(custom) = &rt.custom {
+        // A CRD with printer columns shows exactly those after the name; without, the name and age.
+        if custom.printer_columns.is_empty() {
+            return vec![name, age()];
+        }
+        let mut all = vec![name];
+        all.extend(custom.printer_columns.iter().map(|c| Column {
+            name: c.name.clone(),
+            kind: c.kind.clone(),
+            format: c.format.clone(),
+            description: c.description.clone(),
+            priority: c.priority,
+            cell: Cell::Path(c.json_path.clone()),
+        }));
+        return all;
+    }
     let extra: Vec<Column> = match (rt.group.as_str(), rt.plural.as_str()) {
         ("", "secrets") => vec![
-            Column { name: "Type", kind: "string", format: "", description: "The type of the secret", cell: |o| o["type"].clone() },
-            Column { name: "Data", kind: "integer", format: "", description: "The number of keys in the secret", cell: |o| count(&o["data"]) },
+            Column::new("Type", "string", "The type of the secret", |o| o["type"].clone()),
+            Column::new("Data", "integer", "The number of keys in the secret", |o| count(&o["data"])),
         ],
-        ("", "configmaps") => {
-            vec![Column { name: "Data", kind: "integer", format: "", description: "The number of keys", cell: |o| count(&o["data"]) }]
+        ("", "configmaps") => vec![Column::new("Data", "integer", "The number of keys", |o| count(&o["data"]))],
+        ("apiextensions.k8s.io", "customresourcedefinitions") => {
+            return vec![name, Column::new("Created At", "date", "", |o| o["metadata"]["creationTimestamp"].clone())];
         }
-        ("", "namespaces") => vec![Column {
-            name: "Status",
-            kind: "string",
-            format: "",
-            description: "The status of the namespace",
-            cell: |o| o["status"]["phase"].clone(),
-        }],
-        ("", "pods") => vec![Column {
-            name: "Status",
-            kind: "string",
-            format: "",
-            description: "The aggregate status of the containers in this pod.",
-            cell: |o| json!(o["status"]["phase"].as_str().unwrap_or("Pending")),
-        }],
+        ("", "namespaces") => vec![Column::new("Status", "string", "The status of the namespace", |o| o["status"]["phase"].clone())],
+        ("", "pods") => vec![Column::new("Status", "string", "The aggregate status of the containers in this pod.", |o| {
+            json!(o["status"]["phase"].as_str().unwrap_or("Pending"))
+        })],
         _ => Vec::new(),
     };
-    let mut all = vec![NAME];
+    let mut all = vec![name];
     all.extend(extra);
-    all.push(AGE);
+    all.push(age());
     all
 }
 
 fn row(object: &Value, columns: &[Column], include: IncludeObject) -> Value {
-    let cells: Vec<Value> = columns.iter().map(|c| (c.cell)(object)).collect();
+    let cells: Vec<Value> = columns.iter().map(|c| c.cell(object)).collect();
     let mut row = json!({"cells": cells});
     match include {
         IncludeObject::None => {}
@@ -114,7 +142,7 @@ pub fn table(rt: &ResourceType, items: &[&Value], metadata: Value, include: Incl
     let definitions: Vec<Value> = if with_columns {
         columns
             .iter()
-            .map(|c| json!({"name": c.name, "type": c.kind, "format": c.format, "description": c.description, "priority": 0}))
+            .map(|c| json!({"name": c.name, "type": c.kind, "format": c.format, "description": c.description, "priority": c.priority}))
             .collect()
     } else {
         Vec::new()
