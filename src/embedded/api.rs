@@ -11,6 +11,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::middleware;
 use axum::routing::{any, get};
 use base64::Engine;
 use futures::StreamExt;
@@ -20,6 +21,7 @@ use super::Cluster;
 use super::ops::{self, Deleted, ListOptions, WriteOptions};
 use super::openapi;
 use super::protobuf::{self, ProtobufError};
+use super::rbac::{self, Attributes, Identity};
 use super::resources::ResourceType;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::status::ApiError;
@@ -33,19 +35,41 @@ const BOOKMARK_EVERY: Duration = Duration::from_secs(15);
 /// The longest a watch stays open when the client gives no timeout.
 const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(1800);
 
+/// The API's routes. Callers add who is calling as an `Identity` request extension.
 pub fn router(cluster: Arc<Cluster>) -> Router {
-    Router::new()
+    let discovery = Router::new()
         .route("/version", get(version))
         .route("/api", get(api_versions))
         .route("/apis", get(api_groups))
         .route("/api/v1", get(core_resources))
-        .route("/api/v1/{*rest}", any(core_request))
         .route("/apis/{group}/{version}", get(group_resources))
-        .route("/apis/{group}/{version}/{*rest}", any(group_request))
         .route("/openapi/v3", get(openapi_index))
         .route("/openapi/v3/{*path}", get(openapi_document))
+        .route_layer(middleware::from_fn_with_state(cluster.clone(), authorize_path));
+    Router::new()
+        .merge(discovery)
+        .route("/api/v1/{*rest}", any(core_request))
+        .route("/apis/{group}/{version}/{*rest}", any(group_request))
         .fallback(|| async { ApiError::no_such_path() })
         .with_state(cluster)
+}
+
+fn caller(request: &Request) -> Result<Identity, ApiError> {
+    request.extensions().get::<Identity>().cloned().ok_or_else(|| ApiError::internal("request without an identity"))
+}
+
+/// Authorizes the non-resource paths (discovery, OpenAPI) by their path.
+async fn authorize_path(State(cluster): State<Arc<Cluster>>, request: Request, next: middleware::Next) -> Response {
+    let who = match caller(&request) {
+        Ok(who) => who,
+        Err(e) => return e.into_response(),
+    };
+    let attrs = Attributes { verb: "get".into(), path: Some(request.uri().path().to_string()), ..Default::default() };
+    if !rbac::authorize(cluster.store(), &who, &attrs).allowed {
+        let status = ApiError::bad_request("").with_message(format!("forbidden: {}", rbac::denial(&who, &attrs)));
+        return ApiError { code: StatusCode::FORBIDDEN, reason: "Forbidden", ..status }.into_response();
+    }
+    next.run(request).await
 }
 
 async fn version() -> Response {
@@ -191,6 +215,7 @@ async fn serve(cluster: Arc<Cluster>, group: &str, version: &str, rest: &str, re
 }
 
 async fn handle(cluster: Arc<Cluster>, target: Target, request: Request) -> Result<Response, ApiError> {
+    let who = caller(&request)?;
     let (parts, body) = request.into_parts();
     let Query(query): Query<HashMap<String, String>> =
         Query::try_from_uri(&parts.uri).map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -219,6 +244,25 @@ async fn handle(cluster: Arc<Cluster>, target: Target, request: Request) -> Resu
     };
     if !rt.allows(verb) {
         return Err(ApiError::method_not_allowed());
+    }
+    // A list or watch of exactly one name is authorized as that name, as kube-apiserver does.
+    let field_name = query.get("fieldSelector").and_then(|f| f.strip_prefix("metadata.name=")).filter(|n| !n.contains(','));
+    let attrs = Attributes {
+        verb: verb.to_string(),
+        group: rt.group.clone(),
+        resource: rt.plural.clone(),
+        subresource: target.subresource.clone().unwrap_or_default(),
+        namespace: namespace.clone(),
+        name: target.name.clone().or_else(|| field_name.map(str::to_string)).unwrap_or_default(),
+        path: None,
+    };
+    if !rbac::authorize(cluster.store(), &who, &attrs).allowed {
+        return Err(ApiError::forbidden(rt, target.name.as_deref().unwrap_or_default(), &rbac::denial(&who, &attrs)));
+    }
+    if rt.is_review() {
+        let body = read_json(&parts.headers, body).await?;
+        let answer = super::reviews::review(&cluster, rt, &namespace, &who, body)?;
+        return Ok(object_response(StatusCode::CREATED, &answer));
     }
     let ns_filter = target.namespace.as_deref();
     let part = if target.subresource.is_some() { ops::Part::Status } else { ops::Part::Main };

@@ -9,7 +9,9 @@ mod objects;
 mod openapi;
 mod ops;
 mod protobuf;
+mod rbac;
 mod resources;
+mod reviews;
 mod schema;
 mod selectors;
 mod status;
@@ -66,13 +68,18 @@ impl Cluster {
         Ok(cluster)
     }
 
-    /// The namespaces every cluster starts with.
+    /// What every cluster starts with: the system namespaces and the bootstrap RBAC policy.
     fn bootstrap(&self) -> Result<(), EmbeddedError> {
         let namespaces = self.find_type("", "v1", "namespaces").expect("namespaces are built in");
         let opts = ops::WriteOptions { dry_run: false, manager: "keyhold-embedded".into() };
+        let fail = |e: ApiError| StoreError::Write(e.message);
         for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let body = serde_json::json!({"metadata": {"name": name}});
-            ops::create(&self.store, &namespaces, "", body, &opts).map_err(|e| StoreError::Write(e.message))?;
+            ops::create(&self.store, &namespaces, "", body, &opts).map_err(fail)?;
+        }
+        for (plural, body) in rbac::bootstrap_objects() {
+            let rt = self.find_type("rbac.authorization.k8s.io", "v1", plural).expect("RBAC types are built in");
+            ops::create(&self.store, &rt, "", body, &opts).map_err(fail)?;
         }
         Ok(())
     }
@@ -127,9 +134,14 @@ impl Cluster {
         });
     }
 
-    /// The API as an axum router, without authentication: for in-process use only.
+    /// The API for in-process use: every call is Keyhold's own.
     pub fn router(self: &Arc<Self>) -> axum::Router {
-        api::router(self.clone())
+        api::router(self.clone()).layer(axum::Extension(auth::internal()))
+    }
+
+    /// Who a bearer token belongs to.
+    pub(crate) fn identity_of_token(&self, token: &str) -> Option<rbac::Identity> {
+        (!token.is_empty() && token == self.admin_token).then(auth::admin)
     }
 
     /// A `kube::Client` that talks to this cluster in-process, with no socket.
@@ -139,7 +151,7 @@ impl Cluster {
 
     /// Serves the API over TLS for real clients (kubectl), requiring the admin bearer token.
     pub async fn serve(self: &Arc<Self>, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let router = auth::require_token(self.router(), self.admin_token.clone());
+        let router = api::router(self.clone()).layer(axum::middleware::from_fn_with_state(self.clone(), auth::authenticate));
         axum::serve(tls::TlsListener::new(listener, &self.tls), router).with_graceful_shutdown(shutdown).await
     }
 

@@ -133,6 +133,7 @@ fn schema(kind: &str) -> Option<&'static [F]> {
         "SelfSubjectAccessReview" => SELF_SAR,
         "SubjectAccessReview" | "LocalSubjectAccessReview" => SAR,
         "TokenReview" => TOKEN_REVIEW,
+        "SelfSubjectReview" => &[META],
         "Lease" => LEASE,
         "DeleteOptions" => DELETE_OPTIONS,
         _ => return None,
@@ -258,8 +259,11 @@ fn message(bytes: &[u8], fields: &[F]) -> Result<Value, ProtobufError> {
             (Kind::Bool, Wire::Varint(v)) => {
                 out.insert(name, json!(v != 0));
             }
+            // Likewise zero numbers (an unset generation, say).
             (Kind::Int, Wire::Varint(v)) => {
-                out.insert(name, json!(v as i64));
+                if v != 0 {
+                    out.insert(name, json!(v as i64));
+                }
             }
             (Kind::Msg(schema), Wire::Bytes(b)) => {
                 out.insert(name, message(b, schema)?);

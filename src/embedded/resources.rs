@@ -46,6 +46,8 @@ pub struct ResourceType {
 
 /// Verbs of a fully writable type.
 const CRUD: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+/// The review kinds are answered, not stored.
+const REVIEW: &[&str] = &["create"];
 /// Namespaces have no deletecollection upstream.
 const NAMESPACE_VERBS: &[&str] = &["create", "delete", "get", "list", "patch", "update", "watch"];
 
@@ -88,6 +90,11 @@ impl ResourceType {
     /// The key under which objects of this type are stored.
     pub fn storage_id(&self) -> String {
         format!("{}/{}", self.group, self.plural)
+    }
+
+    /// Whether this is one of the review kinds, which are answered rather than stored.
+    pub fn is_review(&self) -> bool {
+        matches!(self.group.as_str(), "authorization.k8s.io" | "authentication.k8s.io")
     }
 
     pub fn allows(&self, verb: &str) -> bool {
@@ -133,6 +140,11 @@ pub fn builtin_types() -> Vec<ResourceType> {
         R::builtin("rbac.authorization.k8s.io", "rolebindings", "RoleBinding", true, &[], CRUD),
         R::builtin("rbac.authorization.k8s.io", "clusterroles", "ClusterRole", false, &[], CRUD),
         R::builtin("rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding", false, &[], CRUD),
+        R::builtin("authorization.k8s.io", "subjectaccessreviews", "SubjectAccessReview", false, &[], REVIEW),
+        R::builtin("authorization.k8s.io", "selfsubjectaccessreviews", "SelfSubjectAccessReview", false, &[], REVIEW),
+        R::builtin("authorization.k8s.io", "localsubjectaccessreviews", "LocalSubjectAccessReview", true, &[], REVIEW),
+        R::builtin("authentication.k8s.io", "tokenreviews", "TokenReview", false, &[], REVIEW),
+        R::builtin("authentication.k8s.io", "selfsubjectreviews", "SelfSubjectReview", false, &[], REVIEW),
         R::builtin("apiextensions.k8s.io", "customresourcedefinitions", "CustomResourceDefinition", false, &["crd", "crds"], CRUD)
             .with_status(),
     ]
