@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.tools/venv/bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test build unit e2e tools test-tools
+.PHONY: run test build unit e2e tools test-tools bench
 
 ## Build (debug) and serve Keyhold at http://127.0.0.1:3000 (KEYHOLD_LISTEN, KEYHOLD_DATA_DIR override).
 run: tools
@@ -35,3 +35,7 @@ tools:
 
 test-tools:
 	@scripts/tools.sh test
+
+## Benchmark: list 10,000 Secrets from the embedded API (figures go into the README).
+bench:
+	cargo bench --features ssr --bench list_secrets

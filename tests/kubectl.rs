@@ -453,3 +453,29 @@ fn subject_access_reviews_explain_their_answer() {
     let err = c.fails_stdin(&["create", "-f", "-"], &bad.to_string());
     assert!(err.contains("exactly one of nonResourceAttributes or resourceAttributes must be specified"), "{err}");
 }
+
+#[test]
+fn server_side_apply_reports_and_forces_conflicts() {
+    let c = Cluster::start();
+    let applied = |value: &str| format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: shared\n  namespace: t1\ndata:\n  k: {value}\n");
+    c.ok_stdin(&["apply", "--server-side", "--field-manager=team-a", "-f", "-"], &applied("YQ=="));
+    let err = c.fails_stdin(&["apply", "--server-side", "--field-manager=team-b", "-f", "-"], &applied("Yg=="));
+    assert!(err.contains("Apply failed with 1 conflict: conflict with \"team-a\": .data.k"), "{err}");
+    c.ok_stdin(&["apply", "--server-side", "--field-manager=team-b", "--force-conflicts", "-f", "-"], &applied("Yg=="));
+    assert_eq!(decoded(&c.json(&["get", "secret", "shared", "-n", "t1"])["data"]["k"]), "b");
+
+    c.ok(&["create", "secret", "generic", "created", "-n", "t1", "--from-literal=k=v"]);
+    let err = c.fails_stdin(&["apply", "--server-side", "-f", "-"], &applied("Yg==").replace("shared", "created"));
+    assert!(err.contains("conflict with \"kubectl-create\" using v1: .data.k"), "{err}");
+}
+
+#[test]
+fn requests_without_a_token_are_unauthorized() {
+    let c = Cluster::start();
+    let config = std::fs::read_to_string(&c.kubeconfig).unwrap();
+    let token_line = config.lines().find(|l| l.trim_start().starts_with("token:")).unwrap().to_string();
+    let anonymous = c.file("anonymous.yaml", &config.replace(&token_line, "    token: wrong"));
+    let out = Command::new("kubectl").args(["--kubeconfig", &anonymous, "get", "secrets", "-n", "t1"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Unauthorized") || String::from_utf8_lossy(&out.stderr).contains("provide credentials"));
+}

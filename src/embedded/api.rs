@@ -229,7 +229,13 @@ async fn handle(cluster: Arc<Cluster>, target: Target, request: Request) -> Resu
                 .with_message(format!("dryRun: Unsupported value: [\"{other}\"]: supported values: \"All\"")));
         }
     };
-    let opts = WriteOptions { dry_run, manager: super::objects::manager_name(query.get("fieldManager").map(String::as_str), user_agent) };
+    let field_manager = query.get("fieldManager").map(String::as_str).filter(|m| !m.is_empty());
+    let opts = WriteOptions {
+        dry_run,
+        manager: super::objects::manager_name(field_manager, user_agent),
+        apply: false,
+        manager_named: field_manager.is_some(),
+    };
     let rt = &target.rt;
     let verb = match (&parts.method, &target.name) {
         (&Method::GET, Some(_)) => "get",

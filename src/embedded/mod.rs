@@ -5,6 +5,7 @@
 mod api;
 mod auth;
 mod crd;
+mod managed;
 mod objects;
 mod openapi;
 mod ops;
@@ -71,7 +72,7 @@ impl Cluster {
     /// What every cluster starts with: the system namespaces and the bootstrap RBAC policy.
     fn bootstrap(&self) -> Result<(), EmbeddedError> {
         let namespaces = self.find_type("", "v1", "namespaces").expect("namespaces are built in");
-        let opts = ops::WriteOptions { dry_run: false, manager: "keyhold-embedded".into() };
+        let opts = ops::WriteOptions { manager: "keyhold-embedded".into(), ..Default::default() };
         let fail = |e: ApiError| StoreError::Write(e.message);
         for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let body = serde_json::json!({"metadata": {"name": name}});

@@ -1,7 +1,7 @@
 //! What the server writes into objects: system metadata, defaults and managed fields
 //! (k8s-api-contract.md §4).
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::resources::ResourceType;
 
@@ -96,62 +96,6 @@ pub fn manager_name(field_manager: Option<&str>, user_agent: Option<&str>) -> St
         _ => user_agent.and_then(|ua| ua.split('/').next()).unwrap_or("unknown").to_string(),
     };
     name.chars().take(128).collect()
-}
-
-/// The FieldsV1 set of an object: every field it sets, in Kubernetes' `f:` notation.
-pub fn fields_of(object: &Value) -> Value {
-    fn walk(value: &Value) -> Value {
-        match value {
-            Value::Object(map) => {
-                let mut out = Map::new();
-                out.insert(".".into(), json!({}));
-                for (k, v) in map {
-                    out.insert(format!("f:{k}"), walk(v));
-                }
-                Value::Object(out)
-            }
-            _ => json!({}),
-        }
-    }
-    let mut out = Map::new();
-    if let Some(map) = object.as_object() {
-        for (k, v) in map {
-            match k.as_str() {
-                "apiVersion" | "kind" | "status" => {}
-                "metadata" => {
-                    let meta: Map<String, Value> = ["labels", "annotations", "finalizers"]
-                        .iter()
-                        .filter_map(|f| v.get(*f).map(|x| (format!("f:{f}"), walk(x))))
-                        .collect();
-                    if !meta.is_empty() {
-                        out.insert("f:metadata".into(), Value::Object(meta));
-                    }
-                }
-                _ => {
-                    out.insert(format!("f:{k}"), walk(v));
-                }
-            }
-        }
-    }
-    Value::Object(out)
-}
-
-/// Records (or refreshes) the managed-fields entry of `manager` for `operation`.
-pub fn record_manager(rt: &ResourceType, object: &mut Value, manager: &str, operation: &str) {
-    let fields = fields_of(object);
-    let entry = json!({
-        "manager": manager,
-        "operation": operation,
-        "apiVersion": rt.api_version(),
-        "time": now_seconds(),
-        "fieldsType": "FieldsV1",
-        "fieldsV1": fields,
-    });
-    let entries = object["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
-    let mut entries: Vec<Value> =
-        entries.into_iter().filter(|e| !(e["manager"] == manager && e["operation"] == operation)).collect();
-    entries.push(entry);
-    object["metadata"]["managedFields"] = Value::Array(entries);
 }
 
 /// Whether two states differ in anything but bookkeeping (resourceVersion, managed-field times).

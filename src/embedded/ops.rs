@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{crd, objects, schema};
+use super::{crd, managed, objects, schema};
 use super::resources::ResourceType;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::status::{ApiError, Cause};
@@ -26,6 +26,10 @@ const PROTECTED_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public"]
 pub struct WriteOptions {
     pub dry_run: bool,
     pub manager: String,
+    /// A server-side apply: ownership is recorded as `Apply`, by `managed::apply`.
+    pub apply: bool,
+    /// Whether the client named the manager (`?fieldManager=`), which an apply requires.
+    pub manager_named: bool,
 }
 
 /// A list request's selection and paging.
@@ -176,7 +180,11 @@ pub fn create(store: &Store, rt: &ResourceType, namespace: &str, mut body: Value
     if objects::tracks_generation(rt) {
         meta.insert("generation".into(), json!(1));
     }
-    objects::record_manager(rt, &mut body, &opts.manager, "Update");
+    if opts.apply {
+        managed::record_apply_create(rt, &mut body, &opts.manager);
+    } else {
+        managed::record_update(rt, None, &mut body, &opts.manager);
+    }
 
     // A generated name that collides is retried, as the API server does.
     let attempts = if given.is_none() { 8 } else { 1 };
@@ -375,7 +383,7 @@ pub fn patch(
             Ok((ok, object))
         }
         "application/apply-patch+yaml" => {
-            if opts.manager.is_empty() || opts.manager == "unknown" {
+            if !opts.manager_named {
                 return Err(ApiError::invalid(
                     "PatchOptions.meta.k8s.io",
                     "",
@@ -384,16 +392,14 @@ pub fn patch(
                 ));
             }
             let doc = super::api::parse_document(patch)?;
+            let opts = WriteOptions { apply: true, ..opts.clone() };
             if store.get(&key(rt, namespace, name)).is_none() {
                 let mut doc = doc;
                 doc["metadata"]["name"] = json!(name);
-                return Ok((axum::http::StatusCode::CREATED, create(store, rt, namespace, doc, opts)?));
+                return Ok((axum::http::StatusCode::CREATED, create(store, rt, namespace, doc, &opts)?));
             }
-            let object = commit_update(store, rt, namespace, name, part, opts, |current| {
-                let mut next = current.clone();
-                json_patch::merge(&mut next, &doc);
-                Ok(next)
-            })?;
+            let object =
+                commit_update(store, rt, namespace, name, part, &opts, |current| managed::apply(rt, current, &doc, &opts.manager, force))?;
             Ok((ok, object))
         }
         _ => Err(ApiError::unsupported_media_type(format!(
@@ -455,7 +461,9 @@ fn prepare_update(rt: &ResourceType, current: &Value, mut next: Value, opts: &Wr
         let bumped = if objects::desired_state_differs(current, &next) { generation + 1 } else { generation };
         next["metadata"]["generation"] = json!(bumped);
     }
-    objects::record_manager(rt, &mut next, &opts.manager, "Update");
+    if !opts.apply {
+        managed::record_update(rt, Some(current), &mut next, &opts.manager);
+    }
     Ok(next)
 }
 
@@ -520,7 +528,7 @@ pub fn delete(store: &Store, rt: &ResourceType, namespace: &str, name: &str, opt
 /// Removes the content of a terminating namespace, then the namespace itself, as the namespace
 /// controller does. Objects with finalizers stay until their controllers release them.
 pub fn finish_namespace(store: &Store, types: &[ResourceType], namespace: &str) -> Result<bool, ApiError> {
-    let opts = WriteOptions { dry_run: false, manager: "namespace-controller".into() };
+    let opts = WriteOptions { manager: "namespace-controller".into(), ..Default::default() };
     let mut remaining = 0;
     for rt in types.iter().filter(|t| t.namespaced) {
         let (_, items) = store.list(&rt.storage_id(), Some(namespace));
