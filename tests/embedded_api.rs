@@ -153,3 +153,31 @@ async fn a_deleted_namespace_takes_its_content_with_it() {
     }
     assert!(secrets.get_opt("s").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn delete_options_are_validated_and_preconditions_enforced() {
+    let (_dir, client) = cluster();
+    namespace(&client, "t1").await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "t1");
+    let created = secrets.create(&PostParams::default(), &secret("s1", &[])).await.unwrap();
+
+    let bogus = http::Request::delete("/api/v1/namespaces/t1/secrets/s1")
+        .header("content-type", "application/json")
+        .body(br#"{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"Bogus"}"#.to_vec())
+        .unwrap();
+    let err = api_error(client.request::<serde_json::Value>(bogus).await.unwrap_err());
+    assert_eq!(err.code, 422);
+    assert_eq!(
+        err.message,
+        "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"Bogus\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""
+    );
+
+    let wrong_uid = DeleteParams { preconditions: Some(kube::api::Preconditions { uid: Some("not-it".into()), resource_version: None }), ..Default::default() };
+    let err = api_error(secrets.delete("s1", &wrong_uid).await.unwrap_err());
+    assert_eq!(err.code, 409);
+    assert!(err.message.contains("Precondition failed: UID in precondition: not-it"), "{}", err.message);
+
+    let right_uid = DeleteParams { preconditions: Some(kube::api::Preconditions { uid: created.metadata.uid.clone(), resource_version: None }), ..Default::default() };
+    secrets.delete("s1", &right_uid).await.unwrap();
+    assert!(secrets.get_opt("s1").await.unwrap().is_none());
+}

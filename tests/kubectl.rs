@@ -479,3 +479,198 @@ fn requests_without_a_token_are_unauthorized() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Unauthorized") || String::from_utf8_lossy(&out.stderr).contains("provide credentials"));
 }
+
+#[test]
+fn version_reports_a_server_within_kubectls_skew() {
+    let c = Cluster::start();
+    let out = c.run(&["version", "-o", "json"], None);
+    let version: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(version["serverVersion"]["gitVersion"].as_str().unwrap().starts_with("v1."));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("exceeds the supported minor version skew"));
+}
+
+#[test]
+fn api_versions_and_resources_are_discovered() {
+    let c = Cluster::start();
+    let versions = c.ok(&["api-versions"]);
+    for gv in ["v1", "apps/v1", "batch/v1", "rbac.authorization.k8s.io/v1", "coordination.k8s.io/v1", "authorization.k8s.io/v1"] {
+        assert!(versions.lines().any(|l| l == gv), "{gv} missing from {versions}");
+    }
+    let resources = c.ok(&["api-resources", "--namespaced=true", "-o", "wide"]);
+    let secrets = resources.lines().find(|l| l.starts_with("secrets ")).unwrap();
+    assert!(secrets.contains("deletecollection") && secrets.contains("watch"), "{secrets}");
+}
+
+#[test]
+fn jsonpath_output_reads_single_fields() {
+    let c = Cluster::start();
+    c.ok(&["create", "secret", "generic", "s1", "-n", "t1", "--from-literal=k=v"]);
+    assert_eq!(c.ok(&["get", "secret", "s1", "-n", "t1", "-o", "jsonpath={.type}"]), "Opaque");
+    assert_eq!(c.ok(&["get", "secret", "s1", "-n", "t1", "-o", "jsonpath={.data.k}"]), "dg==");
+}
+
+#[test]
+fn client_dry_run_json_piped_into_apply() {
+    // How Pachyderm's documentation has users create secrets.
+    let c = Cluster::start();
+    let json = c.ok(&["create", "secret", "generic", "pach", "-n", "t1", "--from-literal=token=abc", "--dry-run=client", "-o", "json"]);
+    assert!(c.fails(&["get", "secret", "pach", "-n", "t1"]).contains("NotFound"));
+    assert_eq!(c.ok_stdin(&["apply", "-f", "-"], &json).trim(), "secret/pach created");
+    assert_eq!(decoded(&c.json(&["get", "secret", "pach", "-n", "t1"])["data"]["token"]), "abc");
+}
+
+#[test]
+fn strategic_merge_patch_removes_a_key() {
+    let c = Cluster::start();
+    c.ok(&["create", "secret", "generic", "s1", "-n", "t1", "--from-literal=a=1", "--from-literal=b=2"]);
+    c.ok(&["patch", "secret", "s1", "-n", "t1", "-p", r#"{"data":{"a":null}}"#]);
+    let data = c.json(&["get", "secret", "s1", "-n", "t1"])["data"].clone();
+    assert_eq!(data.as_object().unwrap().keys().collect::<Vec<_>>(), ["b"]);
+}
+
+#[test]
+fn json_patch_test_failure_is_refused() {
+    let c = Cluster::start();
+    c.ok(&["create", "secret", "generic", "s1", "-n", "t1", "--from-literal=k=v"]);
+    let err = c.fails(&["patch", "secret", "s1", "-n", "t1", "--type=json", "-p", r#"[{"op":"test","path":"/data/k","value":"WRONG"}]"#]);
+    assert!(err.contains("is invalid"), "{err}");
+    assert_eq!(decoded(&c.json(&["get", "secret", "s1", "-n", "t1"])["data"]["k"]), "v");
+}
+
+#[test]
+fn merge_patch_sets_fields() {
+    let c = Cluster::start();
+    c.ok(&["create", "configmap", "c1", "-n", "t1", "--from-literal=x=1"]);
+    c.ok(&["patch", "configmap", "c1", "-n", "t1", "--type=merge", "-p", r#"{"data":{"y":"2"}}"#]);
+    let data = c.json(&["get", "configmap", "c1", "-n", "t1"])["data"].clone();
+    assert_eq!(data, serde_json::json!({"x": "1", "y": "2"}));
+}
+
+#[test]
+fn service_accounts_are_created_and_listed() {
+    let c = Cluster::start();
+    assert_eq!(c.ok(&["create", "serviceaccount", "app", "-n", "t1"]).trim(), "serviceaccount/app created");
+    assert_eq!(lines(&c.ok(&["get", "sa", "-n", "t1"]))[1][0], "app");
+}
+
+#[test]
+fn chunked_lists_return_everything() {
+    let c = Cluster::start();
+    for name in ["a", "b", "c", "d", "e"] {
+        c.ok(&["create", "secret", "generic", name, "-n", "t1", "--from-literal=k=v"]);
+    }
+    let names = c.ok(&["get", "secrets", "-n", "t1", "--chunk-size=2", "-o", "name"]);
+    assert_eq!(names.lines().count(), 5, "{names}");
+}
+
+#[test]
+fn a_terminating_namespace_refuses_new_content() {
+    let c = Cluster::start();
+    c.ok_stdin(&["apply", "-f", "-"], "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: t2\n  finalizers: [example.com/hold]\n");
+    c.ok(&["delete", "namespace", "t2", "--wait=false"]);
+    assert_eq!(c.ok(&["get", "namespace", "t2", "-o", "jsonpath={.status.phase}"]), "Terminating");
+    let err = c.fails(&["create", "secret", "generic", "late", "-n", "t2", "--from-literal=k=v"]);
+    assert!(err.contains("unable to create new content in namespace t2 because it is being terminated"), "{err}");
+    // Releasing the last finalizer lets the namespace go; kubectl's delete waits for that.
+    c.ok(&["patch", "namespace", "t2", "--type=json", "-p", r#"[{"op":"remove","path":"/metadata/finalizers"}]"#]);
+    c.ok(&["wait", "--for=delete", "namespace/t2", "--timeout=20s"]);
+}
+
+const LEASE: &str = "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: leader\n  namespace: t1\nspec:\n  holderIdentity: a\n  leaseDurationSeconds: 15\n  renewTime: \"2025-01-02T03:04:05.123456Z\"\n";
+
+#[test]
+fn leases_keep_micro_times_and_refuse_stale_updates() {
+    let c = Cluster::start();
+    c.ok_stdin(&["create", "-f", "-"], LEASE);
+    assert_eq!(c.ok(&["get", "lease", "leader", "-n", "t1", "-o", "jsonpath={.spec.renewTime}"]), "2025-01-02T03:04:05.123456Z");
+    let stale = c.ok(&["get", "lease", "leader", "-n", "t1", "-o", "yaml"]);
+    c.ok(&["patch", "lease", "leader", "-n", "t1", "--type=merge", "-p", r#"{"spec":{"holderIdentity":"b"}}"#]);
+    let err = c.fails_stdin(&["replace", "-f", "-"], &stale);
+    assert!(err.contains("Operation cannot be fulfilled on leases.coordination.k8s.io \"leader\""), "{err}");
+}
+
+#[test]
+fn workload_fixtures_are_listed() {
+    let c = Cluster::start();
+    let deployment = serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "trainer", "namespace": "t1"},
+        "spec": {"selector": {"matchLabels": {"app": "trainer"}}, "template": {
+            "metadata": {"labels": {"app": "trainer"}},
+            "spec": {"containers": [{"name": "main", "image": "busybox", "envFrom": [{"secretRef": {"name": "creds"}}]}]}
+        }}
+    });
+    c.ok_stdin(&["apply", "-f", "-"], &deployment.to_string());
+    assert_eq!(c.ok(&["get", "deployments", "-n", "t1", "-o", "name"]).trim(), "deployment.apps/trainer");
+    assert_eq!(c.json(&["get", "deploy", "trainer", "-n", "t1"])["metadata"]["generation"], 1);
+    c.ok(&["patch", "deploy", "trainer", "-n", "t1", "--type=merge", "-p", r#"{"spec":{"replicas":2}}"#]);
+    assert_eq!(c.json(&["get", "deploy", "trainer", "-n", "t1"])["metadata"]["generation"], 2);
+    let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "t1"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}});
+    c.ok_stdin(&["apply", "-f", "-"], &pod.to_string());
+    assert_eq!(lines(&c.ok(&["get", "pods", "-n", "t1"]))[1][..2], ["p", "Pending"]);
+}
+
+#[test]
+fn roles_with_resource_names_and_service_account_subjects() {
+    let c = Cluster::start();
+    c.ok(&["create", "role", "one-secret", "-n", "t1", "--verb=get", "--resource=secrets", "--resource-name=s2"]);
+    c.ok(&["create", "rolebinding", "app-one", "-n", "t1", "--role=one-secret", "--serviceaccount=t1:app"]);
+    let can = |args: &[&str]| String::from_utf8(c.run(&[&["auth", "can-i"], args].concat(), None).stdout).unwrap().trim().to_string();
+    assert_eq!(can(&["get", "secret/s2", "-n", "t1", "--as", "system:serviceaccount:t1:app"]), "yes");
+    assert_eq!(can(&["get", "secret/s3", "-n", "t1", "--as", "system:serviceaccount:t1:app"]), "no");
+    assert_eq!(can(&["list", "secrets", "-n", "t1", "--as", "system:serviceaccount:t1:app"]), "no");
+    assert_eq!(can(&["get", "secret/s2", "-n", "t1", "--as", "system:serviceaccount:t2:app"]), "no");
+}
+
+#[test]
+fn cluster_role_bindings_grant_everywhere() {
+    let c = Cluster::start();
+    c.ok(&["create", "clusterrole", "ns-reader", "--verb=get,list,watch", "--resource=namespaces"]);
+    c.ok(&["create", "clusterrolebinding", "ns-readers", "--clusterrole=ns-reader", "--group=viewers"]);
+    let out = c.ok(&["get", "namespaces", "-o", "name", "--as", "dana", "--as-group", "viewers"]);
+    assert!(out.lines().any(|l| l == "namespace/t1"), "{out}");
+    let err = c.fails(&["delete", "namespace", "t1", "--as", "dana", "--as-group", "viewers"]);
+    assert!(err.contains("cannot delete resource \"namespaces\""), "{err}");
+}
+
+#[test]
+fn events_can_be_recorded_and_listed() {
+    let c = Cluster::start();
+    let event = serde_json::json!({
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": "s1.created", "namespace": "t1"},
+        "involvedObject": {"kind": "Secret", "name": "s1", "namespace": "t1"},
+        "reason": "Created", "message": "created by keyhold", "type": "Normal"
+    });
+    c.ok_stdin(&["create", "-f", "-"], &event.to_string());
+    assert_eq!(c.ok(&["get", "events", "-n", "t1", "-o", "jsonpath={.items[0].reason}"]), "Created");
+}
+
+#[test]
+fn wrong_api_versions_and_kinds_are_refused() {
+    // Client-side validation of unknown kinds needs /openapi/v2 in protobuf, which is not served;
+    // the server's answer is what is checked here.
+    let c = Cluster::start();
+    let err = c.fails_stdin(&["create", "--validate=false", "-f", "-"], "apiVersion: v9\nkind: Secret\nmetadata:\n  name: x\n  namespace: t1\n");
+    assert!(err.contains("no matches for kind \"Secret\" in version \"v9\""), "{err}");
+    let err = c.fails_stdin(&["create", "--validate=false", "-f", "-"], "apiVersion: v1\nkind: Gadget\nmetadata:\n  name: x\n");
+    assert!(err.contains("no matches for kind \"Gadget\""), "{err}");
+}
+
+#[test]
+fn server_dry_run_delete_keeps_the_object() {
+    let c = Cluster::start();
+    c.ok(&["create", "secret", "generic", "s1", "-n", "t1", "--from-literal=k=v"]);
+    c.ok(&["delete", "secret", "s1", "-n", "t1", "--dry-run=server"]);
+    assert_eq!(c.ok(&["get", "secret", "s1", "-n", "t1", "-o", "name"]).trim(), "secret/s1");
+}
+
+#[test]
+fn show_labels_reads_labels_from_the_table_rows() {
+    let c = Cluster::start();
+    c.ok(&["create", "secret", "generic", "s1", "-n", "t1", "--from-literal=k=v"]);
+    c.ok(&["label", "secret", "s1", "-n", "t1", "keyhold.dev/resource=generic"]);
+    let table = lines(&c.ok(&["get", "secrets", "-n", "t1", "--show-labels"]));
+    assert_eq!(table[0].last().map(String::as_str), Some("LABELS"));
+    assert_eq!(table[1].last().map(String::as_str), Some("keyhold.dev/resource=generic"));
+}

@@ -75,8 +75,8 @@ async fn authorize_path(State(cluster): State<Arc<Cluster>>, request: Request, n
 async fn version() -> Response {
     axum::Json(json!({
         "major": "1",
-        "minor": "34",
-        "gitVersion": "v1.34.0-keyhold",
+        "minor": "36",
+        "gitVersion": "v1.36.0-keyhold",
         "gitCommit": env!("CARGO_PKG_VERSION"),
         "gitTreeState": "clean",
         "buildDate": "1970-01-01T00:00:00Z",
@@ -316,7 +316,10 @@ async fn handle(cluster: Arc<Cluster>, target: Target, request: Request) -> Resu
         }
         "delete" => {
             let name = target.name.as_deref().unwrap_or_default();
-            let deleted = ops::delete(cluster.store(), rt, &namespace, name, &opts)?;
+            let preconditions = delete_options(&parts.headers, body, &query).await?;
+            let dry_run = dry_run || preconditions.dry_run;
+            let opts = WriteOptions { dry_run, ..opts };
+            let deleted = ops::delete(cluster.store(), rt, &namespace, name, &opts, &preconditions)?;
             if rt.plural == "namespaces" && rt.group.is_empty() && !dry_run {
                 cluster.finish_namespace_later(name.to_string());
             }
@@ -328,13 +331,15 @@ async fn handle(cluster: Arc<Cluster>, target: Target, request: Request) -> Resu
             Ok(delete_response(rt, deleted))
         }
         "deletecollection" => {
+            let body_options = delete_options(&parts.headers, body, &query).await?;
+            let opts = WriteOptions { dry_run: opts.dry_run || body_options.dry_run, ..opts };
             let list_opts = list_options(rt, &query)?;
             let selected = ops::list(cluster.store(), rt, ns_filter, &list_opts);
             let mut deleted = Vec::new();
             for item in selected.items {
                 let ns = item["metadata"]["namespace"].as_str().unwrap_or_default();
                 let name = item["metadata"]["name"].as_str().unwrap_or_default();
-                match ops::delete(cluster.store(), rt, ns, name, &opts) {
+                match ops::delete(cluster.store(), rt, ns, name, &opts, &ops::Preconditions::default()) {
                     Ok(Deleted::Gone(o) | Deleted::Pending(o)) => deleted.push(Arc::new(o)),
                     Err(e) if e.code == StatusCode::NOT_FOUND => {}
                     Err(e) => return Err(e),
@@ -347,6 +352,13 @@ async fn handle(cluster: Arc<Cluster>, target: Target, request: Request) -> Resu
     }
 }
 
+/// The `DeleteOptions` of a DELETE, from its body (optional) and query.
+async fn delete_options(headers: &HeaderMap, body: Body, query: &HashMap<String, String>) -> Result<ops::Preconditions, ApiError> {
+    let bytes = read_bytes(body).await?;
+    let options = if bytes.is_empty() { Value::Null } else { decode_body(headers, &bytes)? };
+    ops::delete_preconditions(&options, query.get("propagationPolicy").map(String::as_str))
+}
+
 async fn read_bytes(body: Body) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(body, MAX_BODY)
         .await
@@ -355,12 +367,15 @@ async fn read_bytes(body: Body) -> Result<Bytes, ApiError> {
 
 /// Reads a request body: JSON, YAML, or the protobuf that kubectl's typed clients send.
 async fn read_json(headers: &HeaderMap, body: Body) -> Result<Value, ApiError> {
-    let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
-    let media = media.split(';').next().unwrap_or_default().trim();
     let bytes = read_bytes(body).await?;
-    match media {
-        "application/json" | "application/yaml" | "*/*" | "" => parse_document(&bytes),
-        "application/vnd.kubernetes.protobuf" => protobuf::decode(&bytes).map_err(|e| match e {
+    decode_body(headers, &bytes)
+}
+
+fn decode_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, ApiError> {
+    let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    match media.split(';').next().unwrap_or_default().trim() {
+        "application/json" | "application/yaml" | "*/*" | "" => parse_document(bytes),
+        "application/vnd.kubernetes.protobuf" => protobuf::decode(bytes).map_err(|e| match e {
             ProtobufError::Unsupported(_) => ApiError::unsupported_media_type(e.to_string()),
             _ => ApiError::bad_request(e.to_string()),
         }),

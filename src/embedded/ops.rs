@@ -375,8 +375,10 @@ pub fn patch(
         }
         "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
             let doc: Value = serde_json::from_slice(patch).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            let strategic = media == "application/strategic-merge-patch+json";
             let object = commit_update(store, rt, namespace, name, part, opts, |current| {
                 let mut next = current.clone();
+                let doc = if strategic { strategic_finalizers(current, doc.clone()) } else { doc.clone() };
                 json_patch::merge(&mut next, &doc);
                 Ok(next)
             })?;
@@ -406,6 +408,27 @@ pub fn patch(
             "the body of the request was in an unknown format - accepted media types include: {PATCH_TYPES}"
         ))),
     }
+}
+
+/// Strategic merge of `metadata.finalizers`, whose patch strategy is `merge`: the patch's entries
+/// are added to the current ones, and `$deleteFromPrimitiveList/finalizers` removes entries. Every
+/// other field of the kinds served here merges as in a JSON merge patch, or is atomic.
+fn strategic_finalizers(current: &Value, mut patch: Value) -> Value {
+    let Some(meta) = patch.get_mut("metadata").and_then(Value::as_object_mut) else { return patch };
+    let removed: Vec<Value> = meta.remove("$deleteFromPrimitiveList/finalizers").and_then(|v| v.as_array().cloned()).unwrap_or_default();
+    let added = meta.get("finalizers").and_then(Value::as_array).cloned();
+    if added.is_none() && removed.is_empty() {
+        return patch;
+    }
+    let mut finalizers: Vec<Value> = current["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
+    for f in added.into_iter().flatten() {
+        if !finalizers.contains(&f) {
+            finalizers.push(f);
+        }
+    }
+    finalizers.retain(|f| !removed.contains(f));
+    meta.insert("finalizers".into(), Value::Array(finalizers));
+    patch
 }
 
 fn rejected(rt: &ResourceType, name: &str) -> ApiError {
@@ -479,7 +502,47 @@ pub enum Deleted {
     Gone(Value),
 }
 
-pub fn delete(store: &Store, rt: &ResourceType, namespace: &str, name: &str, opts: &WriteOptions) -> Result<Deleted, ApiError> {
+/// What a delete may require of the object (`DeleteOptions.preconditions`), and whether its body
+/// asked for a dry run.
+#[derive(Debug, Clone, Default)]
+pub struct Preconditions {
+    pub uid: Option<String>,
+    pub resource_version: Option<String>,
+    pub dry_run: bool,
+}
+
+/// Checks a `DeleteOptions` body: the propagation policy and its exclusive alternatives.
+pub fn delete_preconditions(options: &Value, query_policy: Option<&str>) -> Result<Preconditions, ApiError> {
+    let policy = options["propagationPolicy"].as_str().or(query_policy);
+    let invalid = |cause: Cause| ApiError::invalid("DeleteOptions.meta.k8s.io", "", "", vec![cause]);
+    if let Some(policy) = policy
+        && !matches!(policy, "Foreground" | "Background" | "Orphan")
+    {
+        return Err(invalid(Cause::not_supported("propagationPolicy", policy, &["Foreground", "Background", "Orphan", "nil"])));
+    }
+    if policy.is_some() && !options["orphanDependents"].is_null() {
+        return Err(invalid(Cause::invalid("propagationPolicy", policy.unwrap_or_default(), "orphanDependents and deletionPropagation cannot be both set")));
+    }
+    let dry_run = match options["dryRun"].as_array().map(Vec::as_slice) {
+        None | Some([]) => false,
+        Some([all]) if all == "All" => true,
+        Some(other) => {
+            let given = Value::Array(other.to_vec()).to_string();
+            return Err(invalid(Cause::not_supported("dryRun", &given, &["All"])));
+        }
+    };
+    let text = |k: &str| options["preconditions"][k].as_str().map(str::to_string);
+    Ok(Preconditions { uid: text("uid"), resource_version: text("resourceVersion"), dry_run })
+}
+
+pub fn delete(
+    store: &Store,
+    rt: &ResourceType,
+    namespace: &str,
+    name: &str,
+    opts: &WriteOptions,
+    preconditions: &Preconditions,
+) -> Result<Deleted, ApiError> {
     let is_namespace = rt.group.is_empty() && rt.plural == "namespaces";
     if is_namespace && PROTECTED_NAMESPACES.contains(&name) {
         return Err(ApiError::forbidden(rt, name, "this namespace may not be deleted"));
@@ -488,6 +551,14 @@ pub fn delete(store: &Store, rt: &ResourceType, namespace: &str, name: &str, opt
     let mut outcome = None;
     let change = store.mutate::<ApiError>(&key, |current, _| {
         let current = current.ok_or_else(|| ApiError::not_found(rt, name))?;
+        for (label, wanted, field) in [("UID", &preconditions.uid, "uid"), ("ResourceVersion", &preconditions.resource_version, "resourceVersion")] {
+            if let Some(wanted) = wanted
+                && wanted != meta_str(current, field)
+            {
+                let why = format!("Precondition failed: {label} in precondition: {wanted}, {label} in object meta: {}", meta_str(current, field));
+                return Err(ApiError::conflict(rt, name, &why));
+            }
+        }
         let has_finalizers = current["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty())
             || (is_namespace && current["spec"]["finalizers"].as_array().is_some_and(|f| !f.is_empty()));
         if !has_finalizers {
@@ -533,7 +604,7 @@ pub fn finish_namespace(store: &Store, types: &[ResourceType], namespace: &str) 
     for rt in types.iter().filter(|t| t.namespaced) {
         let (_, items) = store.list(&rt.storage_id(), Some(namespace));
         for item in items {
-            if let Deleted::Pending(_) = delete(store, rt, namespace, meta_str(&item, "name"), &opts)? {
+            if let Deleted::Pending(_) = delete(store, rt, namespace, meta_str(&item, "name"), &opts, &Preconditions::default())? {
                 remaining += 1;
             }
         }
