@@ -66,8 +66,7 @@ async fn authorize_path(State(cluster): State<Arc<Cluster>>, request: Request, n
     };
     let attrs = Attributes { verb: "get".into(), path: Some(request.uri().path().to_string()), ..Default::default() };
     if !rbac::authorize(cluster.store(), &who, &attrs).allowed {
-        let status = ApiError::bad_request("").with_message(format!("forbidden: {}", rbac::denial(&who, &attrs)));
-        return ApiError { code: StatusCode::FORBIDDEN, reason: "Forbidden", ..status }.into_response();
+        return ApiError::forbidden_path(&rbac::denial(&who, &attrs)).into_response();
     }
     next.run(request).await
 }

@@ -87,8 +87,7 @@ fn impersonate(cluster: &Cluster, caller: Identity, headers: &HeaderMap) -> Resu
         if rbac::authorize(cluster.store(), &caller, &attrs).allowed {
             Ok(())
         } else {
-            let rt = super::resources::ResourceType { plural: resource.into(), ..cluster.find_type("", "v1", "namespaces").expect("built in") };
-            Err(ApiError::forbidden(&rt, name, &rbac::denial(&caller, &attrs)))
+            Err(ApiError::forbidden_on("", resource, name, &rbac::denial(&caller, &attrs)))
         }
     };
     let service_account = user.strip_prefix("system:serviceaccount:").and_then(|rest| rest.split_once(':'));
@@ -126,4 +125,36 @@ pub fn write_kubeconfig(file: &Path, addr: SocketAddr, token: &str, ca_pem: &str
         std::fs::create_dir_all(parent)?;
     }
     write_private(file, &serde_yaml::to_string(&config).map_err(std::io::Error::other)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bob() -> Identity {
+        Identity { user: "bob".into(), groups: vec![AUTHENTICATED.into()] }
+    }
+
+    #[test]
+    fn impersonation_needs_the_impersonate_verb() {
+        let dir = tempfile::tempdir().unwrap();
+        let cluster = Cluster::open(dir.path()).unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("impersonate-user", "alice".parse().unwrap());
+        let err = impersonate(&cluster, bob(), &headers).unwrap_err();
+        assert_eq!(err.code.as_u16(), 403);
+        assert_eq!(err.message, "users \"alice\" is forbidden: User \"bob\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope");
+
+        let as_admin = impersonate(&cluster, admin(), &headers).unwrap();
+        assert_eq!((as_admin.user.as_str(), as_admin.groups.as_slice()), ("alice", [AUTHENTICATED.to_string()].as_slice()));
+    }
+
+    #[test]
+    fn groups_without_a_user_are_a_bad_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let cluster = Cluster::open(dir.path()).unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("impersonate-group", "devs".parse().unwrap());
+        assert_eq!(impersonate(&cluster, admin(), &headers).unwrap_err().code.as_u16(), 400);
+    }
 }

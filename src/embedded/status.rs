@@ -81,7 +81,7 @@ impl ApiError {
             StatusCode::NOT_FOUND,
             "NotFound",
             format!("{} {name:?} not found", rt.group_resource()),
-            Some(details(rt, name)),
+            Some(details(&rt.group, &rt.plural, name)),
         )
     }
 
@@ -105,7 +105,7 @@ impl ApiError {
             StatusCode::CONFLICT,
             "AlreadyExists",
             format!("{} {name:?} already exists", rt.group_resource()),
-            Some(details(rt, name)),
+            Some(details(&rt.group, &rt.plural, name)),
         )
     }
 
@@ -114,7 +114,7 @@ impl ApiError {
             StatusCode::CONFLICT,
             "Conflict",
             format!("Operation cannot be fulfilled on {} {name:?}: {why}", rt.group_resource()),
-            Some(details(rt, name)),
+            Some(details(&rt.group, &rt.plural, name)),
         )
     }
 
@@ -124,8 +124,19 @@ impl ApiError {
     }
 
     pub fn forbidden(rt: &ResourceType, name: &str, why: &str) -> Self {
-        let subject = if name.is_empty() { rt.group_resource() } else { format!("{} {name:?}", rt.group_resource()) };
-        Self::new(StatusCode::FORBIDDEN, "Forbidden", format!("{subject} is forbidden: {why}"), Some(details(rt, name)))
+        Self::forbidden_on(&rt.group, &rt.plural, name, why)
+    }
+
+    /// Forbidden on a resource that need not be served, such as `users` for impersonation.
+    pub fn forbidden_on(group: &str, plural: &str, name: &str, why: &str) -> Self {
+        let resource = if group.is_empty() { plural.to_string() } else { format!("{plural}.{group}") };
+        let subject = if name.is_empty() { resource } else { format!("{resource} {name:?}") };
+        Self::new(StatusCode::FORBIDDEN, "Forbidden", format!("{subject} is forbidden: {why}"), Some(details(group, plural, name)))
+    }
+
+    /// Forbidden on a non-resource path: `forbidden: User "bob" cannot get path "/x"`.
+    pub fn forbidden_path(why: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "Forbidden", format!("forbidden: {why}"), Some(json!({})))
     }
 
     pub fn method_not_allowed() -> Self {
@@ -203,10 +214,10 @@ impl ApiError {
     }
 }
 
-fn details(rt: &ResourceType, name: &str) -> Value {
-    let mut details = json!({"name": name, "kind": rt.plural});
-    if !rt.group.is_empty() {
-        details["group"] = json!(rt.group);
+fn details(group: &str, plural: &str, name: &str) -> Value {
+    let mut details = json!({"name": name, "kind": plural});
+    if !group.is_empty() {
+        details["group"] = json!(group);
     }
     if name.is_empty() {
         details.as_object_mut().expect("object").remove("name");
