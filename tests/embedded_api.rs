@@ -181,3 +181,33 @@ async fn delete_options_are_validated_and_preconditions_enforced() {
     secrets.delete("s1", &right_uid).await.unwrap();
     assert!(secrets.get_opt("s1").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn bad_input_gets_a_status_with_the_right_4xx() {
+    let (_dir, client) = cluster();
+    namespace(&client, "t1").await;
+    let send = |method: &str, path: &str, content_type: &str, body: Vec<u8>| {
+        let request = http::Request::builder().method(method).uri(path).header("content-type", content_type).body(body).unwrap();
+        let client = client.clone();
+        async move { api_error(client.request::<serde_json::Value>(request).await.unwrap_err()) }
+    };
+    let malformed = send("POST", "/api/v1/namespaces/t1/secrets", "application/json", b"{not json".to_vec()).await;
+    assert_eq!((malformed.code, malformed.reason.as_str()), (400, "BadRequest"));
+    let yaml = send("POST", "/api/v1/namespaces/t1/secrets", "application/yaml", b"a: [unclosed".to_vec()).await;
+    assert_eq!(yaml.code, 400);
+    let wrong_kind = send("POST", "/api/v1/namespaces/t1/secrets", "application/json", br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}"#.to_vec()).await;
+    assert_eq!(wrong_kind.code, 400);
+    let wrong_version = send("POST", "/api/v1/namespaces/t1/secrets", "application/json", br#"{"apiVersion":"apps/v1","kind":"Secret","metadata":{"name":"x"}}"#.to_vec()).await;
+    assert_eq!(wrong_version.message, "the API version in the data (apps/v1) does not match the expected API version (v1)");
+    let mut huge = br#"{"metadata":{"name":"big"},"stringData":{"k":""#.to_vec();
+    huge.extend(std::iter::repeat_n(b'x', 3 * 1024 * 1024 + 1));
+    huge.extend(br#""}}"#);
+    let too_large = send("POST", "/api/v1/namespaces/t1/secrets", "application/json", huge).await;
+    assert_eq!(too_large.code, 413);
+    let unknown = send("GET", "/api/v1/namespaces/t1/gizmos", "application/json", Vec::new()).await;
+    assert_eq!((unknown.code, unknown.message.as_str()), (404, "the server could not find the requested resource"));
+    let nowhere = send("GET", "/no/such/path", "application/json", Vec::new()).await;
+    assert_eq!(nowhere.code, 404);
+    let bad_patch = send("PATCH", "/api/v1/namespaces/t1/secrets/x", "text/plain", b"{}".to_vec()).await;
+    assert_eq!((bad_patch.code, bad_patch.reason.as_str()), (415, "UnsupportedMediaType"));
+}

@@ -360,7 +360,12 @@ fn a_crd_then_its_resources_with_printer_columns() {
     let c = Cluster::start();
     c.ok_stdin(&["apply", "-f", "-"], WIDGET_CRD);
     assert!(c.ok(&["api-resources"]).lines().any(|l| l.starts_with("widgets") && l.contains("wd") && l.contains("example.com/v1")));
-    c.ok_stdin(&["apply", "-f", "-"], "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1, namespace: t1}\nspec: {size: 3, color: red, junk: 1}\n");
+    // kubectl asks for strict field validation: an unknown field is an error...
+    let junk = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1, namespace: t1}\nspec: {size: 3, color: red, junk: 1}\n";
+    let err = c.fails_stdin(&["apply", "-f", "-"], junk);
+    assert!(err.contains("Widget in version \"v1\" cannot be handled as a Widget: strict decoding error: unknown field \"spec.junk\""), "{err}");
+    // ...and without it, the field is pruned.
+    c.ok_stdin(&["apply", "--validate=false", "-f", "-"], junk);
     c.ok(&["patch", "widget", "w1", "-n", "t1", "--subresource=status", "--type=merge", "-p", r#"{"status":{"phase":"Ready"}}"#]);
     let table = lines(&c.ok(&["get", "wd", "-A"]));
     assert_eq!(table[0], ["NAMESPACE", "NAME", "SIZE", "PHASE"]);
@@ -673,4 +678,52 @@ fn show_labels_reads_labels_from_the_table_rows() {
     let table = lines(&c.ok(&["get", "secrets", "-n", "t1", "--show-labels"]));
     assert_eq!(table[0].last().map(String::as_str), Some("LABELS"));
     assert_eq!(table[1].last().map(String::as_str), Some("keyhold.dev/resource=generic"));
+}
+
+/// `keyhold kube-api` as a separate process, as the README tells people to run it.
+struct KubeApiProcess {
+    child: std::process::Child,
+    kubeconfig: PathBuf,
+}
+
+impl KubeApiProcess {
+    fn start(data_dir: &std::path::Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let kubeconfig = data_dir.join(format!("kubeconfig-{port}"));
+        let child = Command::new(env!("CARGO_BIN_EXE_keyhold"))
+            .args(["kube-api", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(data_dir)
+            .arg("--write-kubeconfig")
+            .arg(&kubeconfig)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // The kubeconfig is written once the port is bound; connections then queue until served.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !kubeconfig.exists() {
+            assert!(std::time::Instant::now() < deadline, "keyhold kube-api did not start");
+            std::thread::yield_now();
+        }
+        KubeApiProcess { child, kubeconfig }
+    }
+
+    fn kubectl(&self, args: &[&str]) -> Output {
+        Command::new("kubectl").arg("--kubeconfig").arg(&self.kubeconfig).args(args).output().unwrap()
+    }
+}
+
+#[test]
+fn an_acknowledged_write_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = KubeApiProcess::start(dir.path());
+    let created = first.kubectl(&["create", "secret", "generic", "durable", "-n", "default", "--from-literal=k=v"]);
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    first.child.kill().unwrap(); // SIGKILL: no shutdown, no flush
+    first.child.wait().unwrap();
+
+    let mut second = KubeApiProcess::start(dir.path());
+    let got = second.kubectl(&["get", "secret", "durable", "-n", "default", "-o", "jsonpath={.data.k}"]);
+    let _ = second.child.kill();
+    assert_eq!(String::from_utf8_lossy(&got.stdout), "dg==", "{}", String::from_utf8_lossy(&got.stderr));
 }

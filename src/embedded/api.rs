@@ -234,6 +234,7 @@ async fn handle(cluster: Arc<Cluster>, target: Target, request: Request) -> Resu
         manager: super::objects::manager_name(field_manager, user_agent),
         apply: false,
         manager_named: field_manager.is_some(),
+        strict: query.get("fieldValidation").is_some_and(|v| v == "Strict"),
     };
     let rt = &target.rt;
     let verb = match (&parts.method, &target.name) {

@@ -30,6 +30,8 @@ pub struct WriteOptions {
     pub apply: bool,
     /// Whether the client named the manager (`?fieldManager=`), which an apply requires.
     pub manager_named: bool,
+    /// `?fieldValidation=Strict`: unknown fields are an error rather than dropped.
+    pub strict: bool,
 }
 
 /// A list request's selection and paging.
@@ -79,8 +81,9 @@ fn check_type(rt: &ResourceType, body: &Value) -> Result<(), ApiError> {
 }
 
 /// Validation shared by create and update; returns the causes of an Invalid error. Custom
-/// resources are also pruned of fields their schema does not declare.
-fn validate(rt: &ResourceType, object: &mut Value) -> Result<Vec<Cause>, ApiError> {
+/// resources are also pruned of fields their schema does not declare, or refused for them under
+/// `fieldValidation=Strict` (what kubectl sends).
+fn validate(rt: &ResourceType, object: &mut Value, strict: bool) -> Result<Vec<Cause>, ApiError> {
     let mut causes = validation::metadata(object);
     match (rt.group.as_str(), rt.plural.as_str()) {
         ("", "secrets") => {
@@ -92,7 +95,17 @@ fn validate(rt: &ResourceType, object: &mut Value) -> Result<Vec<Cause>, ApiErro
         _ => {}
     }
     if let Some(custom) = &rt.custom {
-        schema::validate(object, &custom.schema, "", &mut causes);
+        let outcome = schema::validate(object, &custom.schema);
+        if strict && !outcome.unknown_fields.is_empty() {
+            let unknown: Vec<String> = outcome.unknown_fields.iter().map(|f| format!("unknown field {f:?}")).collect();
+            return Err(ApiError::bad_request(format!(
+                "{kind} in version {:?} cannot be handled as a {kind}: strict decoding error: {}",
+                rt.version,
+                unknown.join(", "),
+                kind = rt.kind
+            )));
+        }
+        causes.extend(outcome.causes);
     }
     Ok(causes)
 }
@@ -163,7 +176,7 @@ pub fn create(store: &Store, rt: &ResourceType, namespace: &str, mut body: Value
     }
     objects::apply_defaults(rt, &mut body);
     let mut causes = validation::name(rt, &name);
-    causes.extend(validate(rt, &mut body)?);
+    causes.extend(validate(rt, &mut body, opts.strict)?);
     if !causes.is_empty() {
         return Err(ApiError::invalid_object(rt, &name, causes));
     }
@@ -475,7 +488,7 @@ fn prepare_update(rt: &ResourceType, current: &Value, mut next: Value, opts: &Wr
             }
         }
     }
-    causes.extend(validate(rt, &mut next)?);
+    causes.extend(validate(rt, &mut next, opts.strict)?);
     if !causes.is_empty() {
         return Err(ApiError::invalid_object(rt, name, causes));
     }

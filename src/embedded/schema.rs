@@ -28,8 +28,23 @@ fn join(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
 }
 
-/// Checks `value` at `path` against `schema`, pruning fields the schema does not declare.
-pub fn validate(value: &mut Value, schema: &Value, path: &str, causes: &mut Vec<Cause>) {
+/// What checking an object against its schema found.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub causes: Vec<Cause>,
+    /// Paths of the fields the schema does not declare, which were pruned.
+    pub unknown_fields: Vec<String>,
+}
+
+/// Checks `value` against `schema`, pruning fields the schema does not declare.
+pub fn validate(value: &mut Value, schema: &Value) -> Outcome {
+    let mut outcome = Outcome::default();
+    check(value, schema, "", &mut outcome);
+    outcome
+}
+
+fn check(value: &mut Value, schema: &Value, path: &str, outcome: &mut Outcome) {
+    let causes = &mut outcome.causes;
     if value.is_null() {
         if schema["nullable"] != Value::Bool(true) && schema.get("type").is_some() {
             causes.push(Cause::invalid_raw(path, "null", &format!("{path} in body must be of type {}: \"null\"", schema["type"].as_str().unwrap_or("object"))));
@@ -61,11 +76,11 @@ pub fn validate(value: &mut Value, schema: &Value, path: &str, causes: &mut Vec<
         causes.push(Cause { reason: "FieldValueTooLong", field: path.to_string(), message: format!("Too long: may not be more than {max} bytes") });
     }
     match value {
-        Value::Object(map) => validate_object(map, schema, path, causes),
+        Value::Object(map) => check_object(map, schema, path, outcome),
         Value::Array(items) => {
             if let Some(item_schema) = schema.get("items") {
                 for (i, item) in items.iter_mut().enumerate() {
-                    validate(item, item_schema, &format!("{path}[{i}]"), causes);
+                    check(item, item_schema, &format!("{path}[{i}]"), outcome);
                 }
             }
         }
@@ -73,10 +88,10 @@ pub fn validate(value: &mut Value, schema: &Value, path: &str, causes: &mut Vec<
     }
 }
 
-fn validate_object(map: &mut Map<String, Value>, schema: &Value, path: &str, causes: &mut Vec<Cause>) {
+fn check_object(map: &mut Map<String, Value>, schema: &Value, path: &str, outcome: &mut Outcome) {
     for required in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
         if !map.contains_key(required) {
-            causes.push(Cause::required(join(path, required), None));
+            outcome.causes.push(Cause::required(join(path, required), None));
         }
     }
     let preserve = schema["x-kubernetes-preserve-unknown-fields"] == Value::Bool(true);
@@ -85,11 +100,15 @@ fn validate_object(map: &mut Map<String, Value>, schema: &Value, path: &str, cau
     // metadata, apiVersion and kind of the root are the server's, not the schema's.
     let is_root = path.is_empty();
     map.retain(|key, _| {
-        is_root && matches!(key.as_str(), "apiVersion" | "kind" | "metadata")
+        let known = is_root && matches!(key.as_str(), "apiVersion" | "kind" | "metadata")
             || preserve
             || additional.is_some()
             || properties.is_some_and(|p| p.contains_key(key))
-            || (properties.is_none() && schema.get("type").is_none())
+            || (properties.is_none() && schema.get("type").is_none());
+        if !known {
+            outcome.unknown_fields.push(join(path, key));
+        }
+        known
     });
     for (key, child) in map.iter_mut() {
         if is_root && matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
@@ -97,7 +116,7 @@ fn validate_object(map: &mut Map<String, Value>, schema: &Value, path: &str, cau
         }
         let child_schema = properties.and_then(|p| p.get(key)).or(additional);
         if let Some(child_schema) = child_schema {
-            validate(child, child_schema, &join(path, key), causes);
+            check(child, child_schema, &join(path, key), outcome);
         }
     }
 }
@@ -129,17 +148,16 @@ mod tests {
     #[test]
     fn valid_objects_pass_and_unknown_fields_are_pruned() {
         let mut object = json!({"apiVersion": "x/v1", "kind": "X", "metadata": {"name": "a"}, "spec": {"displayName": "ok", "bogus": 1, "note": null, "extra": {"free": true}}, "junk": 1});
-        let mut causes = Vec::new();
-        validate(&mut object, &schema(), "", &mut causes);
-        assert!(causes.is_empty(), "{causes:?}");
+        let outcome = validate(&mut object, &schema());
+        assert!(outcome.causes.is_empty(), "{:?}", outcome.causes);
+        assert_eq!(outcome.unknown_fields, ["junk", "spec.bogus"]);
         assert_eq!(object, json!({"apiVersion": "x/v1", "kind": "X", "metadata": {"name": "a"}, "spec": {"displayName": "ok", "note": null, "extra": {"free": true}}}));
     }
 
     #[test]
     fn wrong_types_missing_fields_and_bad_enums_are_named() {
         let mut object = json!({"spec": {"replicas": "three", "level": "Galaxy"}});
-        let mut causes = Vec::new();
-        validate(&mut object, &schema(), "", &mut causes);
+        let causes = validate(&mut object, &schema()).causes;
         let fields: Vec<_> = causes.iter().map(|c| c.field.as_str()).collect();
         assert_eq!(fields, ["spec.displayName", "spec.level", "spec.replicas"]);
         assert!(causes[1].message.starts_with("Unsupported value: \"Galaxy\""));
