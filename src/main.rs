@@ -27,6 +27,10 @@ async fn main() -> ExitCode {
         None => server::serve(cli.serve).await,
         Some(Command::Serve(args)) => server::serve(args).await,
         Some(Command::KubeApi(args)) => server::kube_api(args).await,
+        Some(Command::Crd) => {
+            print!("{}", server::credentials::resource::crd_yaml());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

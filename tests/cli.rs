@@ -52,3 +52,12 @@ fn leptos_toml_agrees_with_cargo_toml() {
         assert_eq!(cargo.get(key), leptos.get(key), "{key}");
     }
 }
+
+#[test]
+fn the_crd_in_deploy_is_current() {
+    let out = Command::new(env!("CARGO_BIN_EXE_keyhold")).arg("crd").output().unwrap();
+    assert!(out.status.success());
+    let generated = String::from_utf8(out.stdout).unwrap();
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/crd.yaml")).unwrap();
+    assert!(generated == committed, "deploy/crd.yaml is stale: run `cargo run --features ssr -- crd > deploy/crd.yaml`");
+}

@@ -727,3 +727,20 @@ fn an_acknowledged_write_survives_kill_9() {
     let _ = second.child.kill();
     assert_eq!(String::from_utf8_lossy(&got.stdout), "dg==", "{}", String::from_utf8_lossy(&got.stderr));
 }
+
+#[test]
+fn credentials_read_well_in_kubectl() {
+    let c = Cluster::start();
+    let crd = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/crd.yaml")).unwrap();
+    c.ok_stdin(&["apply", "-f", "-"], &crd);
+    let credential = "apiVersion: keyhold.dev/v1\nkind: Credential\nmetadata: {name: dockerhub, namespace: t1}\nspec:\n  displayName: Docker Hub\n  type: DockerRegistry\n  scope: {level: Project, project: t1}\n  secretRef: {name: dockerhub, managed: true}\n";
+    c.ok_stdin(&["apply", "-f", "-"], credential);
+    let table = c.ok(&["get", "creds", "-A"]);
+    let header = table.lines().next().unwrap();
+    for column in ["NAMESPACE", "NAME", "DISPLAY NAME", "TYPE", "SCOPE", "STATUS", "AGE"] {
+        assert!(header.contains(column), "{header}");
+    }
+    assert!(table.lines().nth(1).unwrap().contains("Docker Hub"), "{table}");
+    let err = c.fails_stdin(&["apply", "-f", "-"], &credential.replace("DockerRegistry", "Floppy"));
+    assert!(err.contains("spec.type: Unsupported value: \"Floppy\""), "{err}");
+}

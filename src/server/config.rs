@@ -22,6 +22,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run the embedded Kubernetes API alone, for kubectl and other clients.
     KubeApi(KubeApiArgs),
+    /// Print the Credential CustomResourceDefinition (what `deploy/crd.yaml` holds).
+    Crd,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

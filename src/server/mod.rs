@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod config;
+pub mod credentials;
 mod demo;
 mod http;
 pub mod projects;

@@ -1,0 +1,230 @@
+//! The credential model (DESIGN.md §1): types, scopes, phases, and the rules a credential's fields
+//! follow. Pure and shared: the browser checks a form with the same rules the server enforces.
+
+use serde::{Deserialize, Serialize};
+
+/// The kind of secret a credential holds; decides the Secret's `type` and keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub enum CredentialType {
+    DockerRegistry,
+    AccessKey,
+    Password,
+    Generic,
+    #[serde(rename = "TLS")]
+    Tls,
+}
+
+impl CredentialType {
+    pub const ALL: [CredentialType; 5] =
+        [CredentialType::DockerRegistry, CredentialType::AccessKey, CredentialType::Password, CredentialType::Generic, CredentialType::Tls];
+
+    /// How the console names the type.
+    pub fn label(self) -> &'static str {
+        match self {
+            CredentialType::DockerRegistry => "Docker registry",
+            CredentialType::AccessKey => "Access key",
+            CredentialType::Password => "Username & password",
+            CredentialType::Generic => "Generic secret",
+            CredentialType::Tls => "TLS",
+        }
+    }
+
+    /// The Kubernetes Secret `type` of this credential type's secrets.
+    pub fn secret_type(self) -> &'static str {
+        match self {
+            CredentialType::DockerRegistry => "kubernetes.io/dockerconfigjson",
+            CredentialType::AccessKey | CredentialType::Generic => "Opaque",
+            CredentialType::Password => "kubernetes.io/basic-auth",
+            CredentialType::Tls => "kubernetes.io/tls",
+        }
+    }
+
+    /// The value of the `keyhold.dev/resource` label that offers a Secret as an existing secret of
+    /// this type.
+    pub fn resource_label(self) -> &'static str {
+        match self {
+            CredentialType::DockerRegistry => "docker-registry",
+            CredentialType::AccessKey => "access-key",
+            CredentialType::Password => "password",
+            CredentialType::Generic => "generic",
+            CredentialType::Tls => "tls",
+        }
+    }
+}
+
+/// How widely a credential is usable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub enum ScopeLevel {
+    Project,
+    Department,
+    Cluster,
+    Account,
+}
+
+/// Where a credential is usable. A Project-scoped credential lives in its project's namespace; the
+/// wider scopes live in the system namespace and name their department where they have one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Scope {
+    pub level: ScopeLevel,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+}
+
+/// The lifecycle of a credential, as `status.phase` records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub enum Phase {
+    Creating,
+    Ready,
+    Issues,
+    Deleting,
+    #[default]
+    Unknown,
+}
+
+impl Phase {
+    /// The words the Credentials table shows (the Run:ai wording).
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Creating => "Creating…",
+            Phase::Ready => "No issues found",
+            Phase::Issues => "Issues found",
+            Phase::Deleting => "Deleting…",
+            Phase::Unknown => "No status",
+        }
+    }
+}
+
+/// A rule broken by one input field; `field` names the form field or API field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), message: message.into() }
+    }
+}
+
+/// The longest description a credential may have.
+pub const MAX_DESCRIPTION: usize = 250;
+/// The longest display name a credential may have.
+pub const MAX_DISPLAY_NAME: usize = 63;
+/// Kubernetes' limit on the data of one Secret.
+pub const MAX_SECRET_BYTES: usize = 1024 * 1024;
+
+/// A display name: 1 to 63 characters, not only spaces, no control characters. Uniqueness per
+/// cluster is the service's to check.
+pub fn check_display_name(name: &str) -> Result<(), FieldError> {
+    let field = "displayName";
+    if name.trim().is_empty() {
+        return Err(FieldError::new(field, "Enter a name"));
+    }
+    if name.chars().count() > MAX_DISPLAY_NAME {
+        return Err(FieldError::new(field, format!("Use at most {MAX_DISPLAY_NAME} characters")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(FieldError::new(field, "Control characters are not allowed"));
+    }
+    Ok(())
+}
+
+pub fn check_description(description: &str) -> Result<(), FieldError> {
+    if description.chars().count() > MAX_DESCRIPTION {
+        return Err(FieldError::new("description", format!("Use at most {MAX_DESCRIPTION} characters")));
+    }
+    Ok(())
+}
+
+/// A Secret data key: Kubernetes' config-key rule.
+pub fn check_key(field: &str, key: &str) -> Result<(), FieldError> {
+    if key.is_empty() {
+        return Err(FieldError::new(field, "Enter a key"));
+    }
+    if key.len() > 253 {
+        return Err(FieldError::new(field, "Use at most 253 characters"));
+    }
+    if !key.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) {
+        return Err(FieldError::new(field, "Use only letters, digits, '-', '_' and '.'"));
+    }
+    if key == "." || key == ".." || key.starts_with("..") {
+        return Err(FieldError::new(field, "A key cannot be '.' or start with '..'"));
+    }
+    Ok(())
+}
+
+/// A Kubernetes object name (DNS-1123 subdomain), as Secret and Credential names must be.
+pub fn is_object_name(name: &str) -> bool {
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    !name.is_empty() && name.len() <= 253 && name.split('.').all(label_ok)
+}
+
+/// Derives a Kubernetes object name from a display name: lower case, runs of other characters
+/// turned into single dashes, trimmed to 50 characters (room for a suffix). Empty when nothing
+/// usable is left.
+pub fn object_name_from(display_name: &str) -> String {
+    let mut name = String::new();
+    for c in display_name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            name.push(c);
+        } else if !name.ends_with('-') && !name.is_empty() {
+            name.push('-');
+        }
+    }
+    let name: String = name.chars().take(50).collect();
+    name.trim_matches('-').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_are_checked() {
+        assert!(check_display_name("Docker Hub (research)").is_ok());
+        assert_eq!(check_display_name("  ").unwrap_err().field, "displayName");
+        assert!(check_display_name(&"x".repeat(64)).is_err());
+        assert!(check_description(&"x".repeat(250)).is_ok());
+        assert!(check_description(&"x".repeat(251)).is_err());
+    }
+
+    #[test]
+    fn keys_follow_kubernetes_rules() {
+        for good in ["AWS_ACCESS_KEY_ID", ".dockerconfigjson", "tls.crt", "a-b_c"] {
+            assert!(check_key("key", good).is_ok(), "{good}");
+        }
+        for bad in ["", "a b", "..x", ".", "ä"] {
+            assert!(check_key("key", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn object_names_derive_from_display_names() {
+        assert_eq!(object_name_from("Docker Hub (research)"), "docker-hub-research");
+        assert_eq!(object_name_from("  --  "), "");
+        assert!(is_object_name(&object_name_from("S3 key: prod/eu-west-1")));
+    }
+
+    #[test]
+    fn types_map_to_secret_types_and_labels() {
+        assert_eq!(CredentialType::DockerRegistry.secret_type(), "kubernetes.io/dockerconfigjson");
+        assert_eq!(CredentialType::Password.resource_label(), "password");
+        assert_eq!(serde_json::to_string(&CredentialType::Tls).unwrap(), "\"TLS\"");
+        assert_eq!(Phase::Ready.label(), "No issues found");
+    }
+}

@@ -1,0 +1,4 @@
+//! Credentials on the server: the `Credential` custom resource (and, as they arrive, the service
+//! layer and the controller that act on it).
+
+pub mod resource;
