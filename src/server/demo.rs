@@ -8,8 +8,7 @@ use kube::{Api, Client};
 use crate::domain::project::{DEPARTMENT_LABEL, PROJECT_LABEL};
 
 /// (department, project) pairs of the demo organisation.
-pub const DEMO_PROJECTS: &[(&str, &str)] =
-    &[("research", "vision"), ("research", "language"), ("platform", "training-infra")];
+pub const DEMO_PROJECTS: &[(&str, &str)] = &[("research", "vision"), ("research", "nlp"), ("production", "serving"), ("production", "etl")];
 
 pub async fn seed(client: Client) -> Result<(), kube::Error> {
     let namespaces: Api<Namespace> = Api::all(client);

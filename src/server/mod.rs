@@ -61,6 +61,8 @@ pub enum StartError {
     Kubeconfig { path: PathBuf, source: std::io::Error },
     #[error("cannot read the Leptos options: {0}")]
     Leptos(String),
+    #[error("cannot install the Credential CRD: {0}")]
+    Crd(kube::Error),
     #[error("cannot create the demo organisation: {0}")]
     Demo(kube::Error),
     #[error("the server failed: {0}")]
@@ -111,6 +113,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     let stop = shutdown::Signal::install();
 
     if let Some(embedded) = &connection.embedded {
+        credentials::resource::install_crd(connection.client.clone()).await.map_err(StartError::Crd)?;
         if embedded.is_new() && !args.no_demo {
             demo::seed(connection.client.clone()).await.map_err(StartError::Demo)?;
         }

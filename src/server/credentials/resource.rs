@@ -93,6 +93,19 @@ pub struct Condition {
     pub last_transition_time: Option<String>,
 }
 
+/// Installs (or updates) the Credential CRD. Keyhold does this only on its embedded cluster; on a
+/// real cluster an administrator applies `deploy/`.
+pub async fn install_crd(client: kube::Client) -> Result<(), kube::Error> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::{Api, Patch, PatchParams};
+    use kube::CustomResourceExt;
+    let crds: Api<CustomResourceDefinition> = Api::all(client);
+    let crd = Credential::crd();
+    let name = crd.metadata.name.clone().unwrap_or_default();
+    crds.patch(&name, &PatchParams::apply("keyhold").force(), &Patch::Apply(&crd)).await?;
+    Ok(())
+}
+
 /// The CRD manifest, as `keyhold crd` prints it and `deploy/crd.yaml` holds it.
 pub fn crd_yaml() -> String {
     use kube::CustomResourceExt;
