@@ -61,3 +61,24 @@ fn the_crd_in_deploy_is_current() {
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/crd.yaml")).unwrap();
     assert!(generated == committed, "deploy/crd.yaml is stale: run `cargo run --features ssr -- crd > deploy/crd.yaml`");
 }
+
+#[test]
+fn json_logs_and_a_graceful_stop_on_sigterm() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyhold"))
+        .args(["serve", "--cluster", "embedded", "--no-demo", "--listen", "127.0.0.1:0", "--data-dir", dir.path().to_str().unwrap()])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("KEYHOLD_LOG_FORMAT", "json")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines().map_while(Result::ok);
+    let mut parsed = lines.by_ref().map(|l| serde_json::from_str::<serde_json::Value>(&l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")));
+    let listening = parsed.by_ref().find(|l| l["message"] == "Keyhold listening").expect("a listening line");
+    assert_eq!(listening["level"], "INFO");
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    assert!(parsed.any(|l| l["message"] == "stopped"), "no clean stop logged");
+    assert!(child.wait().unwrap().success());
+}

@@ -141,7 +141,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
 
     let state = AppState { leptos_options, projects, readiness };
     let listener = bind(args.listen).await?;
-    tracing::info!(addr = %args.listen, "Keyhold listening");
+    let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: args.listen, source })?;
+    tracing::info!(%addr, "Keyhold listening");
     axum::serve(listener, http::router(state)).with_graceful_shutdown(stop.wait()).await.map_err(StartError::Serve)?;
     tracing::info!("stopped");
     Ok(())
