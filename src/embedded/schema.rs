@@ -159,8 +159,9 @@ mod tests {
         let mut object = json!({"spec": {"replicas": "three", "level": "Galaxy"}});
         let causes = validate(&mut object, &schema()).causes;
         let fields: Vec<_> = causes.iter().map(|c| c.field.as_str()).collect();
-        assert_eq!(fields, ["spec.displayName", "spec.level", "spec.replicas"]);
-        assert!(causes[1].message.starts_with("Unsupported value: \"Galaxy\""));
-        assert_eq!(causes[2].message, "Invalid value: \"three\": spec.replicas in body must be of type integer: \"string\"");
+        // Required fields first, then the others in the order the document gives them.
+        assert_eq!(fields, ["spec.displayName", "spec.replicas", "spec.level"]);
+        assert_eq!(causes[1].message, "Invalid value: \"three\": spec.replicas in body must be of type integer: \"string\"");
+        assert!(causes[2].message.starts_with("Unsupported value: \"Galaxy\""));
     }
 }
