@@ -233,30 +233,29 @@ fn delete_by_label_removes_only_the_matches() {
 #[test]
 fn watch_receives_an_event() {
     let c = Cluster::start();
+    c.ok(&["create", "secret", "generic", "early", "-n", "t1", "--from-literal=k=v"]);
     let mut watch = Command::new("kubectl")
         .args(["--kubeconfig", c.kubeconfig.to_str().unwrap(), "get", "secrets", "-n", "t1", "-w", "-o", "name", "--request-timeout=20s"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The watch starts with the current (empty) list; a create afterwards must arrive as an event.
+    let (tx, rx) = std::sync::mpsc::channel();
     let stdout = watch.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
+    std::thread::spawn(move || {
         use std::io::BufRead;
-        std::io::BufReader::new(stdout).lines().map_while(Result::ok).find(|l| l.contains("secret/late"))
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
     });
-    // Creating repeatedly until seen would hide a lost event; create once, after the watch is up.
-    wait_for_watchers(&c);
+    // kubectl lists first, then watches from the list's resourceVersion: once the list has printed
+    // `early`, a secret created afterwards can only arrive as a watch event.
+    let timeout = std::time::Duration::from_secs(20);
+    assert_eq!(rx.recv_timeout(timeout).unwrap(), "secret/early");
     c.ok(&["create", "secret", "generic", "late", "-n", "t1", "--from-literal=k=v"]);
-    let seen = reader.join().unwrap();
+    let seen = rx.recv_timeout(timeout);
     let _ = watch.kill();
-    assert_eq!(seen.as_deref(), Some("secret/late"));
-}
-
-/// Waits until kubectl's watch is registered: kubectl lists first, so a list that returns proves the
-/// server is answering; the watch follows within the same process immediately.
-fn wait_for_watchers(c: &Cluster) {
-    c.ok(&["get", "secrets", "-n", "t1"]);
+    assert_eq!(seen.unwrap(), "secret/late");
 }
 
 #[test]
