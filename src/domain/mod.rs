@@ -3,6 +3,8 @@
 
 pub mod credential;
 pub mod error;
+pub mod identity;
+pub mod new_credential;
 pub mod project;
 
 pub use error::AppError;

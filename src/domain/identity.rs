@@ -1,0 +1,19 @@
+//! Who is acting. Every service call takes one and asks Kubernetes (a SubjectAccessReview) whether
+//! it may proceed. Sign-in (local accounts, bearer tokens, a trusted proxy, later OpenID Connect)
+//! produces it; it never carries a credential of its own.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Identity {
+    /// The Kubernetes user name RBAC bindings refer to.
+    pub user: String,
+    /// The Kubernetes groups RBAC bindings refer to.
+    pub groups: Vec<String>,
+}
+
+impl Identity {
+    pub fn new(user: impl Into<String>, groups: &[&str]) -> Self {
+        Identity { user: user.into(), groups: groups.iter().map(|g| g.to_string()).collect() }
+    }
+}

@@ -1,0 +1,209 @@
+//! What a person submits to create a credential with a new secret, its validation, and the Secret
+//! data it becomes (DESIGN.md §1, "Credential types and their Secrets"). The browser runs the same
+//! validation as the server, field by field.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::credential::{CredentialType, FieldError, MAX_SECRET_BYTES, Scope, check_description, check_display_name, check_key};
+
+/// The values of a new secret, by type. Write-only: nothing ever serializes these back to a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum SecretValues {
+    DockerRegistry { registry: String, username: String, password: String },
+    AccessKey { access_key_id: String, secret_access_key: String },
+    Password { username: String, password: String },
+    Generic { entries: Vec<(String, String)> },
+}
+
+impl SecretValues {
+    pub fn credential_type(&self) -> CredentialType {
+        match self {
+            SecretValues::DockerRegistry { .. } => CredentialType::DockerRegistry,
+            SecretValues::AccessKey { .. } => CredentialType::AccessKey,
+            SecretValues::Password { .. } => CredentialType::Password,
+            SecretValues::Generic { .. } => CredentialType::Generic,
+        }
+    }
+
+    /// Every rule the values break, each naming its form field.
+    pub fn problems(&self) -> Vec<FieldError> {
+        let required = |field: &str, value: &str, what: &str| (value.is_empty()).then(|| FieldError::new(field, format!("Enter {what}")));
+        let mut problems: Vec<FieldError> = match self {
+            SecretValues::DockerRegistry { registry, username, password } => [
+                required("registry", registry.trim(), "the registry URL"),
+                (!registry.trim().is_empty() && registry.trim().contains(char::is_whitespace))
+                    .then(|| FieldError::new("registry", "A registry URL has no spaces")),
+                required("username", username, "a username"),
+                required("password", password, "a password"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+            SecretValues::AccessKey { access_key_id, secret_access_key } => [
+                required("accessKeyId", access_key_id, "the access key ID"),
+                required("secretAccessKey", secret_access_key, "the secret access key"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+            SecretValues::Password { username, password } => {
+                [required("username", username, "a username"), required("password", password, "a password")].into_iter().flatten().collect()
+            }
+            SecretValues::Generic { entries } => {
+                let mut problems = Vec::new();
+                if entries.is_empty() {
+                    problems.push(FieldError::new("entries", "Add at least one key"));
+                }
+                for (i, (key, _)) in entries.iter().enumerate() {
+                    let field = format!("entries[{i}].key");
+                    if let Err(e) = check_key(&field, key) {
+                        problems.push(e);
+                    } else if entries[..i].iter().any(|(earlier, _)| earlier == key) {
+                        problems.push(FieldError::new(field, format!("The key {key} is already used")));
+                    }
+                }
+                problems
+            }
+        };
+        let size: usize = self.data().values().map(Vec::len).sum();
+        if size > MAX_SECRET_BYTES {
+            problems.push(FieldError::new("values", "The values together exceed Kubernetes' limit of 1 MiB"));
+        }
+        problems
+    }
+
+    /// The Secret data these values become.
+    pub fn data(&self) -> BTreeMap<String, Vec<u8>> {
+        let pairs: Vec<(String, Vec<u8>)> = match self {
+            SecretValues::DockerRegistry { registry, username, password } => {
+                let auth = base64_encode(format!("{username}:{password}").as_bytes());
+                let config = serde_json::json!({"auths": {registry.trim(): {"username": username, "password": password, "auth": auth}}});
+                vec![(".dockerconfigjson".into(), config.to_string().into_bytes())]
+            }
+            SecretValues::AccessKey { access_key_id, secret_access_key } => vec![
+                ("AWS_ACCESS_KEY_ID".into(), access_key_id.clone().into_bytes()),
+                ("AWS_SECRET_ACCESS_KEY".into(), secret_access_key.clone().into_bytes()),
+            ],
+            SecretValues::Password { username, password } => {
+                vec![("username".into(), username.clone().into_bytes()), ("password".into(), password.clone().into_bytes())]
+            }
+            SecretValues::Generic { entries } => entries.iter().map(|(k, v)| (k.clone(), v.clone().into_bytes())).collect(),
+        };
+        pairs.into_iter().collect()
+    }
+}
+
+/// Standard base64 (RFC 4648, padded), as Docker's `auth` field wants; small enough not to need a
+/// crate in the browser bundle.
+fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A request to create a credential with a new secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCredential {
+    pub display_name: String,
+    pub description: String,
+    pub scope: Scope,
+    pub values: SecretValues,
+}
+
+impl NewCredential {
+    /// Every rule the request breaks; empty when it may be submitted.
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut problems: Vec<FieldError> =
+            [check_display_name(&self.display_name).err(), check_description(&self.description).err()].into_iter().flatten().collect();
+        problems.extend(scope_problems(&self.scope));
+        problems.extend(self.values.problems());
+        problems
+    }
+}
+
+fn scope_problems(scope: &Scope) -> Vec<FieldError> {
+    use super::credential::ScopeLevel;
+    let missing = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
+    match scope.level {
+        ScopeLevel::Project if missing(&scope.project) => vec![FieldError::new("scope", "Pick a project")],
+        ScopeLevel::Department if missing(&scope.department) => vec![FieldError::new("scope", "Pick a department")],
+        ScopeLevel::Account => vec![FieldError::new("scope", "Account scope needs more than one cluster")],
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::credential::ScopeLevel;
+
+    fn project_scope() -> Scope {
+        Scope { level: ScopeLevel::Project, department: None, project: Some("vision".into()) }
+    }
+
+    #[test]
+    fn docker_registry_values_become_a_dockerconfigjson() {
+        let values = SecretValues::DockerRegistry { registry: "https://index.docker.io/v1/".into(), username: "ada".into(), password: "pw".into() };
+        assert!(values.problems().is_empty());
+        let data = values.data();
+        let config: serde_json::Value = serde_json::from_slice(&data[".dockerconfigjson"]).unwrap();
+        let auth = &config["auths"]["https://index.docker.io/v1/"];
+        assert_eq!(auth["username"], "ada");
+        assert_eq!(auth["auth"], "YWRhOnB3");
+    }
+
+    #[test]
+    fn access_keys_use_the_aws_names() {
+        let values = SecretValues::AccessKey { access_key_id: "AKIA".into(), secret_access_key: "s".into() };
+        assert_eq!(values.data().keys().collect::<Vec<_>>(), ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
+    }
+
+    #[test]
+    fn generic_rows_are_checked_for_rules_and_duplicates() {
+        let values = SecretValues::Generic { entries: vec![("API_KEY".into(), "1".into()), ("bad key".into(), "2".into()), ("API_KEY".into(), "3".into())] };
+        let fields: Vec<_> = values.problems().into_iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["entries[1].key", "entries[2].key"]);
+        assert_eq!(SecretValues::Generic { entries: vec![] }.problems()[0].field, "entries");
+    }
+
+    #[test]
+    fn requests_name_every_broken_field() {
+        let request = NewCredential {
+            display_name: " ".into(),
+            description: "x".repeat(251),
+            scope: Scope { level: ScopeLevel::Department, department: None, project: None },
+            values: SecretValues::Password { username: "".into(), password: "p".into() },
+        };
+        let fields: Vec<_> = request.problems().into_iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["displayName", "description", "scope", "username"]);
+        let good = NewCredential { display_name: "DB".into(), description: String::new(), scope: project_scope(), values: SecretValues::Password { username: "u".into(), password: "p".into() } };
+        assert!(good.problems().is_empty());
+    }
+
+    #[test]
+    fn more_than_a_mebibyte_is_refused() {
+        let values = SecretValues::Generic { entries: vec![("big".into(), "x".repeat(MAX_SECRET_BYTES + 1))] };
+        assert_eq!(values.problems()[0].field, "values");
+    }
+
+    #[test]
+    fn base64_matches_the_standard() {
+        for (raw, encoded) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg==")] {
+            assert_eq!(base64_encode(raw.as_bytes()), encoded);
+        }
+    }
+}
