@@ -8,14 +8,21 @@ use serde::{Deserialize, Serialize};
 
 use super::credential::{CredentialType, FieldError, MAX_SECRET_BYTES, Scope, check_description, check_display_name, check_key};
 
-/// The values of a new secret, by type. Write-only: nothing ever serializes these back to a client.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The values of a new secret, by type. Write-only: they travel from the browser to the server and
+/// on to the Kubernetes API, never back; `Debug` shows key names only, so a log line cannot leak one.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum SecretValues {
     DockerRegistry { registry: String, username: String, password: String },
     AccessKey { access_key_id: String, secret_access_key: String },
     Password { username: String, password: String },
     Generic { entries: Vec<(String, String)> },
+}
+
+impl std::fmt::Debug for SecretValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretValues").field("type", &self.credential_type()).field("keys", &self.data().keys().collect::<Vec<_>>()).finish()
+    }
 }
 
 impl SecretValues {
@@ -198,6 +205,14 @@ mod tests {
     fn more_than_a_mebibyte_is_refused() {
         let values = SecretValues::Generic { entries: vec![("big".into(), "x".repeat(MAX_SECRET_BYTES + 1))] };
         assert_eq!(values.problems()[0].field, "values");
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_value() {
+        let values = SecretValues::Password { username: "ada".into(), password: "canary-7f3a".into() };
+        let shown = format!("{values:?}");
+        assert!(!shown.contains("canary-7f3a") && !shown.contains("ada"), "{shown}");
+        assert!(shown.contains("password"), "{shown}");
     }
 
     #[test]
