@@ -6,5 +6,6 @@ pub mod error;
 pub mod identity;
 pub mod new_credential;
 pub mod project;
+pub mod query;
 
 pub use error::AppError;
