@@ -56,7 +56,7 @@ async fn main() {
     let after_load = resident_mib();
 
     let secrets: Api<Secret> = Api::all(client.clone());
-    let mut time = |params: ListParams, expect: usize| {
+    let time = |params: ListParams, expect: usize| {
         let secrets = secrets.clone();
         async move {
             let mut samples = Vec::new();
