@@ -2,3 +2,5 @@
 //! layer and the controller that act on it).
 
 pub mod resource;
+pub mod roles;
+pub mod service;

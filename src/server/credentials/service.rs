@@ -1,0 +1,330 @@
+//! The credentials service: every business rule about credentials, called by the server functions
+//! and the REST API alike. Each call takes the acting identity and asks Kubernetes (a
+//! SubjectAccessReview) before it reads or writes; writes are made by Keyhold's own account and
+//! recorded (annotations, an Event, an audit log line), never with a value.
+
+use std::collections::{BTreeMap, HashMap};
+
+use futures::StreamExt;
+use k8s_openapi::ByteString;
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
+use k8s_openapi::api::core::v1::{Event, ObjectReference, Secret};
+use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, ResourceExt};
+
+use super::resource::{Credential, CredentialSpec, SecretRef};
+use crate::domain::credential::{FieldError, ScopeLevel, object_name_from};
+use crate::domain::identity::Identity;
+use crate::domain::new_credential::NewCredential;
+use crate::domain::query::{CredentialRow, ListQuery, Page, select};
+
+pub const CREATED_BY: &str = "keyhold.dev/created-by";
+pub const UPDATED_BY: &str = "keyhold.dev/updated-by";
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub const CREDENTIAL_LABEL: &str = "keyhold.dev/credential";
+
+/// Where Keyhold runs and keeps the wider-scoped credentials.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The Cluster column's value for this cluster.
+    pub cluster_name: String,
+    pub system_namespace: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { cluster_name: "local".into(), system_namespace: "keyhold-system".into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{}", .0.first().map(ToString::to_string).unwrap_or_default())]
+    Invalid(Vec<FieldError>),
+    #[error("{0}")]
+    Conflict(FieldError),
+    #[error("you may not {verb} credentials in {namespace}")]
+    Forbidden { verb: &'static str, namespace: String },
+    #[error("credential {0} not found")]
+    NotFound(String),
+    #[error("the Kubernetes API failed: {0}")]
+    Kube(#[from] kube::Error),
+}
+
+#[derive(Clone)]
+pub struct CredentialsService {
+    client: Client,
+    cache: Store<Credential>,
+    settings: Settings,
+}
+
+impl CredentialsService {
+    /// Starts the watch-fed cache of Credentials; the returned future drives it.
+    pub fn start(client: Client, settings: Settings) -> (Self, impl Future<Output = ()> + Send + 'static) {
+        let (cache, writer) = reflector::store();
+        let stream = reflector::reflector(writer, watcher(Api::<Credential>::all(client.clone()), watcher::Config::default()))
+            .default_backoff()
+            .applied_objects()
+            .for_each(|event| async move {
+                if let Err(e) = event {
+                    tracing::warn!(error = %e, "credential watch failed; retrying");
+                }
+            });
+        (CredentialsService { client, cache, settings }, stream)
+    }
+
+    /// Resolves once the cache holds the cluster's credentials.
+    pub async fn synced(&self) {
+        let _ = self.cache.wait_until_ready().await;
+    }
+
+    /// Whether `who` may `verb` credentials in `namespace` ("" for every namespace).
+    async fn may(&self, who: &Identity, verb: &str, namespace: &str) -> Result<bool, ServiceError> {
+        let review = SubjectAccessReview {
+            spec: SubjectAccessReviewSpec {
+                user: Some(who.user.clone()),
+                groups: Some(who.groups.clone()),
+                resource_attributes: Some(ResourceAttributes {
+                    group: Some("keyhold.dev".into()),
+                    resource: Some("credentials".into()),
+                    verb: Some(verb.into()),
+                    namespace: (!namespace.is_empty()).then(|| namespace.to_string()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let answer = Api::<SubjectAccessReview>::all(self.client.clone()).create(&PostParams::default(), &review).await?;
+        Ok(answer.status.is_some_and(|s| s.allowed))
+    }
+
+    async fn require(&self, who: &Identity, verb: &'static str, namespace: &str) -> Result<(), ServiceError> {
+        if self.may(who, verb, namespace).await? { Ok(()) } else { Err(ServiceError::Forbidden { verb, namespace: namespace.to_string() }) }
+    }
+
+    /// The credentials `who` may list, as table rows, filtered, sorted and cut to one page.
+    pub async fn list(&self, who: &Identity, query: &ListQuery) -> Result<Page, ServiceError> {
+        let all = self.cache.state();
+        let everywhere = self.may(who, "list", "").await?;
+        let mut visible: HashMap<String, bool> = HashMap::new();
+        let mut rows = Vec::new();
+        for credential in all.iter() {
+            let namespace = credential.namespace().unwrap_or_default();
+            let allowed = match visible.get(&namespace) {
+                Some(allowed) => *allowed,
+                None => {
+                    let allowed = everywhere || self.may(who, "list", &namespace).await?;
+                    visible.insert(namespace.clone(), allowed);
+                    allowed
+                }
+            };
+            if allowed {
+                rows.push(self.row(credential));
+            }
+        }
+        Ok(select(&rows, query))
+    }
+
+    fn row(&self, credential: &Credential) -> CredentialRow {
+        let spec = &credential.spec;
+        let status = credential.status.clone().unwrap_or_default();
+        let scope_path = [Some(self.settings.cluster_name.clone()), spec.scope.department.clone(), spec.scope.project.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" › ");
+        CredentialRow {
+            namespace: credential.namespace().unwrap_or_default(),
+            name: credential.name_any(),
+            display_name: spec.display_name.clone(),
+            description: spec.description.clone().unwrap_or_default(),
+            credential_type: spec.credential_type,
+            phase: status.phase,
+            used_by: Vec::new(),
+            created_by: credential.annotations().get(CREATED_BY).cloned().unwrap_or_default(),
+            scope_level: spec.scope.level,
+            scope_path,
+            created_at: credential.metadata.creation_timestamp.as_ref().map(|t| t.0.to_string()).unwrap_or_default(),
+            cluster: self.settings.cluster_name.clone(),
+            keys: status.keys,
+        }
+    }
+
+    /// The namespace a credential of this scope lives in.
+    fn home(&self, request: &NewCredential) -> String {
+        match request.scope.level {
+            ScopeLevel::Project => request.scope.project.clone().unwrap_or_default(),
+            _ => self.settings.system_namespace.clone(),
+        }
+    }
+
+    fn display_name_taken(&self, display_name: &str, except: Option<(&str, &str)>) -> bool {
+        let wanted = display_name.trim().to_lowercase();
+        self.cache.state().iter().any(|c| {
+            c.spec.display_name.trim().to_lowercase() == wanted
+                && except.is_none_or(|(ns, name)| c.namespace().as_deref() != Some(ns) || c.name_any() != name)
+        })
+    }
+
+    /// A Kubernetes name for a new credential and its Secret, free in `namespace`.
+    async fn free_name(&self, namespace: &str, display_name: &str) -> Result<String, ServiceError> {
+        let base = match object_name_from(display_name) {
+            name if name.is_empty() => "credential".to_string(),
+            name => name,
+        };
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+        let credentials: Api<Credential> = Api::namespaced(self.client.clone(), namespace);
+        for n in 1.. {
+            let name = if n == 1 { base.clone() } else { format!("{base}-{n}") };
+            if secrets.get_opt(&name).await?.is_none() && credentials.get_opt(&name).await?.is_none() {
+                return Ok(name);
+            }
+        }
+        unreachable!("some suffix is free")
+    }
+
+    /// Creates a credential with a new secret. The Secret is made first and removed again if the
+    /// Credential cannot be, so a failure leaves nothing half-made.
+    pub async fn create(&self, who: &Identity, request: &NewCredential) -> Result<CredentialRow, ServiceError> {
+        let problems = request.problems();
+        if !problems.is_empty() {
+            return Err(ServiceError::Invalid(problems));
+        }
+        let namespace = self.home(request);
+        self.require(who, "create", &namespace).await?;
+        if self.display_name_taken(&request.display_name, None) {
+            return Err(ServiceError::Conflict(FieldError::new("displayName", format!("A credential named {} already exists", request.display_name.trim()))));
+        }
+        let name = self.free_name(&namespace, &request.display_name).await?;
+        let credential_type = request.values.credential_type();
+        let owner = format!("{namespace}.{name}");
+        let secret = Secret {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(namespace.clone()),
+                labels: Some(BTreeMap::from([
+                    (MANAGED_BY.to_string(), "keyhold".to_string()),
+                    (CREDENTIAL_LABEL.to_string(), owner.clone()),
+                    ("keyhold.dev/resource".to_string(), credential_type.resource_label().to_string()),
+                ])),
+                annotations: Some(BTreeMap::from([(CREATED_BY.to_string(), who.user.clone())])),
+                ..Default::default()
+            },
+            type_: Some(credential_type.secret_type().to_string()),
+            data: Some(request.values.data().into_iter().map(|(k, v)| (k, ByteString(v))).collect()),
+            ..Default::default()
+        };
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &namespace);
+        let params = PostParams { field_manager: Some("keyhold".into()), ..Default::default() };
+        secrets.create(&params, &secret).await?;
+
+        let registry = match &request.values {
+            crate::domain::new_credential::SecretValues::DockerRegistry { registry, .. } => Some(registry.trim().to_string()),
+            _ => None,
+        };
+        let description = request.description.trim();
+        let mut credential = Credential::new(
+            &name,
+            CredentialSpec {
+                display_name: request.display_name.trim().to_string(),
+                description: (!description.is_empty()).then(|| description.to_string()),
+                credential_type,
+                scope: request.scope.clone(),
+                secret_ref: SecretRef { name: name.clone(), managed: true },
+                registry,
+            },
+        );
+        credential.metadata.namespace = Some(namespace.clone());
+        credential.metadata.annotations = Some(BTreeMap::from([(CREATED_BY.to_string(), who.user.clone())]));
+        let credentials: Api<Credential> = Api::namespaced(self.client.clone(), &namespace);
+        let created = match credentials.create(&params, &credential).await {
+            Ok(created) => created,
+            Err(e) => {
+                if let Err(cleanup) = secrets.delete(&name, &DeleteParams::default()).await {
+                    tracing::error!(namespace, name, error = %cleanup, "could not remove the Secret of a credential that failed");
+                }
+                return Err(e.into());
+            }
+        };
+        self.record(who, &created, "Created", "created").await;
+        Ok(self.row(&created))
+    }
+
+    /// Changes a credential's display name and description; the Kubernetes names never change.
+    pub async fn rename(&self, who: &Identity, namespace: &str, name: &str, display_name: &str, description: &str) -> Result<CredentialRow, ServiceError> {
+        let problems: Vec<FieldError> = [
+            crate::domain::credential::check_display_name(display_name).err(),
+            crate::domain::credential::check_description(description).err(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !problems.is_empty() {
+            return Err(ServiceError::Invalid(problems));
+        }
+        self.require(who, "update", namespace).await?;
+        if self.display_name_taken(display_name, Some((namespace, name))) {
+            return Err(ServiceError::Conflict(FieldError::new("displayName", format!("A credential named {} already exists", display_name.trim()))));
+        }
+        let credentials: Api<Credential> = Api::namespaced(self.client.clone(), namespace);
+        let description = description.trim();
+        let patch = serde_json::json!({
+            "metadata": {"annotations": {UPDATED_BY: who.user}},
+            "spec": {"displayName": display_name.trim(), "description": if description.is_empty() { None } else { Some(description) }},
+        });
+        let renamed = credentials.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(|e| not_found(e, namespace, name))?;
+        self.record(who, &renamed, "Renamed", "renamed").await;
+        Ok(self.row(&renamed))
+    }
+
+    /// Deletes a credential and, when Keyhold made it, its Secret; an existing secret is kept.
+    pub async fn delete(&self, who: &Identity, namespace: &str, name: &str) -> Result<(), ServiceError> {
+        self.require(who, "delete", namespace).await?;
+        let credentials: Api<Credential> = Api::namespaced(self.client.clone(), namespace);
+        let credential = credentials.get(name).await.map_err(|e| not_found(e, namespace, name))?;
+        credentials.delete(name, &DeleteParams::default()).await?;
+        if credential.spec.secret_ref.managed {
+            let secrets: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+            let _ = secrets.delete(&credential.spec.secret_ref.name, &DeleteParams::default()).await;
+        }
+        self.record(who, &credential, "Deleted", "deleted").await;
+        Ok(())
+    }
+
+    /// Records a change: a Kubernetes Event on the credential and an audit log line. Neither
+    /// carries a value. A failure to record does not undo the change; it is logged.
+    async fn record(&self, who: &Identity, credential: &Credential, reason: &str, verb: &str) {
+        let namespace = credential.namespace().unwrap_or_default();
+        let name = credential.name_any();
+        tracing::info!(target: "audit", user = %who.user, action = verb, namespace, credential = %name, "credential {verb}");
+        let event = Event {
+            metadata: ObjectMeta { generate_name: Some(format!("{name}.")), namespace: Some(namespace.clone()), ..Default::default() },
+            involved_object: ObjectReference {
+                api_version: Some("keyhold.dev/v1".into()),
+                kind: Some("Credential".into()),
+                name: Some(name.clone()),
+                namespace: Some(namespace.clone()),
+                uid: credential.metadata.uid.clone(),
+                ..Default::default()
+            },
+            reason: Some(reason.into()),
+            message: Some(format!("Credential {:?} {verb} by {}", credential.spec.display_name, who.user)),
+            type_: Some("Normal".into()),
+            source: Some(k8s_openapi::api::core::v1::EventSource { component: Some("keyhold".into()), ..Default::default() }),
+            ..Default::default()
+        };
+        if let Err(e) = Api::<Event>::namespaced(self.client.clone(), &namespace).create(&PostParams::default(), &event).await {
+            tracing::warn!(error = %e, "could not record an event");
+        }
+    }
+}
+
+fn not_found(e: kube::Error, namespace: &str, name: &str) -> ServiceError {
+    match &e {
+        kube::Error::Api(status) if status.code == 404 => ServiceError::NotFound(format!("{namespace}/{name}")),
+        _ => e.into(),
+    }
+}

@@ -1,0 +1,177 @@
+//! The credentials service on the embedded API through a real kube::Client: what each role may do,
+//! what a create leaves in the cluster, and that no value ever comes back out.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding, RoleRef, Subject};
+use kube::api::{ObjectMeta, PostParams};
+use kube::{Api, Client};
+
+use keyhold::domain::credential::{Scope, ScopeLevel};
+use keyhold::domain::identity::Identity;
+use keyhold::domain::new_credential::{NewCredential, SecretValues};
+use keyhold::domain::query::{ListQuery, Page};
+use keyhold::server::credentials::resource::install_crd;
+use keyhold::server::credentials::roles::{self, ADMIN, EDITOR, VIEWER};
+use keyhold::server::credentials::service::{CredentialsService, ServiceError, Settings};
+
+const CANARY: &str = "canary-5e9d1c";
+
+struct World {
+    _dir: tempfile::TempDir,
+    client: Client,
+    service: CredentialsService,
+}
+
+fn alice() -> Identity {
+    Identity::new("alice", &["system:authenticated"])
+}
+fn bob() -> Identity {
+    Identity::new("bob", &["system:authenticated"])
+}
+fn carol() -> Identity {
+    Identity::new("carol", &["system:authenticated"])
+}
+fn dave() -> Identity {
+    Identity::new("dave", &["system:authenticated"])
+}
+
+fn user(name: &str) -> Subject {
+    Subject { kind: "User".into(), name: name.into(), api_group: Some("rbac.authorization.k8s.io".into()), namespace: None }
+}
+
+fn role_ref(role: &str) -> RoleRef {
+    RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "ClusterRole".into(), name: role.into() }
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = keyhold::embedded::Cluster::open(dir.path()).unwrap();
+    let client = cluster.client();
+    install_crd(client.clone()).await.unwrap();
+    let pp = PostParams::default();
+    for (name, project) in [("vision", true), ("nlp", true), ("keyhold-system", false)] {
+        let labels = project.then(|| [("keyhold.dev/project".to_string(), name.to_string()), ("keyhold.dev/department".to_string(), "research".to_string())].into());
+        let ns = Namespace { metadata: ObjectMeta { name: Some(name.into()), labels, ..Default::default() }, ..Default::default() };
+        Api::<Namespace>::all(client.clone()).create(&pp, &ns).await.unwrap();
+    }
+    for role in roles::cluster_roles() {
+        Api::<ClusterRole>::all(client.clone()).create(&pp, &role).await.unwrap();
+    }
+    for (who, role) in [("bob", EDITOR), ("carol", VIEWER)] {
+        let binding = RoleBinding {
+            metadata: ObjectMeta { name: Some(format!("{who}-{role}")), namespace: Some("vision".into()), ..Default::default() },
+            role_ref: role_ref(role),
+            subjects: Some(vec![user(who)]),
+        };
+        Api::<RoleBinding>::namespaced(client.clone(), "vision").create(&pp, &binding).await.unwrap();
+    }
+    let admin = ClusterRoleBinding { metadata: ObjectMeta { name: Some("alice-admin".into()), ..Default::default() }, role_ref: role_ref(ADMIN), subjects: Some(vec![user("alice")]) };
+    Api::<ClusterRoleBinding>::all(client.clone()).create(&pp, &admin).await.unwrap();
+
+    let (service, driver) = CredentialsService::start(client.clone(), Settings::default());
+    tokio::spawn(driver);
+    service.synced().await;
+    World { _dir: dir, client, service }
+}
+
+fn request(display_name: &str, level: ScopeLevel, project: Option<&str>) -> NewCredential {
+    NewCredential {
+        display_name: display_name.into(),
+        description: "for training jobs".into(),
+        scope: Scope { level, department: None, project: project.map(Into::into) },
+        values: SecretValues::Password { username: "svc-user".into(), password: CANARY.into() },
+    }
+}
+
+/// Waits (bounded) until the service's cache shows what `done` looks for.
+async fn list_until(world: &World, who: &Identity, done: impl Fn(&Page) -> bool) -> Page {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let page = world.service.list(who, &ListQuery::default()).await.unwrap();
+        if done(&page) || tokio::time::Instant::now() > deadline {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_editor_creates_and_everyone_sees_what_their_role_allows() {
+    let world = world().await;
+    let row = world.service.create(&bob(), &request("Postgres (vision)", ScopeLevel::Project, Some("vision"))).await.unwrap();
+    assert_eq!((row.namespace.as_str(), row.name.as_str(), row.created_by.as_str()), ("vision", "postgres-vision", "bob"));
+
+    // The Secret holds the values, typed and labelled as Keyhold's.
+    let secret = Api::<Secret>::namespaced(world.client.clone(), "vision").get("postgres-vision").await.unwrap();
+    assert_eq!(secret.type_.as_deref(), Some("kubernetes.io/basic-auth"));
+    assert_eq!(secret.data.unwrap()["password"].0, CANARY.as_bytes());
+    assert_eq!(secret.metadata.labels.unwrap()["keyhold.dev/credential"], "vision.postgres-vision");
+
+    let viewer = list_until(&world, &carol(), |p| p.total == 1).await;
+    assert_eq!(viewer.rows[0].display_name, "Postgres (vision)");
+    assert_eq!(list_until(&world, &dave(), |_| true).await.total, 0, "no role, no rows");
+    assert_eq!(list_until(&world, &alice(), |p| p.total == 1).await.total, 1);
+}
+
+#[tokio::test]
+async fn roles_decide_who_may_write() {
+    let world = world().await;
+    let refused = world.service.create(&carol(), &request("Viewer's try", ScopeLevel::Project, Some("vision"))).await.unwrap_err();
+    assert!(matches!(refused, ServiceError::Forbidden { verb: "create", .. }), "{refused:?}");
+    let refused = world.service.create(&bob(), &request("Elsewhere", ScopeLevel::Project, Some("nlp"))).await.unwrap_err();
+    assert!(matches!(refused, ServiceError::Forbidden { .. }), "{refused:?}");
+    let refused = world.service.create(&bob(), &request("Everywhere", ScopeLevel::Cluster, None)).await.unwrap_err();
+    assert!(matches!(refused, ServiceError::Forbidden { .. }), "an editor cannot create cluster-wide: {refused:?}");
+    let row = world.service.create(&alice(), &request("Everywhere", ScopeLevel::Cluster, None)).await.unwrap();
+    assert_eq!(row.namespace, "keyhold-system");
+
+    list_until(&world, &bob(), |p| p.total == 0).await;
+    let mine = world.service.create(&bob(), &request("Mine", ScopeLevel::Project, Some("vision"))).await.unwrap();
+    assert!(matches!(world.service.rename(&carol(), "vision", &mine.name, "Renamed", "").await, Err(ServiceError::Forbidden { .. })));
+    let renamed = world.service.rename(&bob(), "vision", &mine.name, "Renamed", "new words").await.unwrap();
+    assert_eq!((renamed.display_name.as_str(), renamed.name.as_str()), ("Renamed", "mine"));
+    assert!(matches!(world.service.delete(&carol(), "vision", "mine").await, Err(ServiceError::Forbidden { .. })));
+    world.service.delete(&bob(), "vision", "mine").await.unwrap();
+    let gone = Api::<Secret>::namespaced(world.client.clone(), "vision").get_opt("mine").await.unwrap();
+    assert!(gone.is_none(), "a managed Secret goes with its credential");
+}
+
+#[tokio::test]
+async fn bad_requests_name_the_field_and_leave_nothing_behind() {
+    let world = world().await;
+    let mut bad = request("Broken", ScopeLevel::Project, Some("vision"));
+    bad.values = SecretValues::Password { username: String::new(), password: "x".into() };
+    match world.service.create(&bob(), &bad).await.unwrap_err() {
+        ServiceError::Invalid(problems) => assert_eq!(problems[0].field, "username"),
+        other => panic!("{other:?}"),
+    }
+    assert!(Api::<Secret>::namespaced(world.client.clone(), "vision").get_opt("broken").await.unwrap().is_none());
+
+    world.service.create(&bob(), &request("Shared name", ScopeLevel::Project, Some("vision"))).await.unwrap();
+    list_until(&world, &bob(), |p| p.total == 1).await;
+    match world.service.create(&alice(), &request("SHARED NAME", ScopeLevel::Cluster, None)).await.unwrap_err() {
+        ServiceError::Conflict(problem) => assert_eq!(problem.field, "displayName"),
+        other => panic!("display names are unique per cluster, case-insensitively: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn no_value_ever_comes_back_out() {
+    let world = world().await;
+    let created = world.service.create(&bob(), &request("Canary", ScopeLevel::Project, Some("vision"))).await.unwrap();
+    let renamed = world.service.rename(&bob(), "vision", &created.name, "Canary 2", "").await.unwrap();
+    let listed = list_until(&world, &bob(), |p| p.rows.first().is_some_and(|r| r.display_name == "Canary 2")).await;
+    let error = world.service.create(&bob(), &request("Canary 2", ScopeLevel::Project, Some("vision"))).await.unwrap_err();
+    let outputs = [
+        serde_json::to_string(&created).unwrap(),
+        serde_json::to_string(&renamed).unwrap(),
+        serde_json::to_string(&listed).unwrap(),
+        error.to_string(),
+        format!("{error:?}"),
+    ];
+    for output in outputs {
+        assert!(!output.contains(CANARY), "a value leaked: {output}");
+    }
+}
