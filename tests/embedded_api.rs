@@ -211,3 +211,21 @@ async fn bad_input_gets_a_status_with_the_right_4xx() {
     let bad_patch = send("PATCH", "/api/v1/namespaces/t1/secrets/x", "text/plain", b"{}".to_vec()).await;
     assert_eq!((bad_patch.code, bad_patch.reason.as_str()), (415, "UnsupportedMediaType"));
 }
+
+#[tokio::test]
+async fn metadata_only_requests_never_carry_data() {
+    let (_dir, client) = cluster();
+    namespace(&client, "t1").await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "t1");
+    secrets.create(&PostParams::default(), &secret("s1", &[("app", "x")])).await.unwrap();
+    let metas = secrets.list_metadata(&ListParams::default()).await.unwrap();
+    assert_eq!(metas.items[0].metadata.labels.as_ref().unwrap()["app"], "x");
+    let raw = http::Request::get("/api/v1/namespaces/t1/secrets")
+        .header("accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
+        .body(Vec::new())
+        .unwrap();
+    let list: serde_json::Value = client.request(raw).await.unwrap();
+    assert_eq!(list["kind"], "PartialObjectMetadataList");
+    assert!(list["items"][0].get("data").is_none());
+    assert!(!list.to_string().contains("s3cr3t"));
+}

@@ -26,7 +26,7 @@ use super::resources::ResourceType;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::status::ApiError;
 use super::store::{Change, EventType, Subscription};
-use super::table::{self, IncludeObject};
+use super::table::{self, View};
 
 /// The largest request body accepted, as kube-apiserver's limit.
 const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -273,28 +273,26 @@ async fn handle(cluster: Arc<Cluster>, target: Target, request: Request) -> Resu
     let ns_filter = target.namespace.as_deref();
     let part = if target.subresource.is_some() { ops::Part::Status } else { ops::Part::Main };
     let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let as_table = match table::wanted(accept) {
-        true => Some(IncludeObject::parse(query.get("includeObject").map(String::as_str))?),
-        false => None,
-    };
+    let view = View::from_request(accept, query.get("includeObject").map(String::as_str))?;
     match verb {
         "get" => {
             let name = target.name.as_deref().unwrap_or_default();
             let object = ops::get(cluster.store(), rt, &namespace, name)?;
-            Ok(match as_table {
-                Some(include) => {
+            Ok(match view {
+                View::Table(include) => {
                     let metadata = json!({"resourceVersion": object["metadata"]["resourceVersion"]});
                     object_response(StatusCode::OK, &table::table(rt, &[&*object], metadata, include, true))
                 }
-                None => object_response(StatusCode::OK, &object),
+                View::Metadata => object_response(StatusCode::OK, &table::metadata_only(&object)),
+                View::Object => object_response(StatusCode::OK, &object),
             })
         }
         "list" => {
             let opts = list_options(rt, &query)?;
             let result = ops::list(cluster.store(), rt, ns_filter, &opts);
-            Ok(list_response(rt, result, as_table))
+            Ok(list_response(rt, result, view))
         }
-        "watch" => watch(cluster.clone(), rt.clone(), target.namespace.clone(), &query, as_table),
+        "watch" => watch(cluster.clone(), rt.clone(), target.namespace.clone(), &query, view),
         "create" => {
             let body = read_json(&parts.headers, body).await?;
             let created = ops::create(cluster.store(), rt, &namespace, body, &opts)?;
@@ -346,7 +344,7 @@ async fn handle(cluster: Arc<Cluster>, target: Target, request: Request) -> Resu
                 }
             }
             let rv = cluster.store().resource_version();
-            Ok(list_response(rt, ops::ListResult { rv, items: deleted, next: None, remaining: None }, None))
+            Ok(list_response(rt, ops::ListResult { rv, items: deleted, next: None, remaining: None }, View::Object))
         }
         _ => Err(ApiError::method_not_allowed()),
     }
@@ -454,7 +452,7 @@ fn object_response(status: StatusCode, object: &Value) -> Response {
     (status, axum::Json(object)).into_response()
 }
 
-fn list_response(rt: &ResourceType, result: ops::ListResult, as_table: Option<IncludeObject>) -> Response {
+fn list_response(rt: &ResourceType, result: ops::ListResult, view: View) -> Response {
     let mut metadata = json!({"resourceVersion": result.rv.to_string()});
     if let Some((ns, name)) = &result.next {
         metadata["continue"] = json!(encode_continue(result.rv, ns, name));
@@ -462,9 +460,17 @@ fn list_response(rt: &ResourceType, result: ops::ListResult, as_table: Option<In
     if let Some(remaining) = result.remaining {
         metadata["remainingItemCount"] = json!(remaining);
     }
-    if let Some(include) = as_table {
-        let items: Vec<&Value> = result.items.iter().map(|i| &**i).collect();
-        return axum::Json(table::table(rt, &items, metadata, include, true)).into_response();
+    match view {
+        View::Table(include) => {
+            let items: Vec<&Value> = result.items.iter().map(|i| &**i).collect();
+            return axum::Json(table::table(rt, &items, metadata, include, true)).into_response();
+        }
+        View::Metadata => {
+            let items: Vec<Value> = result.items.iter().map(|i| table::metadata_only(i)).collect();
+            let list = json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": metadata, "items": items});
+            return axum::Json(list).into_response();
+        }
+        View::Object => {}
     }
     // Items of a List carry no kind or apiVersion.
     let items: Vec<Value> = result
@@ -507,8 +513,8 @@ struct WatchFilter {
     fields: FieldSelector,
     rt: ResourceType,
     /// `kubectl get -w` asks for Tables: each event then carries a one-row Table, with the
-    /// column definitions in the first only.
-    as_table: Option<IncludeObject>,
+    /// column definitions in the first only. Metadata-only watches get PartialObjectMetadata.
+    view: View,
     columns_sent: AtomicBool,
 }
 
@@ -533,9 +539,10 @@ impl WatchFilter {
     }
 
     fn render(&self, kind: &str, object: &Value) -> Value {
-        match self.as_table {
-            None => json!({"type": kind, "object": object}),
-            Some(include) => {
+        match self.view {
+            View::Object => json!({"type": kind, "object": object}),
+            View::Metadata => json!({"type": kind, "object": table::metadata_only(object)}),
+            View::Table(include) => {
                 let first = !self.columns_sent.swap(true, std::sync::atomic::Ordering::Relaxed);
                 let metadata = json!({"resourceVersion": object["metadata"]["resourceVersion"]});
                 json!({"type": kind, "object": table::table(&self.rt, &[object], metadata, include, first)})
@@ -563,7 +570,7 @@ fn watch(
     rt: ResourceType,
     namespace: Option<String>,
     query: &HashMap<String, String>,
-    as_table: Option<IncludeObject>,
+    view: View,
 ) -> Result<Response, ApiError> {
     let labels = LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or_default())?;
     let fields = FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or_default(), &rt)?;
@@ -577,7 +584,7 @@ fn watch(
         .and_then(|t| t.parse::<u64>().ok())
         .map(Duration::from_secs)
         .unwrap_or(DEFAULT_WATCH_TIMEOUT);
-    let filter = WatchFilter { storage_id: rt.storage_id(), namespace: namespace.clone(), labels, fields, rt: rt.clone(), as_table, columns_sent: AtomicBool::new(false) };
+    let filter = WatchFilter { storage_id: rt.storage_id(), namespace: namespace.clone(), labels, fields, rt: rt.clone(), view, columns_sent: AtomicBool::new(false) };
     let from = match query.get("resourceVersion").map(String::as_str) {
         None | Some("") | Some("0") => None,
         Some(rv) => Some(rv.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?),

@@ -24,9 +24,31 @@ impl IncludeObject {
     }
 }
 
-/// Whether the Accept header asks for a Table.
-pub fn wanted(accept: Option<&str>) -> bool {
-    accept.is_some_and(|a| a.split(',').any(|part| part.contains("as=Table") && part.contains("g=meta.k8s.io")))
+/// The form a client asks for in its Accept header: the objects, a Table (`kubectl get`), or only
+/// their metadata (`PartialObjectMetadata`, what metadata-only watches ask for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Object,
+    Table(IncludeObject),
+    Metadata,
+}
+
+impl View {
+    pub fn from_request(accept: Option<&str>, include_object: Option<&str>) -> Result<Self, ApiError> {
+        let asks = |what: &str| accept.is_some_and(|a| a.split(',').next().is_some_and(|first| first.contains(what) && first.contains("g=meta.k8s.io")));
+        if asks("as=Table") {
+            Ok(View::Table(IncludeObject::parse(include_object)?))
+        } else if asks("as=PartialObjectMetadata") {
+            Ok(View::Metadata)
+        } else {
+            Ok(View::Object)
+        }
+    }
+}
+
+/// An object reduced to its metadata.
+pub fn metadata_only(object: &Value) -> Value {
+    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object["metadata"]})
 }
 
 /// How a column computes its cell.
