@@ -72,6 +72,7 @@ async fn world() -> World {
 
     let (service, driver) = CredentialsService::start(client.clone(), Settings::default());
     tokio::spawn(driver);
+    tokio::spawn(keyhold::server::credentials::controller::run(client.clone(), Settings::default()));
     service.synced().await;
     World { _dir: dir, client, service }
 }
@@ -134,8 +135,12 @@ async fn roles_decide_who_may_write() {
     assert_eq!((renamed.display_name.as_str(), renamed.name.as_str()), ("Renamed", "mine"));
     assert!(matches!(world.service.delete(&carol(), "vision", "mine").await, Err(ServiceError::Forbidden { .. })));
     world.service.delete(&bob(), "vision", "mine").await.unwrap();
-    let gone = Api::<Secret>::namespaced(world.client.clone(), "vision").get_opt("mine").await.unwrap();
-    assert!(gone.is_none(), "a managed Secret goes with its credential");
+    let secrets = Api::<Secret>::namespaced(world.client.clone(), "vision");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while secrets.get_opt("mine").await.unwrap().is_some() {
+        assert!(tokio::time::Instant::now() < deadline, "a managed Secret goes with its credential");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]

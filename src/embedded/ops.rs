@@ -381,7 +381,7 @@ pub fn patch(
             }
             let object = commit_update(store, rt, namespace, name, part, opts, |current| {
                 let mut next = current.clone();
-                json_patch::patch(&mut next, &ops).map_err(|_| rejected(rt, name))?;
+                json_patch::patch(&mut next, &null_tests_of_missing_paths_removed(current, &ops)).map_err(|_| rejected(rt, name))?;
                 Ok(next)
             })?;
             Ok((ok, object))
@@ -442,6 +442,22 @@ fn strategic_finalizers(current: &Value, mut patch: Value) -> Value {
     finalizers.retain(|f| !removed.contains(f));
     meta.insert("finalizers".into(), Value::Array(finalizers));
     patch
+}
+
+/// Kubernetes' JSON patch (evanphx/json-patch) lets `{"op":"test","value":null}` pass on a path
+/// that does not exist; kube-rs's finalizer helper relies on it. The json-patch crate fails such a
+/// test, so those operations are dropped before applying.
+fn null_tests_of_missing_paths_removed(current: &Value, ops: &json_patch::Patch) -> json_patch::Patch {
+    let kept = ops
+        .0
+        .iter()
+        .filter(|op| match op {
+            json_patch::PatchOperation::Test(test) => !(test.value.is_null() && current.pointer(test.path.as_str()).is_none_or(Value::is_null)),
+            _ => true,
+        })
+        .cloned()
+        .collect();
+    json_patch::Patch(kept)
 }
 
 fn rejected(rt: &ResourceType, name: &str) -> ApiError {

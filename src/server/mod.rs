@@ -61,7 +61,7 @@ pub enum StartError {
     Kubeconfig { path: PathBuf, source: std::io::Error },
     #[error("cannot read the Leptos options: {0}")]
     Leptos(String),
-    #[error("cannot install the Credential CRD: {0}")]
+    #[error("cannot install the Credential CRD or the system namespace: {0}")]
     Crd(kube::Error),
     #[error("cannot create the demo organisation: {0}")]
     Demo(kube::Error),
@@ -112,8 +112,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     let connection = cluster::connect(args.cluster, &args.data_dir).await?;
     let stop = shutdown::Signal::install();
 
+    let settings = credentials::service::Settings::default();
     if let Some(embedded) = &connection.embedded {
         credentials::resource::install_crd(connection.client.clone()).await.map_err(StartError::Crd)?;
+        credentials::resource::ensure_namespace(connection.client.clone(), &settings.system_namespace).await.map_err(StartError::Crd)?;
         if embedded.is_new() && !args.no_demo {
             demo::seed(connection.client.clone()).await.map_err(StartError::Demo)?;
         }
@@ -129,6 +131,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
 
     let (projects, projects_watch) = ProjectsService::start(connection.client.clone());
     tokio::spawn(projects_watch);
+    // One replica runs the controller until leader election arrives (issue: several replicas).
+    tokio::spawn(credentials::controller::run(connection.client.clone(), settings));
     let readiness = Readiness::default();
     tokio::spawn({
         let (projects, readiness) = (projects.clone(), readiness.clone());

@@ -1,6 +1,7 @@
-//! Credentials on the server: the `Credential` custom resource (and, as they arrive, the service
-//! layer and the controller that act on it).
+//! Credentials on the server: the `Credential` custom resource, the service layer that every door
+//! calls, and the controller that propagates and reports.
 
+pub mod controller;
 pub mod resource;
 pub mod roles;
 pub mod service;

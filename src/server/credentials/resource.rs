@@ -106,6 +106,19 @@ pub async fn install_crd(client: kube::Client) -> Result<(), kube::Error> {
     Ok(())
 }
 
+/// Creates the namespace Keyhold keeps wider-scoped credentials in, when it is missing (embedded
+/// cluster only; on a real cluster `deploy/` creates it).
+pub async fn ensure_namespace(client: kube::Client, name: &str) -> Result<(), kube::Error> {
+    use k8s_openapi::api::core::v1::Namespace;
+    use kube::api::{Api, ObjectMeta, PostParams};
+    let namespaces: Api<Namespace> = Api::all(client);
+    if namespaces.get_opt(name).await?.is_none() {
+        let ns = Namespace { metadata: ObjectMeta { name: Some(name.into()), ..Default::default() }, ..Default::default() };
+        namespaces.create(&PostParams::default(), &ns).await?;
+    }
+    Ok(())
+}
+
 /// The CRD manifest, as `keyhold crd` prints it and `deploy/crd.yaml` holds it.
 pub fn crd_yaml() -> String {
     use kube::CustomResourceExt;

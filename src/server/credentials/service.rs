@@ -280,16 +280,13 @@ impl CredentialsService {
         Ok(self.row(&renamed))
     }
 
-    /// Deletes a credential and, when Keyhold made it, its Secret; an existing secret is kept.
+    /// Deletes a credential. The controller's finalizer then removes its copies and, when Keyhold
+    /// made it, its Secret; an existing secret is kept.
     pub async fn delete(&self, who: &Identity, namespace: &str, name: &str) -> Result<(), ServiceError> {
         self.require(who, "delete", namespace).await?;
         let credentials: Api<Credential> = Api::namespaced(self.client.clone(), namespace);
         let credential = credentials.get(name).await.map_err(|e| not_found(e, namespace, name))?;
         credentials.delete(name, &DeleteParams::default()).await?;
-        if credential.spec.secret_ref.managed {
-            let secrets: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
-            let _ = secrets.delete(&credential.spec.secret_ref.name, &DeleteParams::default()).await;
-        }
         self.record(who, &credential, "Deleted", "deleted").await;
         Ok(())
     }

@@ -1,0 +1,234 @@
+//! The credentials controller (kube::runtime): keeps each credential's Secret present in every
+//! namespace its scope reaches, reports what it found in the credential's status, and cleans up
+//! through the `keyhold.dev/cleanup` finalizer. Laid out after kube-rs's controller-rs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::reflector::ObjectRef;
+use kube::core::PartialObjectMeta;
+use kube::runtime::watcher;
+use kube::{Client, ResourceExt};
+
+use super::resource::{Condition, Credential, CredentialStatus, Target};
+use super::service::{CREDENTIAL_LABEL, MANAGED_BY, Settings};
+use crate::domain::credential::{Phase, ScopeLevel};
+use crate::domain::project::{DEPARTMENT_LABEL, PROJECT_LABEL};
+
+pub const FINALIZER: &str = "keyhold.dev/cleanup";
+const MANAGER: &str = "keyhold-controller";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("finalizer: {0}")]
+    Finalizer(#[from] Box<kube::runtime::finalizer::Error<Error>>),
+}
+
+struct Context {
+    client: Client,
+    settings: Settings,
+}
+
+/// `namespace.name`: how copies and managed Secrets name the credential they belong to.
+fn owner_label(credential: &Credential) -> String {
+    format!("{}.{}", credential.namespace().unwrap_or_default(), credential.name_any())
+}
+
+fn from_owner_label(value: &str) -> Option<ObjectRef<Credential>> {
+    let (namespace, name) = value.split_once('.')?;
+    Some(ObjectRef::new(name).within(namespace))
+}
+
+/// Runs the controller until the process stops.
+pub async fn run(client: Client, settings: Settings) {
+    let credentials: Api<Credential> = Api::all(client.clone());
+    let controller = Controller::new(credentials, watcher::Config::default());
+    let store = controller.store();
+    // A project namespace appearing, changing department or going away changes wider scopes.
+    let namespaces = Api::<Namespace>::all(client.clone());
+    // Managed Secrets (sources and copies) are watched as metadata only: values stay out of caches.
+    let secrets = Api::<PartialObjectMeta<Secret>>::all(client.clone());
+    let managed = format!("{MANAGED_BY}=keyhold");
+    let context = Arc::new(Context { client, settings });
+    controller
+        .watches(namespaces, watcher::Config::default().labels(PROJECT_LABEL), move |_ns| {
+            store.state().iter().filter(|c| c.spec.scope.level != ScopeLevel::Project).map(|c| ObjectRef::from_obj(&**c)).collect::<Vec<_>>()
+        })
+        .watches(secrets, watcher::Config::default().labels(&managed), |secret| {
+            secret.labels().get(CREDENTIAL_LABEL).and_then(|v| from_owner_label(v))
+        })
+        .shutdown_on_signal()
+        .run(reconcile, error_policy, context)
+        .for_each(|result| async move {
+            match result {
+                Ok(_) => {}
+                // A credential deleted while queued: nothing to do.
+                Err(kube::runtime::controller::Error::ObjectNotFound(object)) => tracing::debug!(%object, "gone before reconcile"),
+                Err(e) => tracing::warn!(error = %e, "reconcile failed"),
+            }
+        })
+        .await;
+}
+
+async fn reconcile(credential: Arc<Credential>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let namespace = credential.namespace().unwrap_or_default();
+    let api: Api<Credential> = Api::namespaced(ctx.client.clone(), &namespace);
+    finalizer(&api, FINALIZER, credential, |event| async {
+        match event {
+            Finalizer::Apply(credential) => apply(&credential, &ctx).await,
+            Finalizer::Cleanup(credential) => cleanup(&credential, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)))
+}
+
+fn error_policy(_credential: Arc<Credential>, error: &Error, _ctx: Arc<Context>) -> Action {
+    tracing::warn!(%error, "will retry");
+    Action::requeue(Duration::from_secs(5))
+}
+
+/// The project namespaces a credential must be usable in, other than its own.
+async fn target_namespaces(credential: &Credential, ctx: &Context) -> Result<Vec<String>, Error> {
+    let scope = &credential.spec.scope;
+    let selector = match scope.level {
+        ScopeLevel::Project => return Ok(Vec::new()),
+        ScopeLevel::Department => format!("{PROJECT_LABEL},{DEPARTMENT_LABEL}={}", scope.department.clone().unwrap_or_default()),
+        ScopeLevel::Cluster | ScopeLevel::Account => PROJECT_LABEL.to_string(),
+    };
+    let namespaces = Api::<Namespace>::all(ctx.client.clone()).list_metadata(&ListParams::default().labels(&selector)).await?;
+    let own = credential.namespace().unwrap_or_default();
+    Ok(namespaces.items.into_iter().map(|n| n.name_any()).filter(|n| *n != own).collect())
+}
+
+/// Whether an existing (not Keyhold-made) secret carries the labels that offer it for this
+/// credential's type and scope (DESIGN.md §1, Labels).
+fn offered(secret: &Secret, credential: &Credential, settings: &Settings) -> bool {
+    let labels = secret.labels();
+    let typed = labels.get("keyhold.dev/resource").map(String::as_str) == Some(credential.spec.credential_type.resource_label());
+    let in_system = secret.namespace().as_deref() == Some(settings.system_namespace.as_str());
+    let scoped = match credential.spec.scope.level {
+        ScopeLevel::Project => !in_system,
+        ScopeLevel::Department => in_system && labels.get(DEPARTMENT_LABEL) == credential.spec.scope.department.as_ref(),
+        ScopeLevel::Cluster | ScopeLevel::Account => in_system && labels.get("keyhold.dev/cluster-wide").map(String::as_str) == Some("true"),
+    };
+    typed && scoped
+}
+
+fn target(ctx: &Context, namespace: &str, state: Phase, reason: &str, message: String) -> Target {
+    Target { cluster: ctx.settings.cluster_name.clone(), namespace: namespace.to_string(), state, reason: reason.into(), message }
+}
+
+async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> {
+    let namespace = credential.namespace().unwrap_or_default();
+    let source_name = &credential.spec.secret_ref.name;
+    let source = Api::<Secret>::namespaced(ctx.client.clone(), &namespace).get_opt(source_name).await?;
+    let mut targets = Vec::new();
+    let mut keys = Vec::new();
+    match &source {
+        None => targets.push(target(ctx, &namespace, Phase::Issues, "NotCreated", format!("the Secret {source_name} does not exist"))),
+        Some(secret) if !credential.spec.secret_ref.managed && !offered(secret, credential, &ctx.settings) => {
+            let message = format!("the Secret {source_name} lacks the labels that offer it for this type and scope");
+            targets.push(target(ctx, &namespace, Phase::Issues, "NotLabelled", message));
+        }
+        Some(secret) => {
+            keys = secret.data.as_ref().map(|d| d.keys().cloned().collect()).unwrap_or_default();
+            targets.push(target(ctx, &namespace, Phase::Ready, "", String::new()));
+            let wanted = target_namespaces(credential, ctx).await?;
+            for ns in &wanted {
+                targets.push(copy_into(credential, secret, ns, ctx).await);
+            }
+            remove_copies(credential, ctx, &wanted.into_iter().collect()).await?;
+        }
+    }
+    let ready = targets.iter().all(|t| t.state == Phase::Ready);
+    let condition = Condition {
+        condition_type: "Ready".into(),
+        status: if ready { "True" } else { "False" }.into(),
+        reason: if ready { "Propagated".into() } else { targets.iter().find(|t| t.state != Phase::Ready).map(|t| t.reason.clone()).unwrap_or_default() },
+        message: String::new(),
+        last_transition_time: None,
+    };
+    let status = CredentialStatus {
+        phase: if ready { Phase::Ready } else { Phase::Issues },
+        keys,
+        targets,
+        conditions: vec![condition],
+        observed_generation: credential.metadata.generation,
+    };
+    if credential.status.as_ref() != Some(&status) {
+        let api: Api<Credential> = Api::namespaced(ctx.client.clone(), &namespace);
+        let patch = serde_json::json!({"status": status});
+        api.patch_status(&credential.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+    }
+    Ok(Action::requeue(Duration::from_secs(300)))
+}
+
+/// Puts a copy of `source` into `namespace`, unless a Secret Keyhold does not manage is there.
+async fn copy_into(credential: &Credential, source: &Secret, namespace: &str, ctx: &Context) -> Target {
+    let name = source.name_any();
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    let owner = owner_label(credential);
+    match secrets.get_opt(&name).await {
+        Ok(Some(existing)) if existing.labels().get(CREDENTIAL_LABEL) != Some(&owner) => {
+            return target(ctx, namespace, Phase::Issues, "Clash", format!("a Secret named {name} that Keyhold does not manage is already there"));
+        }
+        Ok(Some(existing)) if existing.data == source.data && existing.type_ == source.type_ => {
+            return target(ctx, namespace, Phase::Ready, "", String::new());
+        }
+        Ok(_) => {}
+        Err(e) => return target(ctx, namespace, Phase::Issues, "ReplicationError", e.to_string()),
+    }
+    let copy = Secret {
+        metadata: ObjectMeta {
+            name: Some(name.clone()),
+            namespace: Some(namespace.to_string()),
+            labels: Some(BTreeMap::from([(MANAGED_BY.to_string(), "keyhold".to_string()), (CREDENTIAL_LABEL.to_string(), owner)])),
+            ..Default::default()
+        },
+        type_: source.type_.clone(),
+        data: source.data.clone(),
+        ..Default::default()
+    };
+    // Server-side apply: the values never land in a last-applied annotation.
+    match secrets.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&copy)).await {
+        Ok(_) => target(ctx, namespace, Phase::Ready, "", String::new()),
+        Err(e) => target(ctx, namespace, Phase::Issues, "ReplicationError", e.to_string()),
+    }
+}
+
+/// Deletes this credential's copies outside `keep` (every copy when `keep` is empty).
+async fn remove_copies(credential: &Credential, ctx: &Context, keep: &BTreeSet<String>) -> Result<(), Error> {
+    let selector = format!("{CREDENTIAL_LABEL}={}", owner_label(credential));
+    let home = credential.namespace().unwrap_or_default();
+    let copies = Api::<Secret>::all(ctx.client.clone()).list_metadata(&ListParams::default().labels(&selector)).await?;
+    for copy in copies.items {
+        let namespace = copy.namespace().unwrap_or_default();
+        if namespace != home && !keep.contains(&namespace) {
+            Api::<Secret>::namespaced(ctx.client.clone(), &namespace).delete(&copy.name_any(), &DeleteParams::default()).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn cleanup(credential: &Credential, ctx: &Context) -> Result<Action, Error> {
+    remove_copies(credential, ctx, &BTreeSet::new()).await?;
+    if credential.spec.secret_ref.managed {
+        let namespace = credential.namespace().unwrap_or_default();
+        let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+        if let Some(source) = secrets.get_opt(&credential.spec.secret_ref.name).await?
+            && source.labels().get(CREDENTIAL_LABEL) == Some(&owner_label(credential))
+        {
+            secrets.delete(&source.name_any(), &DeleteParams::default()).await?;
+        }
+    }
+    Ok(Action::await_change())
+}
