@@ -6,6 +6,7 @@ pub mod config;
 pub mod credentials;
 mod demo;
 mod http;
+pub mod leader;
 pub mod projects;
 mod shutdown;
 pub mod telemetry;
@@ -105,6 +106,11 @@ async fn serve_kube_api(
     Ok(async move { cluster.serve(listener, stop.wait()).await })
 }
 
+/// This replica's name in the leader Lease: the pod name in a cluster, else host and process.
+fn replica_identity() -> String {
+    std::env::var("POD_NAME").or_else(|_| std::env::var("HOSTNAME")).map(|h| format!("{h}-{}", std::process::id())).unwrap_or_else(|_| format!("keyhold-{}", std::process::id()))
+}
+
 /// `keyhold serve`: the console.
 pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     prepare_data_dir(&args.data_dir)?;
@@ -131,8 +137,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
 
     let (projects, projects_watch) = ProjectsService::start(connection.client.clone());
     tokio::spawn(projects_watch);
-    // One replica runs the controller until leader election arrives (issue: several replicas).
-    tokio::spawn(credentials::controller::run(connection.client.clone(), settings));
+    // Only the replica that holds the Lease runs the controller.
+    let elector = leader::Elector::new(connection.client.clone(), &settings.system_namespace, "keyhold-controller", &replica_identity(), leader::Timing::default());
+    tokio::spawn({
+        let (client, stop) = (connection.client.clone(), stop.clone());
+        async move { elector.run(|| credentials::controller::run(client.clone(), settings.clone()), stop.wait()).await }
+    });
     let readiness = Readiness::default();
     tokio::spawn({
         let (projects, readiness) = (projects.clone(), readiness.clone());
