@@ -180,3 +180,31 @@ async fn no_value_ever_comes_back_out() {
         assert!(!output.contains(CANARY), "a value leaked: {output}");
     }
 }
+
+#[tokio::test]
+async fn deletion_is_refused_while_a_workload_uses_the_secret() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    let world = world().await;
+    let row = world.service.create(&bob(), &request("Model registry", ScopeLevel::Project, Some("vision"))).await.unwrap();
+    let deployment: Deployment = serde_json::from_value(serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "trainer", "namespace": "vision"},
+        "spec": {"selector": {"matchLabels": {"app": "trainer"}}, "template": {
+            "metadata": {"labels": {"app": "trainer"}},
+            "spec": {"containers": [{"name": "main", "image": "trainer", "env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": row.name, "key": "password"}}}]}]}
+        }}
+    }))
+    .unwrap();
+    let deployments = Api::<Deployment>::namespaced(world.client.clone(), "vision");
+    deployments.create(&PostParams::default(), &deployment).await.unwrap();
+
+    let listed = list_until(&world, &bob(), |p| p.rows.first().is_some_and(|r| !r.used_by.is_empty())).await;
+    assert_eq!(listed.rows[0].used_by, ["Deployment/vision/trainer"]);
+    match world.service.delete(&bob(), "vision", &row.name).await.unwrap_err() {
+        ServiceError::InUse(users) => assert_eq!(users, ["Deployment/vision/trainer"]),
+        other => panic!("{other:?}"),
+    }
+    deployments.delete("trainer", &Default::default()).await.unwrap();
+    list_until(&world, &bob(), |p| p.rows.first().is_some_and(|r| r.used_by.is_empty())).await;
+    world.service.delete(&bob(), "vision", &row.name).await.unwrap();
+}

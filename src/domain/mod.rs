@@ -7,5 +7,6 @@ pub mod identity;
 pub mod new_credential;
 pub mod project;
 pub mod query;
+pub mod usage;
 
 pub use error::AppError;

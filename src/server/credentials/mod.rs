@@ -5,3 +5,4 @@ pub mod controller;
 pub mod resource;
 pub mod roles;
 pub mod service;
+pub mod usage;

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
 use k8s_openapi::api::core::v1::{Event, ObjectReference, Secret};
@@ -15,6 +15,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 
 use super::resource::{Credential, CredentialSpec, SecretRef};
+use super::usage::UsageIndex;
 use crate::domain::credential::{FieldError, ScopeLevel, object_name_from};
 use crate::domain::identity::Identity;
 use crate::domain::new_credential::NewCredential;
@@ -49,6 +50,8 @@ pub enum ServiceError {
     Forbidden { verb: &'static str, namespace: String },
     #[error("credential {0} not found")]
     NotFound(String),
+    #[error("the credential is still used by {}", .0.join(", "))]
+    InUse(Vec<String>),
     #[error("the Kubernetes API failed: {0}")]
     Kube(#[from] kube::Error),
 }
@@ -57,12 +60,15 @@ pub enum ServiceError {
 pub struct CredentialsService {
     client: Client,
     cache: Store<Credential>,
+    usage: UsageIndex,
     settings: Settings,
 }
 
 impl CredentialsService {
-    /// Starts the watch-fed cache of Credentials; the returned future drives it.
+    /// Starts the watch-fed caches (Credentials, and the workloads that use them); the returned
+    /// future drives them.
     pub fn start(client: Client, settings: Settings) -> (Self, impl Future<Output = ()> + Send + 'static) {
+        let (usage, usage_driver) = UsageIndex::start(client.clone());
         let (cache, writer) = reflector::store();
         let stream = reflector::reflector(writer, watcher(Api::<Credential>::all(client.clone()), watcher::Config::default()))
             .default_backoff()
@@ -72,12 +78,22 @@ impl CredentialsService {
                     tracing::warn!(error = %e, "credential watch failed; retrying");
                 }
             });
-        (CredentialsService { client, cache, settings }, stream)
+        (CredentialsService { client, cache, usage, settings }, futures::future::join(stream, usage_driver).map(|_| ()))
     }
 
-    /// Resolves once the cache holds the cluster's credentials.
+    /// Resolves once the caches hold the cluster's state.
     pub async fn synced(&self) {
         let _ = self.cache.wait_until_ready().await;
+        self.usage.synced().await;
+    }
+
+    /// The workloads that use a credential's Secret, in its namespace or where it was copied.
+    fn users(&self, credential: &Credential) -> Vec<String> {
+        let mut namespaces = vec![credential.namespace().unwrap_or_default()];
+        if let Some(status) = &credential.status {
+            namespaces.extend(status.targets.iter().map(|t| t.namespace.clone()));
+        }
+        self.usage.users_of(&credential.spec.secret_ref.name, &namespaces)
     }
 
     /// Whether `who` may `verb` credentials in `namespace` ("" for every namespace).
@@ -143,7 +159,7 @@ impl CredentialsService {
             description: spec.description.clone().unwrap_or_default(),
             credential_type: spec.credential_type,
             phase: status.phase,
-            used_by: Vec::new(),
+            used_by: self.users(credential),
             created_by: credential.annotations().get(CREATED_BY).cloned().unwrap_or_default(),
             scope_level: spec.scope.level,
             scope_path,
@@ -286,6 +302,10 @@ impl CredentialsService {
         self.require(who, "delete", namespace).await?;
         let credentials: Api<Credential> = Api::namespaced(self.client.clone(), namespace);
         let credential = credentials.get(name).await.map_err(|e| not_found(e, namespace, name))?;
+        let users = self.users(&credential);
+        if !users.is_empty() {
+            return Err(ServiceError::InUse(users));
+        }
         credentials.delete(name, &DeleteParams::default()).await?;
         self.record(who, &credential, "Deleted", "deleted").await;
         Ok(())

@@ -1,0 +1,72 @@
+//! The usage index: which workloads use which Secrets, kept current from watches of Pods and the
+//! pod templates of Deployments, StatefulSets, DaemonSets, Jobs and CronJobs.
+
+use futures::{FutureExt, StreamExt};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, ResourceExt};
+
+use crate::domain::usage::{pod_spec, secret_names};
+
+const WORKLOADS: &[(&str, &str, &str, &str)] = &[
+    ("", "v1", "Pod", "pods"),
+    ("apps", "v1", "Deployment", "deployments"),
+    ("apps", "v1", "StatefulSet", "statefulsets"),
+    ("apps", "v1", "DaemonSet", "daemonsets"),
+    ("batch", "v1", "Job", "jobs"),
+    ("batch", "v1", "CronJob", "cronjobs"),
+];
+
+#[derive(Clone)]
+pub struct UsageIndex {
+    stores: Vec<(&'static str, Store<DynamicObject>)>,
+}
+
+impl UsageIndex {
+    /// Starts one watch per workload kind; the returned future drives them all.
+    pub fn start(client: Client) -> (Self, impl Future<Output = ()> + Send + 'static) {
+        let mut stores = Vec::new();
+        let mut drivers = Vec::new();
+        for (group, version, kind, plural) in WORKLOADS {
+            let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
+            let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+            let writer = reflector::store::Writer::new(resource.clone());
+            let store = writer.as_reader();
+            let driver = reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff().applied_objects().for_each(
+                move |event| async move {
+                    if let Err(e) = event {
+                        tracing::warn!(kind, error = %e, "workload watch failed; retrying");
+                    }
+                },
+            );
+            stores.push((*kind, store));
+            drivers.push(driver.boxed());
+        }
+        (UsageIndex { stores }, futures::future::join_all(drivers).map(|_| ()))
+    }
+
+    pub async fn synced(&self) {
+        for (_, store) in &self.stores {
+            let _ = store.wait_until_ready().await;
+        }
+    }
+
+    /// The workloads in `namespaces` that use the Secret `secret`, as `Kind/namespace/name`.
+    pub fn users_of(&self, secret: &str, namespaces: &[String]) -> Vec<String> {
+        let mut users = Vec::new();
+        for (kind, store) in &self.stores {
+            for object in store.state() {
+                let namespace = object.namespace().unwrap_or_default();
+                if !namespaces.contains(&namespace) {
+                    continue;
+                }
+                if pod_spec(kind, &object.data).is_some_and(|spec| secret_names(spec).contains(secret)) {
+                    users.push(format!("{kind}/{namespace}/{}", object.name_any()));
+                }
+            }
+        }
+        users.sort();
+        users
+    }
+}
