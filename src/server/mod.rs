@@ -119,11 +119,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     let stop = shutdown::Signal::install();
 
     let settings = credentials::service::Settings::default();
+    let seed_demo = connection.embedded.as_ref().is_some_and(|e| e.is_new()) && !args.no_demo;
     if let Some(embedded) = &connection.embedded {
         credentials::resource::install_crd(connection.client.clone()).await.map_err(StartError::Crd)?;
         credentials::resource::ensure_namespace(connection.client.clone(), &settings.system_namespace).await.map_err(StartError::Crd)?;
-        if embedded.is_new() && !args.no_demo {
-            demo::seed(connection.client.clone()).await.map_err(StartError::Demo)?;
+        if seed_demo {
+            demo::seed_organisation(connection.client.clone()).await.map_err(StartError::Demo)?;
         }
         if let Some(listen) = args.kube_api_listen {
             let api = serve_kube_api(embedded, listen, args.write_kubeconfig.as_deref(), stop.clone()).await?;
@@ -137,6 +138,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
 
     let (projects, projects_watch) = ProjectsService::start(connection.client.clone());
     tokio::spawn(projects_watch);
+    let (credentials, credentials_watch) = credentials::service::CredentialsService::start(connection.client.clone(), settings.clone());
+    tokio::spawn(credentials_watch);
     // Only the replica that holds the Lease runs the controller.
     let elector = leader::Elector::new(connection.client.clone(), &settings.system_namespace, "keyhold-controller", &replica_identity(), leader::Timing::default());
     tokio::spawn({
@@ -145,9 +148,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     });
     let readiness = Readiness::default();
     tokio::spawn({
-        let (projects, readiness) = (projects.clone(), readiness.clone());
+        let (projects, credentials, readiness, client) = (projects.clone(), credentials.clone(), readiness.clone(), connection.client.clone());
         async move {
             projects.synced().await;
+            credentials.synced().await;
+            if seed_demo && let Err(e) = demo::seed_credentials(client, &credentials).await {
+                tracing::error!(error = %e, "could not create the demo credentials");
+            }
             readiness.set_ready();
             tracing::info!("caches synced; ready");
         }
