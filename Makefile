@@ -36,6 +36,6 @@ tools:
 test-tools:
 	@scripts/tools.sh test
 
-## Benchmark: list 10,000 Secrets from the embedded API (figures go into the README).
+## Benchmarks: the embedded API and the credentials service (figures go into the README).
 bench:
-	cargo bench --features ssr --bench list_secrets
+	cargo bench --features ssr --bench list_secrets --bench credentials

@@ -2,8 +2,6 @@
 //! (issue: the Credentials table). Pure, so the server applies it to its cache and the browser
 //! shares the types.
 
-use std::cmp::Ordering;
-
 use serde::{Deserialize, Serialize};
 
 use super::credential::{CredentialType, Phase, ScopeLevel};
@@ -118,13 +116,15 @@ impl CredentialRow {
         hay.iter().any(|h| h.to_lowercase().contains(needle)) || self.keys.iter().any(|k| k.to_lowercase().contains(needle))
     }
 
-    fn compare(&self, other: &Self, column: Column) -> Ordering {
+    /// What a column sorts by, computed once per row: a number where the column is ordinal, else
+    /// the lower-cased text.
+    fn sort_key(&self, column: Column) -> (usize, String) {
         match column {
-            Column::Type => self.credential_type.label().cmp(other.credential_type.label()),
-            Column::Status => self.phase.cmp(&other.phase),
-            Column::DataSources => self.used_by.len().cmp(&other.used_by.len()),
-            Column::CreationTime => self.created_at.cmp(&other.created_at),
-            _ => self.text(column).to_lowercase().cmp(&other.text(column).to_lowercase()),
+            Column::Type => (0, self.credential_type.label().to_string()),
+            Column::Status => (self.phase as usize, String::new()),
+            Column::DataSources => (self.used_by.len(), String::new()),
+            Column::CreationTime => (0, self.created_at.clone()),
+            _ => (0, self.text(column).to_lowercase()),
         }
     }
 }
@@ -133,16 +133,16 @@ impl CredentialRow {
 /// stable), and cut one page.
 pub fn select(rows: &[CredentialRow], query: &ListQuery) -> Page {
     let needle = query.search.trim().to_lowercase();
-    let mut selected: Vec<&CredentialRow> =
+    let selected: Vec<&CredentialRow> =
         rows.iter().filter(|r| query.filters.iter().all(|f| r.matches(f)) && (needle.is_empty() || r.found_by(&needle))).collect();
-    selected.sort_by(|a, b| {
-        let by_column = match query.sort {
-            Some((column, Direction::Ascending)) => a.compare(b, column),
-            Some((column, Direction::Descending)) => b.compare(a, column),
-            None => a.display_name.to_lowercase().cmp(&b.display_name.to_lowercase()),
-        };
+    // Keys are computed once per row, not once per comparison.
+    let (column, direction) = query.sort.unwrap_or((Column::Credential, Direction::Ascending));
+    let mut keyed: Vec<((usize, String), &CredentialRow)> = selected.into_iter().map(|r| (r.sort_key(column), r)).collect();
+    keyed.sort_by(|(ka, a), (kb, b)| {
+        let by_column = if direction == Direction::Ascending { ka.cmp(kb) } else { kb.cmp(ka) };
         by_column.then_with(|| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)))
     });
+    let selected: Vec<&CredentialRow> = keyed.into_iter().map(|(_, r)| r).collect();
     let per_page = if PAGE_SIZES.contains(&query.per_page) { query.per_page } else { PAGE_SIZES[0] };
     let total = selected.len();
     let last_page = total.div_ceil(per_page).max(1);

@@ -15,7 +15,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 
 use super::resource::{Credential, CredentialSpec, SecretRef};
-use super::usage::UsageIndex;
+use super::usage::{Usage, UsageIndex};
 use crate::domain::credential::{FieldError, ScopeLevel, object_name_from};
 use crate::domain::identity::Identity;
 use crate::domain::new_credential::NewCredential;
@@ -88,12 +88,12 @@ impl CredentialsService {
     }
 
     /// The workloads that use a credential's Secret, in its namespace or where it was copied.
-    fn users(&self, credential: &Credential) -> Vec<String> {
+    fn users(usage: &Usage, credential: &Credential) -> Vec<String> {
         let mut namespaces = vec![credential.namespace().unwrap_or_default()];
         if let Some(status) = &credential.status {
             namespaces.extend(status.targets.iter().map(|t| t.namespace.clone()));
         }
-        self.usage.users_of(&credential.spec.secret_ref.name, &namespaces)
+        usage.users_of(&credential.spec.secret_ref.name, &namespaces)
     }
 
     /// Whether `who` may `verb` credentials in `namespace` ("" for every namespace).
@@ -126,6 +126,7 @@ impl CredentialsService {
         let all = self.cache.state();
         let everywhere = self.may(who, "list", "").await?;
         let mut visible: HashMap<String, bool> = HashMap::new();
+        let usage = self.usage.snapshot();
         let mut rows = Vec::new();
         for credential in all.iter() {
             let namespace = credential.namespace().unwrap_or_default();
@@ -138,13 +139,13 @@ impl CredentialsService {
                 }
             };
             if allowed {
-                rows.push(self.row(credential));
+                rows.push(self.row(credential, &usage));
             }
         }
         Ok(select(&rows, query))
     }
 
-    fn row(&self, credential: &Credential) -> CredentialRow {
+    fn row(&self, credential: &Credential, usage: &Usage) -> CredentialRow {
         let spec = &credential.spec;
         let status = credential.status.clone().unwrap_or_default();
         let scope_path = [Some(self.settings.cluster_name.clone()), spec.scope.department.clone(), spec.scope.project.clone()]
@@ -159,7 +160,7 @@ impl CredentialsService {
             description: spec.description.clone().unwrap_or_default(),
             credential_type: spec.credential_type,
             phase: status.phase,
-            used_by: self.users(credential),
+            used_by: Self::users(usage, credential),
             created_by: credential.annotations().get(CREATED_BY).cloned().unwrap_or_default(),
             scope_level: spec.scope.level,
             scope_path,
@@ -266,7 +267,7 @@ impl CredentialsService {
             }
         };
         self.record(who, &created, "Created", "created").await;
-        Ok(self.row(&created))
+        Ok(self.row(&created, &self.usage.snapshot()))
     }
 
     /// Changes a credential's display name and description; the Kubernetes names never change.
@@ -293,7 +294,7 @@ impl CredentialsService {
         });
         let renamed = credentials.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(|e| not_found(e, namespace, name))?;
         self.record(who, &renamed, "Renamed", "renamed").await;
-        Ok(self.row(&renamed))
+        Ok(self.row(&renamed, &self.usage.snapshot()))
     }
 
     /// Deletes a credential. The controller's finalizer then removes its copies and, when Keyhold
@@ -302,7 +303,7 @@ impl CredentialsService {
         self.require(who, "delete", namespace).await?;
         let credentials: Api<Credential> = Api::namespaced(self.client.clone(), namespace);
         let credential = credentials.get(name).await.map_err(|e| not_found(e, namespace, name))?;
-        let users = self.users(&credential);
+        let users = Self::users(&self.usage.snapshot(), &credential);
         if !users.is_empty() {
             return Err(ServiceError::InUse(users));
         }

@@ -1,6 +1,8 @@
 //! The usage index: which workloads use which Secrets, kept current from watches of Pods and the
 //! pod templates of Deployments, StatefulSets, DaemonSets, Jobs and CronJobs.
 
+use std::collections::HashMap;
+
 use futures::{FutureExt, StreamExt};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::reflector::{self, Store};
@@ -52,21 +54,33 @@ impl UsageIndex {
         }
     }
 
-    /// The workloads in `namespaces` that use the Secret `secret`, as `Kind/namespace/name`.
-    pub fn users_of(&self, secret: &str, namespaces: &[String]) -> Vec<String> {
-        let mut users = Vec::new();
+    /// Who uses what, read once from every workload cache: (namespace, Secret name) to the
+    /// workloads, as `Kind/namespace/name`, that reference that Secret.
+    pub fn snapshot(&self) -> Usage {
+        let mut users: HashMap<(String, String), Vec<String>> = HashMap::new();
         for (kind, store) in &self.stores {
             for object in store.state() {
+                let Some(spec) = pod_spec(kind, &object.data) else { continue };
                 let namespace = object.namespace().unwrap_or_default();
-                if !namespaces.contains(&namespace) {
-                    continue;
-                }
-                if pod_spec(kind, &object.data).is_some_and(|spec| secret_names(spec).contains(secret)) {
-                    users.push(format!("{kind}/{namespace}/{}", object.name_any()));
+                for secret in secret_names(spec) {
+                    users.entry((namespace.clone(), secret)).or_default().push(format!("{kind}/{namespace}/{}", object.name_any()));
                 }
             }
         }
+        Usage(users)
+    }
+}
+
+/// A snapshot of the usage index.
+pub struct Usage(HashMap<(String, String), Vec<String>>);
+
+impl Usage {
+    /// The workloads in `namespaces` that use the Secret `secret`, sorted.
+    pub fn users_of(&self, secret: &str, namespaces: &[String]) -> Vec<String> {
+        let mut users: Vec<String> =
+            namespaces.iter().filter_map(|ns| self.0.get(&(ns.clone(), secret.to_string()))).flatten().cloned().collect();
         users.sort();
+        users.dedup();
         users
     }
 }
