@@ -11,7 +11,8 @@ use kube::{Api, Client};
 
 use keyhold::server::leader::{Elector, Timing};
 
-const TIMING: Timing = Timing { lease: Duration::from_secs(1), retry: Duration::from_millis(50) };
+// A lease long enough that a loaded CI machine still renews in time; renewals every 50 ms.
+const TIMING: Timing = Timing { lease: Duration::from_secs(3), retry: Duration::from_millis(50) };
 
 /// Counts the replicas doing the leader's work right now.
 #[derive(Clone, Default)]
@@ -72,7 +73,7 @@ async fn one_leader_then_a_graceful_hand_over() {
     until("a leads", || a.count() == 1).await;
     let (_stop_b, _task_b) = spawn(&client, "b", &b);
     // b keeps trying for longer than a lease lasts, and never gets in while a renews.
-    tokio::time::sleep(TIMING.lease * 2).await;
+    tokio::time::sleep(TIMING.lease + TIMING.lease / 2).await;
     assert_eq!((a.count(), b.count()), (1, 0));
 
     stop_a.send(()).unwrap();
