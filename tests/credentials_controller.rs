@@ -174,3 +174,18 @@ async fn an_unlabelled_existing_secret_is_not_spread() {
     eventually("credential gone", || async { api.get_opt("sneaky").await.unwrap().is_none() }).await;
     assert!(copy_value(&w.client, "keyhold-system", "anything").await.is_some(), "an existing secret is never deleted");
 }
+
+#[tokio::test]
+async fn replaced_values_reach_the_copies() {
+    let w = world().await;
+    let row = w.service.create(&admin(), &request("Rotated everywhere", ScopeLevel::Cluster, None, "old")).await.unwrap();
+    let name = row.name.clone();
+    eventually("first copies", || async { copy_value(&w.client, "serving", &name).await.as_deref() == Some(b"old".as_slice()) }).await;
+    let values = SecretValues::Generic { entries: vec![("TOKEN".into(), "new".into())] };
+    w.service.replace_values(&admin(), "keyhold-system", &name, &values).await.unwrap();
+    eventually("copies re-synced", || async {
+        copy_value(&w.client, "serving", &name).await.as_deref() == Some(b"new".as_slice())
+            && copy_value(&w.client, "vision", &name).await.as_deref() == Some(b"new".as_slice())
+    })
+    .await;
+}

@@ -208,3 +208,21 @@ async fn deletion_is_refused_while_a_workload_uses_the_secret() {
     list_until(&world, &bob(), |p| p.rows.first().is_some_and(|r| r.used_by.is_empty())).await;
     world.service.delete(&bob(), "vision", &row.name).await.unwrap();
 }
+
+#[tokio::test]
+async fn values_are_replaced_write_only() {
+    let world = world().await;
+    let row = world.service.create(&bob(), &request("Rotating", ScopeLevel::Project, Some("vision"))).await.unwrap();
+    let rotated = SecretValues::Password { username: "svc-user".into(), password: "rotated-canary-41b7".into() };
+    assert!(matches!(world.service.replace_values(&carol(), "vision", &row.name, &rotated).await, Err(ServiceError::Forbidden { .. })));
+    let wrong_type = SecretValues::AccessKey { access_key_id: "a".into(), secret_access_key: "b".into() };
+    match world.service.replace_values(&bob(), "vision", &row.name, &wrong_type).await.unwrap_err() {
+        ServiceError::Invalid(problems) => assert_eq!(problems[0].field, "type"),
+        other => panic!("{other:?}"),
+    }
+    let replaced = world.service.replace_values(&bob(), "vision", &row.name, &rotated).await.unwrap();
+    assert!(!serde_json::to_string(&replaced).unwrap().contains("rotated-canary-41b7"));
+    let secret = Api::<Secret>::namespaced(world.client.clone(), "vision").get(&row.name).await.unwrap();
+    assert_eq!(secret.data.unwrap()["password"].0, b"rotated-canary-41b7");
+    assert_eq!(secret.metadata.annotations.unwrap()["keyhold.dev/updated-by"], "bob");
+}

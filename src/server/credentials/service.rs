@@ -18,7 +18,7 @@ use super::resource::{Credential, CredentialSpec, SecretRef};
 use super::usage::{Usage, UsageIndex};
 use crate::domain::credential::{FieldError, ScopeLevel, object_name_from};
 use crate::domain::identity::Identity;
-use crate::domain::new_credential::NewCredential;
+use crate::domain::new_credential::{NewCredential, SecretValues};
 use crate::domain::query::{CredentialRow, ListQuery, Page, select};
 
 pub const CREATED_BY: &str = "keyhold.dev/created-by";
@@ -239,7 +239,7 @@ impl CredentialsService {
         secrets.create(&params, &secret).await?;
 
         let registry = match &request.values {
-            crate::domain::new_credential::SecretValues::DockerRegistry { registry, .. } => Some(registry.trim().to_string()),
+            SecretValues::DockerRegistry { registry, .. } => Some(registry.trim().to_string()),
             _ => None,
         };
         let description = request.description.trim();
@@ -295,6 +295,38 @@ impl CredentialsService {
         let renamed = credentials.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(|e| not_found(e, namespace, name))?;
         self.record(who, &renamed, "Renamed", "renamed").await;
         Ok(self.row(&renamed, &self.usage.snapshot()))
+    }
+
+    /// Replaces the values of a credential's Secret (write-only: nothing is returned but the row).
+    /// The type cannot change; the controller re-syncs the copies.
+    pub async fn replace_values(&self, who: &Identity, namespace: &str, name: &str, values: &SecretValues) -> Result<CredentialRow, ServiceError> {
+        let problems = values.problems();
+        if !problems.is_empty() {
+            return Err(ServiceError::Invalid(problems));
+        }
+        self.require(who, "update", namespace).await?;
+        let credentials: Api<Credential> = Api::namespaced(self.client.clone(), namespace);
+        let credential = credentials.get(name).await.map_err(|e| not_found(e, namespace, name))?;
+        if values.credential_type() != credential.spec.credential_type {
+            let message = format!("This credential holds a {}; its type cannot change", credential.spec.credential_type.label());
+            return Err(ServiceError::Invalid(vec![FieldError::new("type", message)]));
+        }
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+        let data: BTreeMap<String, ByteString> = values.data().into_iter().map(|(k, v)| (k, ByteString(v))).collect();
+        // The whole data map is replaced (a merge would keep keys the new values dropped); the
+        // resourceVersion read with it makes the replace safe against a concurrent change.
+        let mut secret = secrets.get(&credential.spec.secret_ref.name).await?;
+        secret.data = Some(data);
+        secret.annotations_mut().insert(UPDATED_BY.to_string(), who.user.clone());
+        secrets.replace(&credential.spec.secret_ref.name, &PostParams { field_manager: Some("keyhold".into()), ..Default::default() }, &secret).await?;
+        let mut patch = serde_json::json!({"metadata": {"annotations": {UPDATED_BY: who.user}}});
+        if let SecretValues::DockerRegistry { registry, .. } = values {
+            // The registry server is not secret: the credential shows it.
+            patch["spec"] = serde_json::json!({"registry": registry.trim()});
+        }
+        let updated = credentials.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        self.record(who, &updated, "ValuesReplaced", "given new values").await;
+        Ok(self.row(&updated, &self.usage.snapshot()))
     }
 
     /// Deletes a credential. The controller's finalizer then removes its copies and, when Keyhold
