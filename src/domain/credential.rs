@@ -162,7 +162,8 @@ pub fn check_key(field: &str, key: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// A Kubernetes object name (DNS-1123 subdomain), as Secret and Credential names must be.
+/// A Kubernetes object name (DNS-1123 subdomain), as Secret and Credential names must be; also
+/// the rule for label-key prefixes.
 pub fn is_object_name(name: &str) -> bool {
     let label_ok = |l: &str| {
         !l.is_empty()

@@ -1,7 +1,8 @@
 //! The one error type that crosses from the server to the browser.
 //!
-//! Server-side failures are mapped into it once (see `server::error`); its text is shown to people,
-//! so it never carries a secret value.
+//! Server functions map service errors into it once; its text is shown to people, so it never
+//! carries a secret value. Variants for the credentials service's errors (forbidden, a field at
+//! fault) arrive with the pages that call that service.
 
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -9,12 +10,6 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
-    /// The Kubernetes API could not be reached or answered with a failure.
-    #[error("the cluster is unavailable: {0}")]
-    ClusterUnavailable(String),
-    /// The request itself was wrong; `field` names the input at fault when there is one.
-    #[error("{message}")]
-    Invalid { field: Option<String>, message: String },
     /// Transport and encoding failures of the server-function machinery.
     #[error("request failed: {0}")]
     Transport(String),

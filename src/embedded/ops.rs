@@ -666,3 +666,32 @@ pub fn delete_custom_resources(store: &Store, crd: &Value) -> Result<(), ApiErro
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strategic_patches_merge_and_remove_finalizers() {
+        let current = json!({"metadata": {"finalizers": ["a", "b"]}});
+        let added = strategic_finalizers(&current, json!({"metadata": {"finalizers": ["c"]}}));
+        assert_eq!(added["metadata"]["finalizers"], json!(["a", "b", "c"]));
+        let removed = strategic_finalizers(&current, json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}}));
+        assert_eq!(removed["metadata"], json!({"finalizers": ["b"]}));
+        let untouched = json!({"metadata": {"labels": {"x": "y"}}});
+        assert_eq!(strategic_finalizers(&current, untouched.clone()), untouched);
+    }
+
+    #[test]
+    fn a_null_test_of_a_missing_path_passes_as_in_kubernetes() {
+        let current = json!({"metadata": {"name": "x"}});
+        let patch: json_patch::Patch = serde_json::from_value(json!([
+            {"op": "test", "path": "/metadata/finalizers", "value": null},
+            {"op": "add", "path": "/metadata/finalizers", "value": ["f"]}
+        ]))
+        .unwrap();
+        let mut next = current.clone();
+        json_patch::patch(&mut next, &null_tests_of_missing_paths_removed(&current, &patch)).unwrap();
+        assert_eq!(next["metadata"]["finalizers"], json!(["f"]));
+    }
+}

@@ -4,6 +4,7 @@ use base64::Engine;
 use serde_json::Value;
 
 use super::resources::ResourceType;
+use crate::domain::credential::is_object_name;
 use super::status::Cause;
 
 const SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
@@ -23,10 +24,6 @@ fn is_dns_label(s: &str) -> bool {
         && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
-}
-
-pub fn is_dns_subdomain(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').all(is_dns_label)
 }
 
 fn is_qualified_name_part(s: &str) -> bool {
@@ -107,7 +104,7 @@ fn qualified_key(field: &str, key: &str) -> Vec<Cause> {
     };
     let mut causes = Vec::new();
     if let Some(prefix) = prefix
-        && (prefix.is_empty() || !is_dns_subdomain(prefix))
+        && !is_object_name(prefix)
     {
         causes.push(Cause::invalid(field, key, &format!("prefix part {SUBDOMAIN_MSG}")));
     }
