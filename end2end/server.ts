@@ -41,7 +41,9 @@ export default async function globalSetup() {
   const child = spawn(
     join(root, 'target/debug/keyhold'),
     ['serve', '--cluster', 'embedded', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir,
-      '--kube-api-listen', `127.0.0.1:${apiPort}`, '--write-kubeconfig', kubeconfig],
+      '--kube-api-listen', `127.0.0.1:${apiPort}`, '--write-kubeconfig', kubeconfig,
+      // Every test signs in from 127.0.0.1; the tests of failed sign-ins must not lock the others out.
+      '--sign-in-max-failures', '50'],
     { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },
   );
   const url = `http://127.0.0.1:${port}`;

@@ -51,6 +51,12 @@ build_tools() {
 test_tools() {
   if [ ! -x /usr/bin/chromium ]; then
     apt_install chromium
+    installed+=("chromium")
+  fi
+  # The session tests start their own redis-server on a free port.
+  if ! command -v redis-server >/dev/null; then
+    apt_install redis-server
+    installed+=("redis-server")
   fi
   if [ ! -x "$TOOLS_DIR/venv/bin/kubectl" ]; then
     python3 -m venv "$TOOLS_DIR/venv"

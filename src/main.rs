@@ -27,6 +27,7 @@ async fn main() -> ExitCode {
         None => server::serve(cli.serve).await,
         Some(Command::Serve(args)) => server::serve(args).await,
         Some(Command::KubeApi(args)) => server::kube_api(args).await,
+        Some(Command::User(args)) => server::user_command(args).await,
         Some(Command::Crd) => {
             print!("{}", server::credentials::resource::crd_yaml());
             Ok(())

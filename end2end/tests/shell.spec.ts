@@ -1,7 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { expect, test } from '@playwright/test';
+import { signIn, url } from './session';
 
-const url = (path: string) => `${process.env.KEYHOLD_URL}${path}`;
+test.beforeEach(async ({ page }) => {
+  await signIn(page, 'alice');
+});
 
 test.describe('without JavaScript', () => {
   test.use({ javaScriptEnabled: false });

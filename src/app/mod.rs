@@ -1,18 +1,28 @@
 //! The Leptos application: the HTML shell, the routes and the pages.
 
+mod auth;
 mod layout;
 mod pages;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Redirect, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 use layout::AppShell;
 use pages::{CredentialsPage, LoginPage, NotFoundPage, ProjectsPage};
 
-/// The HTML document the server renders around the application.
+/// The HTML document the server renders around the application. Its inline scripts carry a
+/// per-response nonce, which the Content-Security-Policy header names.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        leptos::nonce::provide_nonce();
+        if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+            let policy = crate::server::auth::web::content_security_policy(&nonce.to_string());
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, http::HeaderValue::from_str(&policy).expect("a nonce is header-safe"));
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en" class="h-full">
@@ -43,8 +53,9 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <AppShell><NotFoundPage /></AppShell> }>
                 <Route path=path!("/") view=|| view! { <Redirect path="/credentials" /> } />
                 <Route path=path!("/login") view=LoginPage />
-                <Route path=path!("/credentials") view=|| view! { <AppShell><CredentialsPage /></AppShell> } />
-                <Route path=path!("/projects") view=|| view! { <AppShell><ProjectsPage /></AppShell> } />
+                // Pages render whole on the server (async mode), so a 403 from their data sets the status.
+                <Route path=path!("/credentials") view=|| view! { <AppShell><CredentialsPage /></AppShell> } ssr=SsrMode::Async />
+                <Route path=path!("/projects") view=|| view! { <AppShell><ProjectsPage /></AppShell> } ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

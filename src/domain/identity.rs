@@ -16,4 +16,15 @@ impl Identity {
     pub fn new(user: impl Into<String>, groups: &[&str]) -> Self {
         Identity { user: user.into(), groups: groups.iter().map(|g| g.to_string()).collect() }
     }
+
+    /// Adds `system:authenticated`, which Kubernetes gives every authenticated user, so bindings to
+    /// that group apply to Keyhold's users too.
+    pub fn authenticated(mut self) -> Self {
+        if !self.groups.iter().any(|g| g == AUTHENTICATED) {
+            self.groups.push(AUTHENTICATED.into());
+        }
+        self
+    }
 }
+
+pub const AUTHENTICATED: &str = "system:authenticated";

@@ -7,6 +7,7 @@ pub mod identity;
 pub mod new_credential;
 pub mod project;
 pub mod query;
+pub mod session;
 pub mod usage;
 
 pub use error::AppError;

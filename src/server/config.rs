@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -24,6 +25,74 @@ pub enum Command {
     KubeApi(KubeApiArgs),
     /// Print the Credential CustomResourceDefinition (what `deploy/crd.yaml` holds).
     Crd,
+    /// Manage local accounts (kept in the cluster, in the system namespace).
+    User(UserArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UserArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(subcommand)]
+    pub command: UserCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum UserCommand {
+    /// Create an account and print its generated password (or read one from stdin).
+    Add {
+        name: String,
+        /// Kubernetes groups the account belongs to, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        groups: Vec<String>,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password: generated and printed, or read from stdin.
+    Passwd {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the accounts, their groups and API token ids.
+    List,
+    /// Issue an API token for the REST API and print it (it is shown once).
+    Token {
+        name: String,
+        /// How long the token is valid: 30d, 12h, 90m.
+        #[arg(long, default_value = "90d", value_parser = parse_duration)]
+        expires_in: Duration,
+    },
+    /// Revoke one of an account's API tokens by its id.
+    RevokeToken { name: String, id: String },
+}
+
+/// Which cluster a command works on, and where Keyhold's state is.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// Directory for Keyhold's state (the embedded cluster, sessions).
+    #[arg(long, env = "KEYHOLD_DATA_DIR", default_value = "keyhold-data", global = true)]
+    pub data_dir: PathBuf,
+    /// Which Kubernetes API to use.
+    #[arg(long, env = "KEYHOLD_CLUSTER", value_enum, default_value_t = ClusterMode::Auto, global = true)]
+    pub cluster: ClusterMode,
+}
+
+/// `90s`, `30m`, `12h` or `7d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration like 90s, 30m, 12h or 7d"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err(format!("{text:?} is not a duration like 90s, 30m, 12h or 7d")),
+    };
+    Ok(Duration::from_secs(n * seconds))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -43,12 +112,30 @@ pub struct ServeArgs {
     /// Address the console listens on.
     #[arg(long, env = "KEYHOLD_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
-    /// Directory for Keyhold's state (the embedded cluster, sessions).
-    #[arg(long, env = "KEYHOLD_DATA_DIR", default_value = "keyhold-data")]
-    pub data_dir: PathBuf,
-    /// Which Kubernetes API to use.
-    #[arg(long, env = "KEYHOLD_CLUSTER", value_enum, default_value_t = ClusterMode::Auto)]
-    pub cluster: ClusterMode,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// The URL people open, e.g. https://keyhold.example.com (default: http:// and --listen). Only
+    /// this origin may change state; an https URL makes the session cookie Secure.
+    #[arg(long, env = "KEYHOLD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Where sessions live: a redis:// URL, shared by replicas (default: SQLite in the data directory).
+    #[arg(long, env = "KEYHOLD_SESSION_STORE")]
+    pub session_store: Option<String>,
+    /// A session unused this long ends.
+    #[arg(long, env = "KEYHOLD_SESSION_IDLE_TIMEOUT", default_value = "1h", value_parser = parse_duration)]
+    pub session_idle_timeout: Duration,
+    /// A session ends this long after sign-in, however busy.
+    #[arg(long, env = "KEYHOLD_SESSION_LIFETIME", default_value = "12h", value_parser = parse_duration)]
+    pub session_lifetime: Duration,
+    /// Addresses (or CIDR ranges) of authenticating proxies whose X-Forwarded-User and
+    /// X-Forwarded-Groups headers are trusted, comma-separated; none by default.
+    #[arg(long, env = "KEYHOLD_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<crate::server::auth::Cidr>,
+    /// Failed sign-ins allowed per client address and per username within --sign-in-window.
+    #[arg(long, env = "KEYHOLD_SIGN_IN_MAX_FAILURES", default_value_t = 5)]
+    pub sign_in_max_failures: usize,
+    #[arg(long, env = "KEYHOLD_SIGN_IN_WINDOW", default_value = "5m", value_parser = parse_duration)]
+    pub sign_in_window: Duration,
     /// Also expose the embedded cluster to real clients on this loopback address.
     #[arg(long, env = "KEYHOLD_KUBE_API_LISTEN")]
     pub kube_api_listen: Option<SocketAddr>,
@@ -88,7 +175,23 @@ mod tests {
         let cli = Cli::try_parse_from(["keyhold", "--listen", "127.0.0.1:4000"]).unwrap();
         assert!(cli.command.is_none());
         assert_eq!(cli.serve.listen.port(), 4000);
-        assert_eq!(cli.serve.cluster, ClusterMode::Auto);
+        assert_eq!(cli.serve.cluster.cluster, ClusterMode::Auto);
+    }
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(43200)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604800)));
+        assert!(parse_duration("7").is_err() && parse_duration("h").is_err() && parse_duration("1w").is_err());
+    }
+
+    #[test]
+    fn user_commands_parse() {
+        let cli = Cli::try_parse_from(["keyhold", "user", "add", "dave", "--groups", "a,b", "--data-dir", "/tmp/x"]).unwrap();
+        let Some(Command::User(args)) = cli.command else { panic!("not a user command") };
+        assert_eq!(args.cluster.data_dir, PathBuf::from("/tmp/x"));
+        assert!(matches!(args.command, UserCommand::Add { ref name, ref groups, password_stdin: false } if name == "dave" && groups == &["a", "b"]));
     }
 
     #[test]

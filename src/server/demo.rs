@@ -1,11 +1,12 @@
 //! The demo organisation a new embedded cluster starts with, so a newcomer sees a working product
-//! (DESIGN.md §4): departments and projects, credentials of every type and scope, and workloads
-//! that use some of them. Written through the Kubernetes API and the credentials service, like any
+//! (DESIGN.md §4): departments and projects, users of each role, credentials of every type and
+//! scope, and workloads that use some of them. Written through the Kubernetes API and the credentials service, like any
 //! other client would. The demo values are placeholders, not secrets.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding, RoleRef, Subject};
 use kube::api::{ObjectMeta, PostParams};
 use kube::{Api, Client};
 use serde_json::json;
@@ -14,6 +15,8 @@ use crate::domain::credential::{Scope, ScopeLevel};
 use crate::domain::identity::Identity;
 use crate::domain::new_credential::{NewCredential, SecretValues};
 use crate::domain::project::{DEPARTMENT_LABEL, PROJECT_LABEL};
+use crate::server::auth::accounts::Accounts;
+use crate::server::credentials::roles::{ADMIN, EDITOR, VIEWER};
 use crate::server::credentials::service::{CredentialsService, ServiceError};
 
 /// (department, project) pairs of the demo organisation.
@@ -23,9 +26,28 @@ fn post() -> PostParams {
     PostParams { field_manager: Some("keyhold-demo".into()), ..Default::default() }
 }
 
-/// The departments and projects: project namespaces.
-pub async fn seed_organisation(client: Client) -> Result<(), kube::Error> {
-    let namespaces: Api<Namespace> = Api::all(client);
+/// The demo users' password; README's quick start names it.
+pub const DEMO_PASSWORD: &str = "keyhold-demo";
+
+/// (user, group, role, namespaces the group's role is bound in; none for everywhere)
+const DEMO_USERS: &[(&str, &str, &str, &[&str])] = &[
+    ("alice", "platform-admins", ADMIN, &[]),
+    ("bob", "research", EDITOR, &["vision", "nlp"]),
+    ("carol", "analysts", VIEWER, &["vision"]),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Kube(#[from] kube::Error),
+    #[error(transparent)]
+    Accounts(#[from] crate::server::auth::accounts::AccountError),
+}
+
+/// The departments and projects (project namespaces), and the demo users with their roles, bound
+/// to their groups as an administrator would.
+pub async fn seed_organisation(client: Client, system_namespace: &str) -> Result<(), DemoError> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
     for (department, project) in DEMO_PROJECTS {
         let ns = Namespace {
             metadata: ObjectMeta {
@@ -37,7 +59,23 @@ pub async fn seed_organisation(client: Client) -> Result<(), kube::Error> {
         };
         namespaces.create(&post(), &ns).await?;
     }
-    tracing::info!(projects = DEMO_PROJECTS.len(), "created the demo organisation");
+    let accounts = Accounts::new(client.clone(), system_namespace);
+    for (user, group, role, bound_in) in DEMO_USERS {
+        accounts.add(user, &[group.to_string()], DEMO_PASSWORD).await?;
+        let subjects = Some(vec![Subject { kind: "Group".into(), name: group.to_string(), api_group: Some("rbac.authorization.k8s.io".into()), namespace: None }]);
+        let role_ref = RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "ClusterRole".into(), name: role.to_string() };
+        let name = format!("{group}-{role}");
+        if bound_in.is_empty() {
+            let binding = ClusterRoleBinding { metadata: ObjectMeta { name: Some(name.clone()), ..Default::default() }, role_ref: role_ref.clone(), subjects: subjects.clone() };
+            Api::<ClusterRoleBinding>::all(client.clone()).create(&post(), &binding).await?;
+        }
+        for namespace in *bound_in {
+            let metadata = ObjectMeta { name: Some(name.clone()), namespace: Some(namespace.to_string()), ..Default::default() };
+            let binding = RoleBinding { metadata, role_ref: role_ref.clone(), subjects: subjects.clone() };
+            Api::<RoleBinding>::namespaced(client.clone(), namespace).create(&post(), &binding).await?;
+        }
+    }
+    tracing::info!(projects = DEMO_PROJECTS.len(), users = DEMO_USERS.len(), "created the demo organisation");
     Ok(())
 }
 

@@ -1,5 +1,6 @@
-//! The HTTP router: health endpoints, the Leptos pages and server functions, request ids and
-//! request logs.
+//! The HTTP router: health endpoints, the Leptos pages and server functions, the REST API, and the
+//! layers every request passes: request ids and logs, security headers, the session, the
+//! same-origin rule and authentication.
 
 use axum::Router;
 use axum::extract::State;
@@ -12,10 +13,13 @@ use tower_http::trace::TraceLayer;
 
 use crate::app::{App, shell};
 use crate::server::AppState;
+use crate::server::auth::sessions::Sessions;
+use crate::server::auth::web;
+use crate::server::rest;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, sessions: Sessions) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let provide_state = move || provide_context(context_state.clone());
@@ -27,6 +31,12 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_state, shell))
+        // Layers run top to bottom: the last added sees the request first.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), web::authenticate))
+        .layer(state.web.session_layer(sessions))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), web::same_origin))
+        .nest("/api/v1", rest::router(state.clone()))
+        .layer(axum::middleware::from_fn(web::security_headers))
         .layer(
             tower::ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

@@ -1,6 +1,7 @@
 //! Everything that runs only on the server: configuration, the connection to Kubernetes, the
 //! services behind the pages, and the HTTP server.
 
+pub mod auth;
 pub mod cluster;
 pub mod config;
 pub mod credentials;
@@ -8,8 +9,10 @@ mod demo;
 mod http;
 pub mod leader;
 pub mod projects;
+mod rest;
 mod shutdown;
 pub mod telemetry;
+mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,15 +21,63 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 
+use auth::web::WebSettings;
+use auth::{Auth, AuthSettings};
 use config::{KubeApiArgs, ServeArgs};
+use credentials::service::CredentialsService;
+use crate::domain::identity::Identity;
+use crate::domain::AppError;
+use crate::domain::project::ProjectList;
+use crate::domain::session::{CurrentUser, Permissions};
 use projects::ProjectsService;
+
+pub use users::run as user_command;
 
 /// What handlers and server functions share.
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub projects: ProjectsService,
+    pub credentials: CredentialsService,
+    pub auth: Auth,
+    pub web: Arc<WebSettings>,
     pub readiness: Readiness,
+    pub system_namespace: String,
+}
+
+/// The message for people when Kubernetes does not answer.
+pub fn unavailable(e: kube::Error) -> AppError {
+    tracing::warn!(error = %e, "the Kubernetes API failed");
+    AppError::Unavailable("The Kubernetes API did not answer. Try again shortly.".into())
+}
+
+impl AppState {
+    /// The signed-in person as the pages see them.
+    pub async fn current_user(&self, signed_in: auth::SignedIn) -> Result<CurrentUser, AppError> {
+        let permissions = self.permissions(&signed_in.identity).await.map_err(unavailable)?;
+        let identity = signed_in.identity;
+        Ok(CurrentUser { name: identity.user, groups: identity.groups, method: signed_in.method, permissions })
+    }
+
+    /// The projects `who` has a role in; `Forbidden` when there are none.
+    pub async fn visible_projects(&self, who: &Identity) -> Result<ProjectList, AppError> {
+        self.projects
+            .visible_to(who, self.credentials.access())
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| AppError::Forbidden("Your roles do not include any project.".into()))
+    }
+
+    /// What the console offers `who`: the pages they may open and the actions to show.
+    pub async fn permissions(&self, who: &Identity) -> Result<Permissions, kube::Error> {
+        let mut namespaces: Vec<String> = self.projects.list().projects.into_iter().map(|p| p.namespace).collect();
+        namespaces.push(self.system_namespace.clone());
+        let access = self.credentials.access();
+        Ok(Permissions {
+            list_credentials: access.may_somewhere(who, "list", "credentials", &namespaces).await?,
+            create_credentials: access.may_somewhere(who, "create", "credentials", &namespaces).await?,
+        })
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -65,7 +116,11 @@ pub enum StartError {
     #[error("cannot install the Credential CRD or the system namespace: {0}")]
     Crd(kube::Error),
     #[error("cannot create the demo organisation: {0}")]
-    Demo(kube::Error),
+    Demo(String),
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Sessions(#[from] auth::sessions::SessionStoreError),
     #[error("the server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -113,9 +168,13 @@ fn replica_identity() -> String {
 
 /// `keyhold serve`: the console.
 pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
-    prepare_data_dir(&args.data_dir)?;
+    let data_dir = &args.cluster.data_dir;
+    prepare_data_dir(data_dir)?;
     let leptos_options = leptos_options()?;
-    let connection = cluster::connect(args.cluster, &args.data_dir).await?;
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
+    let web = WebSettings::new(&public_url, args.session_idle_timeout, args.session_lifetime).map_err(StartError::Config)?;
+    let sessions = auth::sessions::Sessions::open(args.session_store.as_deref(), data_dir).await?;
+    let connection = cluster::connect(args.cluster.cluster, data_dir).await?;
     let stop = shutdown::Signal::install();
 
     let settings = credentials::service::Settings::default();
@@ -123,8 +182,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     if let Some(embedded) = &connection.embedded {
         credentials::resource::install_crd(connection.client.clone()).await.map_err(StartError::Crd)?;
         credentials::resource::ensure_namespace(connection.client.clone(), &settings.system_namespace).await.map_err(StartError::Crd)?;
+        credentials::roles::install(connection.client.clone()).await.map_err(StartError::Crd)?;
         if seed_demo {
-            demo::seed_organisation(connection.client.clone()).await.map_err(StartError::Demo)?;
+            demo::seed_organisation(connection.client.clone(), &settings.system_namespace).await.map_err(|e| StartError::Demo(e.to_string()))?;
         }
         if let Some(listen) = args.kube_api_listen {
             let api = serve_kube_api(embedded, listen, args.write_kubeconfig.as_deref(), stop.clone()).await?;
@@ -143,7 +203,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     // Only the replica that holds the Lease runs the controller.
     let elector = leader::Elector::new(connection.client.clone(), &settings.system_namespace, "keyhold-controller", &replica_identity(), leader::Timing::default());
     tokio::spawn({
-        let (client, stop) = (connection.client.clone(), stop.clone());
+        let (client, stop, settings) = (connection.client.clone(), stop.clone(), settings.clone());
         async move { elector.run(|| credentials::controller::run(client.clone(), settings.clone()), stop.wait()).await }
     });
     let readiness = Readiness::default();
@@ -160,11 +220,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
         }
     });
 
-    let state = AppState { leptos_options, projects, readiness };
+    let auth_settings = AuthSettings { max_failures: args.sign_in_max_failures, window: args.sign_in_window, trusted_proxies: args.trusted_proxies.clone() };
+    let auth = Auth::new(connection.client.clone(), &settings.system_namespace, auth_settings);
+    let state = AppState { leptos_options, projects, credentials, auth, web: Arc::new(web), readiness, system_namespace: settings.system_namespace.clone() };
     let listener = bind(args.listen).await?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: args.listen, source })?;
-    tracing::info!(%addr, "Keyhold listening");
-    axum::serve(listener, http::router(state)).with_graceful_shutdown(stop.wait()).await.map_err(StartError::Serve)?;
+    tracing::info!(%addr, %public_url, "Keyhold listening");
+    let app = http::router(state, sessions).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(stop.wait()).await.map_err(StartError::Serve)?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -6,6 +6,8 @@ use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 
+use crate::domain::identity::Identity;
+use crate::server::auth::access::Access;
 use crate::domain::project::{DEPARTMENT_LABEL, PROJECT_LABEL, ProjectList, ProjectSummary, sort_projects};
 
 #[derive(Clone)]
@@ -34,6 +36,23 @@ impl ProjectsService {
     pub async fn synced(&self) {
         // The writer lives as long as the watch future, which runs for the life of the process.
         let _ = self.cache.wait_until_ready().await;
+    }
+
+    /// The projects in which `who` may see credentials or project secrets; `None` if there are
+    /// none, so the page can say the user has no role rather than show an empty table.
+    pub async fn visible_to(&self, who: &Identity, access: &Access) -> Result<Option<ProjectList>, kube::Error> {
+        let mut list = self.list();
+        if access.may(who, "list", "credentials", "").await? {
+            return Ok(Some(list));
+        }
+        let mut visible = Vec::new();
+        for project in list.projects {
+            if access.may(who, "list", "credentials", &project.namespace).await? || access.may(who, "list", "projectsecrets", &project.namespace).await? {
+                visible.push(project);
+            }
+        }
+        list.projects = visible;
+        Ok((!list.projects.is_empty()).then_some(list))
     }
 
     pub fn list(&self) -> ProjectList {

@@ -5,11 +5,12 @@ use crate::app::layout::PageHeader;
 use crate::domain::AppError;
 use crate::domain::project::{ProjectList, ProjectSummary};
 
-/// The projects known to the cluster, read from the server's watch cache.
-#[server]
+/// The projects the signed-in person has a role in, read from the server's watch cache.
+#[server(endpoint = "list_projects")]
 pub async fn list_projects() -> Result<ProjectList, AppError> {
+    use crate::server::auth::web;
     let state = expect_context::<crate::server::AppState>();
-    Ok(state.projects.list())
+    state.visible_projects(&web::signed_in()?.identity).await.map_err(web::fail)
 }
 
 #[component]

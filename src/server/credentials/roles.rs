@@ -2,7 +2,7 @@
 //! RoleBindings (per project) and ClusterRoleBindings (everywhere).
 
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
-use kube::api::ObjectMeta;
+use kube::api::{Api, ObjectMeta, Patch, PatchParams};
 
 pub const VIEWER: &str = "keyhold-viewer";
 pub const EDITOR: &str = "keyhold-editor";
@@ -32,4 +32,15 @@ pub fn cluster_roles() -> Vec<ClusterRole> {
         role(EDITOR, vec![rule(&["credentials"], &write), rule(&["projectsecrets"], &["list", "update"])]),
         role(ADMIN, vec![rule(&["credentials", "departments"], &write), rule(&["projectsecrets"], &["list", "update"])]),
     ]
+}
+
+/// Applies the shipped ClusterRoles (server-side apply, so a restart after an upgrade updates them).
+pub async fn install(client: kube::Client) -> Result<(), kube::Error> {
+    let api: Api<ClusterRole> = Api::all(client);
+    let params = PatchParams::apply("keyhold").force();
+    for role in cluster_roles() {
+        let name = role.metadata.name.clone().unwrap_or_default();
+        api.patch(&name, &params, &Patch::Apply(&role)).await?;
+    }
+    Ok(())
 }

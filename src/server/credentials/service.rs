@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::ByteString;
-use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
 use k8s_openapi::api::core::v1::{Event, ObjectReference, Secret};
 use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{self, Store};
@@ -16,7 +15,9 @@ use kube::{Client, ResourceExt};
 
 use super::resource::{Credential, CredentialSpec, SecretRef};
 use super::usage::{Usage, UsageIndex};
+use crate::server::auth::access::Access;
 use crate::domain::credential::{FieldError, ScopeLevel, object_name_from};
+use crate::domain::AppError;
 use crate::domain::identity::Identity;
 use crate::domain::new_credential::{NewCredential, SecretValues};
 use crate::domain::query::{CredentialRow, ListQuery, Page, select};
@@ -32,11 +33,13 @@ pub struct Settings {
     /// The Cluster column's value for this cluster.
     pub cluster_name: String,
     pub system_namespace: String,
+    /// How long a permission answer (a SubjectAccessReview) is reused.
+    pub permission_cache: std::time::Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { cluster_name: "local".into(), system_namespace: "keyhold-system".into() }
+        Settings { cluster_name: "local".into(), system_namespace: "keyhold-system".into(), permission_cache: std::time::Duration::from_secs(5) }
     }
 }
 
@@ -56,11 +59,29 @@ pub enum ServiceError {
     Kube(#[from] kube::Error),
 }
 
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid(mut fields) if !fields.is_empty() => {
+                let first = fields.swap_remove(0);
+                AppError::Invalid { field: first.field, message: first.message }
+            }
+            ServiceError::Invalid(_) => AppError::Invalid { field: String::new(), message: "invalid request".into() },
+            ServiceError::Conflict(field) => AppError::Invalid { field: field.field, message: field.message },
+            e @ ServiceError::Forbidden { .. } => AppError::Forbidden(e.to_string()),
+            e @ ServiceError::NotFound(_) => AppError::NotFound(e.to_string()),
+            e @ ServiceError::InUse(_) => AppError::Conflict(e.to_string()),
+            ServiceError::Kube(e) => crate::server::unavailable(e),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct CredentialsService {
     client: Client,
     cache: Store<Credential>,
     usage: UsageIndex,
+    access: Access,
     settings: Settings,
 }
 
@@ -78,7 +99,8 @@ impl CredentialsService {
                     tracing::warn!(error = %e, "credential watch failed; retrying");
                 }
             });
-        (CredentialsService { client, cache, usage, settings }, futures::future::join(stream, usage_driver).map(|_| ()))
+        let access = Access::new(client.clone(), settings.permission_cache);
+        (CredentialsService { client, cache, usage, access, settings }, futures::future::join(stream, usage_driver).map(|_| ()))
     }
 
     /// Resolves once the caches hold the cluster's state.
@@ -98,23 +120,12 @@ impl CredentialsService {
 
     /// Whether `who` may `verb` credentials in `namespace` ("" for every namespace).
     async fn may(&self, who: &Identity, verb: &str, namespace: &str) -> Result<bool, ServiceError> {
-        let review = SubjectAccessReview {
-            spec: SubjectAccessReviewSpec {
-                user: Some(who.user.clone()),
-                groups: Some(who.groups.clone()),
-                resource_attributes: Some(ResourceAttributes {
-                    group: Some("keyhold.dev".into()),
-                    resource: Some("credentials".into()),
-                    verb: Some(verb.into()),
-                    namespace: (!namespace.is_empty()).then(|| namespace.to_string()),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let answer = Api::<SubjectAccessReview>::all(self.client.clone()).create(&PostParams::default(), &review).await?;
-        Ok(answer.status.is_some_and(|s| s.allowed))
+        Ok(self.access.may(who, verb, "credentials", namespace).await?)
+    }
+
+    /// The permission checks this service makes, for pages that decide what to offer.
+    pub fn access(&self) -> &Access {
+        &self.access
     }
 
     async fn require(&self, who: &Identity, verb: &'static str, namespace: &str) -> Result<(), ServiceError> {

@@ -1,0 +1,16 @@
+// Helpers shared by the browser tests: the server's address and signing in.
+import type { Page } from '@playwright/test';
+
+export const url = (path: string) => `${process.env.KEYHOLD_URL}${path}`;
+
+/** The demo users' password (DESIGN.md §4's demo organisation). */
+export const DEMO_PASSWORD = 'keyhold-demo';
+
+/** Signs `page`'s browser context in through the sign-in server function, as the form would. */
+export async function signIn(page: Page, user: string, password = DEMO_PASSWORD): Promise<void> {
+  const response = await page.request.post(url('/api/sign_in'), {
+    form: { username: user, password, next: '/' },
+    headers: { Origin: url('') },
+  });
+  if (!response.ok()) throw new Error(`sign-in as ${user} failed: ${response.status()} ${await response.text()}`);
+}

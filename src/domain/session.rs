@@ -1,0 +1,72 @@
+//! The signed-in person as the pages see them: who they are, how they signed in, and what the
+//! console may offer them. Nothing here is a secret: it is rendered into pages.
+
+use serde::{Deserialize, Serialize};
+
+/// How a person proved who they are. OpenID Connect joins this list when it arrives; everything
+/// downstream works from the resulting [`Identity`](super::identity::Identity) alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignInMethod {
+    /// A local account's username and password.
+    Password,
+    /// A Kubernetes bearer token, checked with a TokenReview.
+    KubernetesToken,
+    /// Headers set by a trusted authenticating proxy.
+    Proxy,
+}
+
+/// What the console offers; the server checks every call again, whatever this says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Permissions {
+    /// May list credentials in at least one namespace: the Credentials and Projects pages open.
+    pub list_credentials: bool,
+    /// May create credentials in at least one namespace: "New credential" is offered.
+    pub create_credentials: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub name: String,
+    pub groups: Vec<String>,
+    pub method: SignInMethod,
+    pub permissions: Permissions,
+}
+
+/// Where to go after signing in: only a path on this site, so a crafted link cannot send a person
+/// elsewhere (an open redirect).
+pub fn after_sign_in(next: &str) -> &str {
+    let local = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.starts_with("/login");
+    if local { next } else { "/credentials" }
+}
+
+/// The address of the sign-in page that brings a person back to `path` afterwards.
+pub fn sign_in_url(path: &str) -> String {
+    let mut url = String::from("/login?next=");
+    for byte in path.bytes() {
+        // Percent-encode everything but unreserved characters and '/'.
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            url.push(byte as char);
+        } else {
+            url.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(after_sign_in("/projects?x=1"), "/projects?x=1");
+        for bad in ["https://evil.example/", "//evil.example/", "/\\evil.example", "", "projects", "/login?next=/x"] {
+            assert_eq!(after_sign_in(bad), "/credentials", "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_sign_in_url_carries_the_path_encoded() {
+        assert_eq!(sign_in_url("/credentials?sort=name&q=a b"), "/login?next=/credentials%3Fsort%3Dname%26q%3Da%20b");
+    }
+}

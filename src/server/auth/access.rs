@@ -1,0 +1,83 @@
+//! What a person may do, asked of Kubernetes with a SubjectAccessReview for their user and groups
+//! (DESIGN.md §2). Answers are cached for a few seconds, so a page that asks many questions costs
+//! one review each per user, and a changed RoleBinding takes effect within that time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
+use kube::api::{Api, PostParams};
+use kube::Client;
+
+use crate::domain::identity::Identity;
+
+/// Keyhold's API group, which holds credentials and the virtual resources its roles name.
+pub const GROUP: &str = "keyhold.dev";
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Question {
+    who: Identity,
+    verb: String,
+    resource: String,
+    namespace: String,
+}
+
+#[derive(Clone)]
+pub struct Access {
+    client: Client,
+    ttl: Duration,
+    answers: Arc<Mutex<HashMap<Question, (bool, Instant)>>>,
+}
+
+impl Access {
+    pub fn new(client: Client, ttl: Duration) -> Self {
+        Access { client, ttl, answers: Arc::default() }
+    }
+
+    /// Whether `who` may `verb` the `resource` of keyhold.dev in `namespace` ("" for every
+    /// namespace).
+    pub async fn may(&self, who: &Identity, verb: &str, resource: &str, namespace: &str) -> Result<bool, kube::Error> {
+        let question = Question { who: who.clone(), verb: verb.into(), resource: resource.into(), namespace: namespace.into() };
+        let now = Instant::now();
+        if let Some((allowed, at)) = self.answers.lock().unwrap_or_else(|p| p.into_inner()).get(&question)
+            && now.duration_since(*at) < self.ttl
+        {
+            return Ok(*allowed);
+        }
+        let review = SubjectAccessReview {
+            spec: SubjectAccessReviewSpec {
+                user: Some(who.user.clone()),
+                groups: Some(who.groups.clone()),
+                resource_attributes: Some(ResourceAttributes {
+                    group: Some(GROUP.into()),
+                    resource: Some(resource.into()),
+                    verb: Some(verb.into()),
+                    namespace: (!namespace.is_empty()).then(|| namespace.to_string()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let answer = Api::<SubjectAccessReview>::all(self.client.clone()).create(&PostParams::default(), &review).await?;
+        let allowed = answer.status.is_some_and(|s| s.allowed);
+        let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        answers.retain(|_, (_, at)| now.duration_since(*at) < self.ttl);
+        answers.insert(question, (allowed, now));
+        Ok(allowed)
+    }
+
+    /// Whether `who` may `verb` the resource in every namespace or in at least one of `namespaces`.
+    pub async fn may_somewhere(&self, who: &Identity, verb: &str, resource: &str, namespaces: &[String]) -> Result<bool, kube::Error> {
+        if self.may(who, verb, resource, "").await? {
+            return Ok(true);
+        }
+        for namespace in namespaces {
+            if self.may(who, verb, resource, namespace).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}

@@ -1,0 +1,232 @@
+//! Who the user is (sign-in with a local account, a Kubernetes token or a trusted proxy's headers;
+//! bearer tokens for the REST API), how their session lasts, and what they may do.
+
+pub mod access;
+pub mod accounts;
+pub mod rate_limit;
+pub mod sessions;
+pub mod web;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
+use kube::api::{Api, PostParams};
+use kube::Client;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::AppError;
+use crate::domain::identity::Identity;
+use crate::domain::session::SignInMethod;
+use accounts::Accounts;
+use rate_limit::SignInLimiter;
+
+/// The one message every failed sign-in gets, so it reveals nothing about which accounts exist.
+pub const SIGN_IN_FAILED: &str = "Wrong username or password.";
+const TOKEN_FAILED: &str = "This token was not accepted.";
+
+/// How sign-in behaves; from the command line.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// Failed sign-ins allowed per client address and per username within `window`.
+    pub max_failures: usize,
+    pub window: Duration,
+    /// Addresses of authenticating proxies whose `X-Forwarded-User` is trusted; empty turns the
+    /// headers off.
+    pub trusted_proxies: Vec<Cidr>,
+}
+
+/// What a session holds: the identity and when it signed in, nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub identity: Identity,
+    pub method: SignInMethod,
+    /// Unix seconds; the absolute lifetime counts from here.
+    pub since: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("{0}")]
+    Rejected(&'static str),
+    #[error("too many attempts; retry in {0:?}")]
+    TooMany(Duration),
+    #[error("sign-in is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<SignInError> for AppError {
+    fn from(e: SignInError) -> Self {
+        match e {
+            SignInError::Rejected(message) => AppError::SignIn(message.into()),
+            SignInError::TooMany(wait) => AppError::TooManyAttempts { retry_after_secs: wait.as_secs().max(1) },
+            SignInError::Unavailable(message) => AppError::Unavailable(message),
+        }
+    }
+}
+
+/// The sign-in service.
+#[derive(Clone)]
+pub struct Auth {
+    accounts: Accounts,
+    client: Client,
+    limiter: SignInLimiter,
+    proxies: Arc<Vec<Cidr>>,
+}
+
+impl Auth {
+    pub fn new(client: Client, system_namespace: &str, settings: AuthSettings) -> Self {
+        Auth {
+            accounts: Accounts::new(client.clone(), system_namespace),
+            client,
+            limiter: SignInLimiter::new(settings.max_failures, settings.window),
+            proxies: Arc::new(settings.trusted_proxies),
+        }
+    }
+
+    /// Runs `check` unless the address or name is over its failure budget; counts a failure.
+    async fn limited(&self, keys: Vec<String>, check: impl Future<Output = Result<Option<Identity>, SignInError>>, failure: &'static str) -> Result<Identity, SignInError> {
+        if let Some(wait) = self.limiter.wait_for(&keys) {
+            return Err(SignInError::TooMany(wait));
+        }
+        match check.await? {
+            Some(identity) => Ok(identity),
+            None => {
+                self.limiter.record_failure(&keys);
+                Err(SignInError::Rejected(failure))
+            }
+        }
+    }
+
+    pub async fn sign_in_with_password(&self, username: &str, password: &str, client: IpAddr) -> Result<Identity, SignInError> {
+        let username = username.trim();
+        let keys = vec![format!("addr:{client}"), format!("user:{}", username.to_lowercase())];
+        let check = async { self.accounts.verify(username, password).await.map_err(|e| SignInError::Unavailable(e.to_string())) };
+        let result = self.limited(keys, check, SIGN_IN_FAILED).await;
+        audit(username, SignInMethod::Password, client, &result);
+        result
+    }
+
+    pub async fn sign_in_with_token(&self, token: &str, client: IpAddr) -> Result<Identity, SignInError> {
+        let result = self.limited(vec![format!("addr:{client}")], self.token_review(token.trim()), TOKEN_FAILED).await;
+        audit(result.as_ref().map(|i| i.user.as_str()).unwrap_or("-"), SignInMethod::KubernetesToken, client, &result);
+        result
+    }
+
+    /// The identity behind a REST API bearer token: an API token Keyhold issued, else a
+    /// Kubernetes token.
+    pub async fn bearer(&self, token: &str) -> Result<Option<Identity>, SignInError> {
+        if Accounts::is_api_token(token) {
+            self.accounts.identity_of_token(token).await.map_err(|e| SignInError::Unavailable(e.to_string()))
+        } else {
+            self.token_review(token).await
+        }
+    }
+
+    async fn token_review(&self, token: &str) -> Result<Option<Identity>, SignInError> {
+        if token.is_empty() {
+            return Ok(None);
+        }
+        let review = TokenReview { spec: TokenReviewSpec { token: Some(token.into()), ..Default::default() }, ..Default::default() };
+        let answer = Api::<TokenReview>::all(self.client.clone())
+            .create(&PostParams::default(), &review)
+            .await
+            .map_err(|e| SignInError::Unavailable(format!("the Kubernetes API did not answer the token review: {e}")))?;
+        let status = answer.status.unwrap_or_default();
+        Ok(status
+            .authenticated
+            .unwrap_or(false)
+            .then(|| status.user.and_then(|u| u.username.map(|name| Identity { user: name, groups: u.groups.unwrap_or_default() })))
+            .flatten())
+    }
+
+    /// The identity a trusted proxy asserts, if `peer` is one and it set `X-Forwarded-User`.
+    pub fn proxy_identity(&self, peer: IpAddr, headers: &http::HeaderMap) -> Option<Identity> {
+        if !self.proxies.iter().any(|p| p.contains(peer)) {
+            return None;
+        }
+        let user = headers.get("x-forwarded-user")?.to_str().ok()?.trim();
+        let groups = headers.get_all("x-forwarded-groups").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim).filter(|g| !g.is_empty());
+        (!user.is_empty()).then(|| Identity { user: user.into(), groups: groups.map(str::to_string).collect() }.authenticated())
+    }
+
+    /// The client's address: the peer, or the one a trusted proxy forwarded for.
+    pub fn client_addr(&self, peer: IpAddr, headers: &http::HeaderMap) -> IpAddr {
+        let forwarded = || headers.get("x-forwarded-for")?.to_str().ok()?.rsplit(',').next()?.trim().parse().ok();
+        if self.proxies.iter().any(|p| p.contains(peer)) { forwarded().unwrap_or(peer) } else { peer }
+    }
+
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+}
+
+/// One audit line per sign-in attempt: who, how, from where, and the outcome.
+fn audit(user: &str, method: SignInMethod, client: IpAddr, result: &Result<Identity, SignInError>) {
+    match result {
+        Ok(identity) => tracing::info!(target: "audit", user = %identity.user, ?method, %client, "signed in"),
+        Err(e) => tracing::warn!(target: "audit", user, ?method, %client, outcome = %e, "sign-in refused"),
+    }
+}
+
+/// An address range, `10.0.0.0/8` or a single address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        let bits = |a: IpAddr| -> (u128, u8) {
+            match a {
+                IpAddr::V4(v4) => (u128::from(u32::from(v4)) << 96, 32),
+                IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                    Some(v4) => (u128::from(u32::from(v4)) << 96, 32),
+                    None => (u128::from(v6), 128),
+                },
+            }
+        };
+        let ((net, width), (candidate, other)) = (bits(self.network), bits(addr));
+        if width != other {
+            return false;
+        }
+        let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix)) };
+        net & mask == candidate & mask
+    }
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (addr, prefix) = s.split_once('/').map_or((s, None), |(a, p)| (a, Some(p)));
+        let network: IpAddr = addr.trim().parse().map_err(|_| format!("{s:?} is not an IP address or CIDR range"))?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("{s:?} has a bad prefix length"))?,
+            None => max,
+        };
+        // IPv4 prefixes count within the 32 bits that `contains` places at the top.
+        Ok(Cidr { network, prefix })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_ranges_match_their_addresses_only() {
+        let range: Cidr = "10.1.0.0/16".parse().unwrap();
+        assert!(range.contains("10.1.200.3".parse().unwrap()));
+        assert!(range.contains("::ffff:10.1.0.9".parse().unwrap()));
+        assert!(!range.contains("10.2.0.1".parse().unwrap()));
+        let one: Cidr = "127.0.0.1".parse().unwrap();
+        assert!(one.contains("127.0.0.1".parse().unwrap()) && !one.contains("127.0.0.2".parse().unwrap()));
+        let v6: Cidr = "fd00::/8".parse().unwrap();
+        assert!(v6.contains("fd12::1".parse().unwrap()) && !v6.contains("10.0.0.1".parse().unwrap()));
+        assert!("10.0.0.0/33".parse::<Cidr>().is_err() && "nope".parse::<Cidr>().is_err());
+    }
+}

@@ -1,0 +1,238 @@
+//! The browser side of authentication: the session cookie, the middleware that finds who is calling
+//! and sends people without a session to `/login`, the same-origin rule for state-changing
+//! requests, the security headers, and the session work behind the sign-in server functions.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+
+use super::sessions::Sessions;
+use super::{SignInError, SignedIn};
+use crate::domain::AppError;
+use crate::domain::identity::Identity;
+use crate::domain::session::{SignInMethod, sign_in_url};
+use crate::server::AppState;
+
+const SESSION_KEY: &str = "signed-in";
+
+/// How the console is reached and how long sessions last; from the command line.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// `scheme://host[:port]` of the public URL: the only origin allowed to change state.
+    pub origin: String,
+    /// Whether people reach the console over HTTPS (directly or through a TLS-terminating proxy).
+    pub secure: bool,
+    pub idle_timeout: Duration,
+    pub lifetime: Duration,
+}
+
+impl WebSettings {
+    /// From the public URL, e.g. `https://keyhold.example.com/`.
+    pub fn new(public_url: &str, idle_timeout: Duration, lifetime: Duration) -> Result<Self, String> {
+        let uri: http::Uri = public_url.parse().map_err(|_| format!("{public_url:?} is not a URL"))?;
+        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+            return Err(format!("{public_url:?} needs a scheme and a host, like https://keyhold.example.com"));
+        };
+        if scheme != "http" && scheme != "https" {
+            return Err(format!("{public_url:?} must be an http or https URL"));
+        }
+        Ok(WebSettings { origin: format!("{scheme}://{authority}"), secure: scheme == "https", idle_timeout, lifetime })
+    }
+
+    /// The session cookie's name: the `__Host-` prefix binds it to this host over HTTPS.
+    pub fn cookie_name(&self) -> &'static str {
+        if self.secure { "__Host-keyhold-session" } else { "keyhold-session" }
+    }
+
+    pub fn session_layer(&self, store: Sessions) -> SessionManagerLayer<Sessions> {
+        let idle = time::Duration::try_from(self.idle_timeout).unwrap_or(time::Duration::HOUR);
+        SessionManagerLayer::new(store)
+            .with_name(self.cookie_name())
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_secure(self.secure)
+            .with_path("/")
+            .with_expiry(Expiry::OnInactivity(idle))
+    }
+}
+
+fn peer(request: &Request) -> IpAddr {
+    request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+}
+
+/// Paths anyone may fetch: the sign-in page, assets, health, and the APIs, which answer for
+/// themselves (server functions with their errors, `/api/v1` with its bearer tokens).
+fn is_public(path: &str) -> bool {
+    path == "/login" || path == "/healthz" || path == "/readyz" || path == "/favicon.ico" || path.starts_with("/pkg/") || path.starts_with("/api/")
+}
+
+/// Finds who is calling (a trusted proxy's headers, else the session), puts [`SignedIn`] into the
+/// request for the pages and server functions, and sends a browser without a session to `/login`.
+pub async fn authenticate(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
+    let proxied = state.auth.proxy_identity(peer(&request), request.headers());
+    let signed_in = match proxied {
+        Some(identity) => Some(SignedIn { identity, method: SignInMethod::Proxy, since: now() }),
+        None => match current(&session, &state.web).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::error!(error = %e, "the session store failed");
+                return (StatusCode::SERVICE_UNAVAILABLE, "The session store is unavailable.").into_response();
+            }
+        },
+    };
+    let path = request.uri().path();
+    match signed_in {
+        Some(signed_in) => {
+            request.extensions_mut().insert(signed_in);
+        }
+        None if request.method() == Method::GET && !is_public(path) => {
+            let target = request.uri().path_and_query().map_or(path, |p| p.as_str());
+            return Redirect::to(&sign_in_url(target)).into_response();
+        }
+        None => {}
+    }
+    next.run(request).await
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+/// The session's identity, unless the session outlived its absolute lifetime (then it ends). A
+/// session in use is touched now and then, which moves its idle expiry on.
+async fn current(session: &Session, web: &WebSettings) -> Result<Option<SignedIn>, tower_sessions::session::Error> {
+    let Some(mut signed_in) = session.get::<SignedIn>(SESSION_KEY).await? else { return Ok(None) };
+    let age = now() - signed_in.since;
+    if age > web.lifetime.as_secs() as i64 {
+        session.flush().await?;
+        return Ok(None);
+    }
+    let touched = session.get::<i64>("touched").await?.unwrap_or(signed_in.since);
+    if now() - touched >= (web.idle_timeout.as_secs() / 10).clamp(1, 60) as i64 {
+        session.insert("touched", now()).await?;
+    }
+    signed_in.identity = signed_in.identity.authenticated();
+    Ok(Some(signed_in))
+}
+
+/// Refuses a state-changing request unless it comes from the console's own pages: the browser's
+/// `Sec-Fetch-Site` says same-origin, or its `Origin` is the public URL's. The REST API is exempt:
+/// it takes bearer tokens only, never the cookie, so another site cannot ride on a session.
+pub async fn same_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) || request.uri().path().starts_with("/api/v1/");
+    if safe || is_same_origin(request.headers(), &state.web.origin) {
+        next.run(request).await
+    } else {
+        tracing::warn!(path = %request.uri().path(), "refused a cross-origin request");
+        (StatusCode::FORBIDDEN, "Cross-origin request refused.").into_response()
+    }
+}
+
+fn is_same_origin(headers: &http::HeaderMap, origin: &str) -> bool {
+    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    match (value("sec-fetch-site"), value("origin")) {
+        (Some(site), _) => site == "same-origin",
+        (None, Some(from)) => from == origin,
+        (None, None) => false,
+    }
+}
+
+/// Headers every response carries; the Content-Security-Policy, which needs the page's nonce, is
+/// set by the HTML shell (see `app::shell`).
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+/// The policy for a page whose inline scripts carry `nonce`: the app's own scripts, WASM and
+/// styles, nothing from elsewhere, never framed.
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+// The session work behind the sign-in server functions; they run inside a Leptos request, whose
+// context holds the request parts and the app state.
+
+fn parts() -> Result<http::request::Parts, AppError> {
+    leptos::prelude::use_context::<http::request::Parts>().ok_or_else(|| AppError::Transport("no request".into()))
+}
+
+/// Sets the HTTP status that goes with `error` on the current response, and returns it.
+pub fn fail(error: AppError) -> AppError {
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    }
+    error
+}
+
+/// Who is calling, or `Unauthenticated`.
+pub fn signed_in() -> Result<SignedIn, AppError> {
+    parts()?.extensions.get::<SignedIn>().cloned().ok_or_else(|| fail(AppError::Unauthenticated))
+}
+
+fn client_addr(parts: &http::request::Parts, state: &AppState) -> IpAddr {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    state.auth.client_addr(peer, &parts.headers)
+}
+
+/// Checks the credentials with `check` and, if they hold, starts a new session under a new id.
+pub async fn sign_in<F>(method: SignInMethod, check: impl FnOnce(AppState, IpAddr) -> F) -> Result<(), AppError>
+where
+    F: Future<Output = Result<Identity, SignInError>>,
+{
+    let state = leptos::prelude::expect_context::<AppState>();
+    let parts = parts()?;
+    let identity = check(state.clone(), client_addr(&parts, &state)).await.map_err(|e| fail(e.into()))?;
+    let session = parts.extensions.get::<Session>().cloned().ok_or_else(|| AppError::Transport("no session".into()))?;
+    let store_failed = |e: tower_sessions::session::Error| fail(AppError::Unavailable(format!("the session store failed: {e}")));
+    // A new id at sign-in, so an id planted before it is worth nothing after.
+    session.cycle_id().await.map_err(store_failed)?;
+    session.insert(SESSION_KEY, SignedIn { identity, method, since: now() }).await.map_err(store_failed)?;
+    Ok(())
+}
+
+/// Ends the session: it is deleted from the store and the cookie is cleared.
+pub async fn sign_out() -> Result<(), AppError> {
+    if let Some(session) = parts()?.extensions.get::<Session>() {
+        session.flush().await.map_err(|e| fail(AppError::Unavailable(format!("the session store failed: {e}"))))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_url_decides_origin_and_cookie() {
+        let web = WebSettings::new("https://keyhold.example.com/console", Duration::from_secs(60), Duration::from_secs(600)).unwrap();
+        assert_eq!((web.origin.as_str(), web.secure, web.cookie_name()), ("https://keyhold.example.com", true, "__Host-keyhold-session"));
+        let local = WebSettings::new("http://127.0.0.1:3000", Duration::from_secs(60), Duration::from_secs(600)).unwrap();
+        assert_eq!((local.origin.as_str(), local.secure), ("http://127.0.0.1:3000", false));
+        assert!(WebSettings::new("keyhold.example.com", Duration::ZERO, Duration::ZERO).is_err());
+    }
+
+    #[test]
+    fn only_same_origin_requests_may_change_state() {
+        let headers = |pairs: &[(&'static str, &'static str)]| pairs.iter().map(|(k, v)| (http::HeaderName::from_static(k), HeaderValue::from_static(v))).collect::<http::HeaderMap>();
+        let origin = "http://127.0.0.1:3000";
+        assert!(is_same_origin(&headers(&[("sec-fetch-site", "same-origin")]), origin));
+        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "cross-site"), ("origin", origin)]), origin));
+        assert!(is_same_origin(&headers(&[("origin", origin)]), origin));
+        assert!(!is_same_origin(&headers(&[("origin", "http://evil.example")]), origin));
+        assert!(!is_same_origin(&headers(&[]), origin));
+    }
+}

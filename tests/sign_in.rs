@@ -1,0 +1,408 @@
+//! Sign-in, sessions and access control through the real binary and a real HTTP client: the
+//! session store (SQLite across a restart, Redis across two processes), cookie flags, session id
+//! rotation, sign-out, idle and absolute expiry, the same-origin rule, rate limiting, token and
+//! proxy sign-in, the CLI's accounts and API tokens, and role checks on a mutating server function.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls `check` until it holds, for at most `limit`.
+async fn eventually<F: Future<Output = bool>>(limit: Duration, mut check: impl FnMut() -> F) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// One `keyhold serve` process; stopped with SIGTERM when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    http: reqwest::Client,
+}
+
+impl Server {
+    async fn start(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_keyhold"));
+        command.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir", data_dir.to_str().unwrap()]).args(extra);
+        command.env_remove("KEYHOLD_CLUSTER").env_remove("KUBECONFIG").envs(env.iter().copied()).stdout(Stdio::null()).stderr(Stdio::null());
+        let child = command.spawn().unwrap();
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let server = Server { child, url, http };
+        let ready = eventually(Duration::from_secs(60), || async {
+            server.http.get(format!("{}/readyz", server.url)).send().await.is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+        assert!(ready, "keyhold did not become ready at {}", server.url);
+        server
+    }
+
+    /// An embedded cluster in `dir`, also served to other clients through a kubeconfig.
+    async fn embedded(dir: &Path, extra: &[&str]) -> Server {
+        let kubeconfig = dir.join("kubeconfig");
+        let api = format!("127.0.0.1:{}", free_port());
+        let mut args = vec!["--cluster", "embedded", "--kube-api-listen", &api, "--write-kubeconfig", kubeconfig.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        Server::start(dir, &args, &[]).await
+    }
+
+    /// POSTs a form to a server function, as a page of this origin would.
+    async fn post(&self, function: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut request = self.http.post(format!("{}/api/{function}", self.url)).header(ORIGIN, &self.url).form(form);
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Signs in and returns the session cookie (`name=value`).
+    async fn sign_in(&self, user: &str, password: &str) -> String {
+        let response = self.post("sign_in", None, &[("username", user), ("password", password), ("next", "/projects")]).await;
+        assert_eq!(response.status(), StatusCode::OK, "{user}: {}", response.text().await.unwrap());
+        session_cookie(&response).expect("a session cookie")
+    }
+
+    /// The signed-in user's name, or the status code when there is none.
+    async fn whoami(&self, cookie: &str) -> Result<String, StatusCode> {
+        let response = self.post("signed_in_user", Some(cookie), &[]).await;
+        if response.status() != StatusCode::OK {
+            return Err(response.status());
+        }
+        let body: serde_json::Value = response.json().await.unwrap();
+        Ok(body["name"].as_str().unwrap().to_string())
+    }
+
+    fn stop(mut self) {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn set_cookie(response: &reqwest::Response) -> Option<String> {
+    response.headers().get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find(|c| c.contains("keyhold-session")).map(str::to_string)
+}
+
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    set_cookie(response).and_then(|c| c.split(';').next().map(str::to_string))
+}
+
+fn keyhold_cli(args: &[&str], kubeconfig: &Path, stdin: Option<&str>) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyhold"))
+        .args(args)
+        .args(["--cluster", "kubeconfig"])
+        .env("KUBECONFIG", kubeconfig)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.unwrap_or_default().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).trim().to_string(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+const DEMO: &str = "keyhold-demo";
+
+#[tokio::test]
+async fn sign_in_sets_a_safe_cookie_rotates_the_id_and_sign_out_ends_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+
+    let response = server.post("sign_in", None, &[("username", "bob"), ("password", DEMO), ("next", "/projects")]).await;
+    assert_eq!(response.headers()["location"], "/projects");
+    let flags = set_cookie(&response).unwrap();
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(flags.contains(flag), "{flags}");
+    }
+    assert!(!flags.contains("Secure"), "plain HTTP: the cookie cannot be Secure: {flags}");
+    let bob = session_cookie(&response).unwrap();
+    assert_eq!(server.whoami(&bob).await, Ok("bob".into()));
+
+    // Signing in again on the same session gives it a new id; the old one is worth nothing.
+    let again = server.post("sign_in", Some(&bob), &[("username", "carol"), ("password", DEMO), ("next", "/")]).await;
+    let carol = session_cookie(&again).unwrap();
+    assert_ne!(carol, bob);
+    assert_eq!(server.whoami(&carol).await, Ok("carol".into()));
+    assert_eq!(server.whoami(&bob).await, Err(StatusCode::UNAUTHORIZED));
+
+    let out = server.post("sign_out", Some(&carol), &[]).await;
+    assert_eq!(out.headers()["location"], "/login");
+    assert_eq!(server.whoami(&carol).await, Err(StatusCode::UNAUTHORIZED), "sign-out deletes the session, not just the cookie");
+
+    // Pages need a session and say where to come back to.
+    let page = server.http.get(format!("{}/projects?x=1", server.url)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    assert_eq!(page.headers()["location"], "/login?next=/projects%3Fx%3D1");
+}
+
+#[tokio::test]
+async fn wrong_passwords_and_unknown_users_get_one_message_and_the_limit_lifts() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &["--sign-in-max-failures", "3", "--sign-in-window", "3s"]).await;
+    let attempt = |user: &'static str, password: &'static str| {
+        let server = &server;
+        async move {
+            let response = server.post("sign_in", None, &[("username", user), ("password", password), ("next", "/")]).await;
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    let wrong = attempt("bob", "not-the-password").await;
+    let unknown = attempt("nobody", "not-the-password").await;
+    assert_eq!(wrong, (StatusCode::UNAUTHORIZED, r#"{"SignIn":"Wrong username or password."}"#.to_string()));
+    assert_eq!(unknown, wrong, "an unknown user is told exactly what a wrong password is told");
+
+    attempt("bob", "still-wrong").await;
+    attempt("bob", "wrong-again").await;
+    let (status, body) = attempt("bob", DEMO).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(body.contains("TooManyAttempts"), "{body}");
+
+    let lifted = eventually(Duration::from_secs(10), || async { attempt("bob", DEMO).await.0 == StatusCode::OK }).await;
+    assert!(lifted, "the limit lifts once the failures leave the window");
+}
+
+#[tokio::test]
+async fn sessions_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+    let cookie = server.sign_in("alice", DEMO).await;
+    server.stop();
+
+    let server = Server::embedded(dir.path(), &[]).await;
+    assert_eq!(server.whoami(&cookie).await, Ok("alice".into()), "the SQLite store keeps sessions across a restart");
+}
+
+#[tokio::test]
+async fn sessions_end_when_idle_or_too_old() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &["--session-idle-timeout", "2s", "--session-lifetime", "4s"]).await;
+    // Used every half second, the session outlives its idle timeout but not its lifetime.
+    let busy = server.sign_in("bob", DEMO).await;
+    let started = Instant::now();
+    let ended = eventually(Duration::from_secs(10), || async { server.whoami(&busy).await.is_err() }).await;
+    assert!(ended && started.elapsed() >= Duration::from_secs(3), "ended after {:?}", started.elapsed());
+
+    let idle = server.sign_in("carol", DEMO).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await; // idle on purpose: the behaviour under test
+    assert_eq!(server.whoami(&idle).await, Err(StatusCode::UNAUTHORIZED));
+}
+
+#[tokio::test]
+async fn state_changing_requests_must_come_from_the_public_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+    let cookie = server.sign_in("bob", DEMO).await;
+    let send = |origin: Option<&str>, site: Option<&str>| {
+        let mut request = server.http.post(format!("{}/api/signed_in_user", server.url)).header(COOKIE, &cookie);
+        if let Some(origin) = origin {
+            request = request.header(ORIGIN, origin);
+        }
+        if let Some(site) = site {
+            request = request.header("sec-fetch-site", site);
+        }
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(send(Some("http://evil.example"), None).await, StatusCode::FORBIDDEN);
+    assert_eq!(send(Some(&server.url), Some("cross-site")).await, StatusCode::FORBIDDEN);
+    assert_eq!(send(None, None).await, StatusCode::FORBIDDEN);
+    assert_eq!(send(None, Some("same-origin")).await, StatusCode::OK);
+    assert_eq!(send(Some(&server.url), None).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_viewer_cannot_call_a_mutating_server_function() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+    let carol = server.sign_in("carol", DEMO).await;
+    let response = server.post("delete_credential", Some(&carol), &[("namespace", "vision"), ("name", "feature-store-database")]).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "{}", response.text().await.unwrap());
+    let nobody = server.post("delete_credential", None, &[("namespace", "vision"), ("name", "feature-store-database")]).await;
+    assert_eq!(nobody.status(), StatusCode::UNAUTHORIZED);
+    // bob may: the refusal above was the role, not the request.
+    let bob = server.sign_in("bob", DEMO).await;
+    let allowed = server.post("delete_credential", Some(&bob), &[("namespace", "vision"), ("name", "feature-store-database")]).await;
+    assert_ne!(allowed.status(), StatusCode::FORBIDDEN, "{}", allowed.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn pages_answer_for_the_roles_with_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+    let (ok, _, stderr) = keyhold_cli(&["user", "add", "dave"], &dir.path().join("kubeconfig"), None);
+    assert!(ok, "{stderr}");
+    let page = |cookie: String, path: &'static str| {
+        let request = server.http.get(format!("{}{path}", server.url)).header(COOKIE, cookie);
+        async move { request.send().await.unwrap() }
+    };
+    let carol = server.sign_in("carol", DEMO).await;
+    let projects = page(carol, "/projects").await;
+    assert_eq!(projects.status(), StatusCode::OK);
+    let headers = projects.headers().clone();
+    let html = projects.text().await.unwrap();
+    assert!(html.contains(">vision<") && !html.contains(">nlp<"), "carol sees only the project she has a role in");
+
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    let nonce = csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).unwrap();
+    assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(html.matches("<script").count(), html.matches(&format!("nonce=\"{nonce}\"")).count(), "every inline script carries the nonce");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["referrer-policy"], "same-origin");
+
+    // dave has an account but no role: a clear 403 page, not an empty table.
+    let output = Command::new(env!("CARGO_BIN_EXE_keyhold")).args(["user", "passwd", "dave", "--cluster", "kubeconfig"]).env("KUBECONFIG", dir.path().join("kubeconfig")).output().unwrap();
+    let password = String::from_utf8(output.stdout).unwrap().trim().to_string();
+    let dave = server.sign_in("dave", &password).await;
+    for path in ["/credentials", "/projects"] {
+        let response = page(dave.clone(), path).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        assert!(response.text().await.unwrap().contains("You do not have access to this page"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn accounts_and_api_tokens_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &["--no-demo"]).await;
+    let kubeconfig = dir.path().join("kubeconfig");
+
+    let (ok, password, stderr) = keyhold_cli(&["user", "add", "erin", "--groups", "research,ml"], &kubeconfig, None);
+    assert!(ok && password.len() >= 16, "{stderr}");
+    let cookie = server.sign_in("erin", &password).await;
+    assert_eq!(server.whoami(&cookie).await, Ok("erin".into()));
+    let (ok, _, stderr) = keyhold_cli(&["user", "add", "erin"], &kubeconfig, None);
+    assert!(!ok && stderr.contains("already exists"), "{stderr}");
+
+    let (ok, _, stderr) = keyhold_cli(&["user", "passwd", "erin", "--password-stdin"], &kubeconfig, Some("a-new-password\n"));
+    assert!(ok, "{stderr}");
+    server.sign_in("erin", "a-new-password").await;
+
+    let (ok, token, stderr) = keyhold_cli(&["user", "token", "erin", "--expires-in", "1d"], &kubeconfig, None);
+    assert!(ok, "{stderr}");
+    let whoami = |bearer: Option<String>, cookie: Option<&str>| {
+        let mut request = server.http.get(format!("{}/api/v1/whoami", server.url));
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let me: serde_json::Value = whoami(Some(token.clone()), None).await.json().await.unwrap();
+    assert_eq!(me["user"], "erin");
+    assert_eq!(me["groups"], serde_json::json!(["research", "ml", "system:authenticated"]));
+    let unauthenticated = whoami(None, Some(&cookie)).await;
+    assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED, "the REST API never takes the session cookie");
+    let body: serde_json::Value = unauthenticated.json().await.unwrap();
+    assert_eq!(body["code"], 401);
+
+    let (_, listed, _) = keyhold_cli(&["user", "list"], &kubeconfig, None);
+    let id = token.trim_start_matches("kh_").split('_').next().unwrap();
+    assert!(listed.contains("erin") && listed.contains("research,ml") && listed.contains(id), "{listed}");
+    assert!(!listed.contains("argon2"), "no hash is ever printed");
+    let (ok, _, stderr) = keyhold_cli(&["user", "revoke-token", "erin", id], &kubeconfig, None);
+    assert!(ok, "{stderr}");
+    assert_eq!(whoami(Some(token), None).await.status(), StatusCode::UNAUTHORIZED);
+
+    // A Kubernetes token (the embedded cluster's admin token) works too, through a TokenReview.
+    let admin = std::fs::read_to_string(dir.path().join("cluster/admin.token")).unwrap();
+    let me: serde_json::Value = whoami(Some(admin.trim().to_string()), None).await.json().await.unwrap();
+    assert_eq!(me["user"], "admin");
+}
+
+#[tokio::test]
+async fn token_sign_in_accepts_kubernetes_tokens_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+    let admin = std::fs::read_to_string(dir.path().join("cluster/admin.token")).unwrap();
+    let response = server.post("sign_in_with_token", None, &[("token", admin.trim()), ("next", "/projects")]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(server.whoami(&session_cookie(&response).unwrap()).await, Ok("admin".into()));
+    let bad = server.post("sign_in_with_token", None, &[("token", "not-a-token"), ("next", "/")]).await;
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+    assert!(session_cookie(&bad).is_none());
+}
+
+#[tokio::test]
+async fn proxy_headers_count_only_from_trusted_proxies() {
+    let dir = tempfile::tempdir().unwrap();
+    let trusting = Server::embedded(dir.path(), &["--trusted-proxies", "127.0.0.1"]).await;
+    let as_proxy = |server: &Server| {
+        let request = server
+            .http
+            .post(format!("{}/api/signed_in_user", server.url))
+            .header(ORIGIN, &server.url)
+            .header("x-forwarded-user", "frank")
+            .header("x-forwarded-groups", "research, analysts");
+        async move { request.send().await.unwrap() }
+    };
+    let me: serde_json::Value = as_proxy(&trusting).await.json().await.unwrap();
+    assert_eq!((me["name"].as_str(), me["method"].as_str()), (Some("frank"), Some("Proxy")));
+    assert_eq!(me["groups"], serde_json::json!(["research", "analysts", "system:authenticated"]));
+    trusting.stop();
+
+    let other = tempfile::tempdir().unwrap();
+    let untrusting = Server::embedded(other.path(), &[]).await;
+    assert_eq!(as_proxy(&untrusting).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// A redis-server on a free port, stopped when dropped.
+struct Redis(Child, u16);
+
+impl Redis {
+    fn start(dir: &Path) -> Redis {
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server (Debian's redis-server package; make test installs it)");
+        Redis(child, port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn two_replicas_share_sessions_through_redis() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(dir.path());
+    let store = format!("redis://127.0.0.1:{}", redis.1);
+    let first_dir: PathBuf = dir.path().join("first");
+    let first = Server::embedded(&first_dir, &["--session-store", &store]).await;
+    let second = Server::start(&dir.path().join("second"), &["--cluster", "kubeconfig", "--session-store", &store], &[("KUBECONFIG", first_dir.join("kubeconfig").to_str().unwrap())]).await;
+
+    let cookie = first.sign_in("bob", DEMO).await;
+    assert_eq!(second.whoami(&cookie).await, Ok("bob".into()), "a session made by one replica is known to the other");
+    second.post("sign_out", Some(&cookie), &[]).await;
+    assert_eq!(first.whoami(&cookie).await, Err(StatusCode::UNAUTHORIZED), "and ended everywhere");
+}
