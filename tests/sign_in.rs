@@ -159,6 +159,19 @@ async fn sign_in_sets_a_safe_cookie_rotates_the_id_and_sign_out_ends_the_session
 }
 
 #[tokio::test]
+async fn an_https_public_url_makes_the_cookie_secure_and_bound_to_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let public = "https://keyhold.example.com";
+    let server = Server::embedded(dir.path(), &["--public-url", public]).await;
+    let form = [("username", "bob"), ("password", DEMO), ("next", "/")];
+    let response = server.http.post(format!("{}/api/sign_in", server.url)).header(ORIGIN, public).form(&form).send().await.unwrap();
+    let flags = set_cookie(&response).unwrap();
+    assert!(flags.starts_with("__Host-keyhold-session=") && flags.contains("Secure") && flags.contains("Path=/") && !flags.contains("Domain"), "{flags}");
+    // The listener's own address is not the public origin, so it may not change state.
+    assert_eq!(server.post("sign_in", None, &form).await.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
 async fn wrong_passwords_and_unknown_users_get_one_message_and_the_limit_lifts() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::embedded(dir.path(), &["--sign-in-max-failures", "3", "--sign-in-window", "3s"]).await;
@@ -278,8 +291,10 @@ async fn pages_answer_for_the_roles_with_security_headers() {
     let dave = server.sign_in("dave", &password).await;
     for path in ["/credentials", "/projects"] {
         let response = page(dave.clone(), path).await;
-        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
-        assert!(response.text().await.unwrap().contains("You do not have access to this page"), "{path}");
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+        assert!(body.contains("You do not have access to this page"), "{path}: {body}");
     }
 }
 

@@ -5,8 +5,6 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
 use crate::app::auth::{UserMenu, provide_current_user};
-use crate::app::pages::ForbiddenPage;
-use crate::domain::AppError;
 
 /// The frame of every page that needs a session (the server has already sent anyone without one
 /// to `/login`).
@@ -73,17 +71,9 @@ fn NavItem(href: &'static str, label: &'static str) -> impl IntoView {
     }
 }
 
-/// What the error boundary shows when a page fails to render: the 403 page when the roles do not
-/// allow it, else the message and a way back.
+/// What the error boundary shows when a page fails to render: the message and a way back.
 #[component]
 fn ErrorPanel(errors: ArcRwSignal<Errors>) -> impl IntoView {
-    let forbidden = errors.get_untracked().into_iter().find_map(|(_, e)| match e.downcast_ref::<AppError>() {
-        Some(AppError::Forbidden(message)) => Some(message.clone()),
-        _ => None,
-    });
-    if let Some(message) = forbidden {
-        return view! { <ForbiddenPage message /> }.into_any();
-    }
     let messages = move || errors.get().into_iter().map(|(_, e)| view! { <li>{e.to_string()}</li> }).collect_view();
     view! {
         <div role="alert" class="rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800 dark:border-red-900 dark:bg-red-950 dark:text-red-200">
@@ -92,7 +82,6 @@ fn ErrorPanel(errors: ArcRwSignal<Errors>) -> impl IntoView {
             <a href="" class="mt-3 inline-block font-medium underline focus-ring">"Reload the page"</a>
         </div>
     }
-    .into_any()
 }
 
 /// A page's title row: the heading and, on the right, the page's actions.

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::app::layout::PageHeader;
+use crate::app::pages::ForbiddenPage;
 use crate::domain::AppError;
 use crate::domain::project::{ProjectList, ProjectSummary};
 
@@ -20,16 +21,25 @@ pub fn ProjectsPage() -> impl IntoView {
 
     view! {
         <Title text="Projects" />
-        <PageHeader title="Projects" subtitle="Namespaces labelled keyhold.dev/project, grouped by department">
-            <button type="button" class="btn-secondary" on:click=move |_| refreshes.update(|n| *n += 1)>
-                "Refresh"
-            </button>
-        </PageHeader>
-        <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading projects…"</p> }>
+        // The page answers from its data: a 403 page for someone with no role in any project, other
+        // failures to the layout's error boundary.
+        <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading projects…"</p> }>
             {move || Suspend::new(async move {
-                projects.await.map(|list| view! { <ProjectTable list /> })
+                match projects.await {
+                    Ok(list) => Ok(view! {
+                        <PageHeader title="Projects" subtitle="Namespaces labelled keyhold.dev/project, grouped by department">
+                            <button type="button" class="btn-secondary" on:click=move |_| refreshes.update(|n| *n += 1)>
+                                "Refresh"
+                            </button>
+                        </PageHeader>
+                        <ProjectTable list />
+                    }
+                    .into_any()),
+                    Err(AppError::Forbidden(message)) => Ok(view! { <ForbiddenPage message /> }.into_any()),
+                    Err(e) => Err(e),
+                }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
