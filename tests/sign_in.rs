@@ -286,8 +286,7 @@ async fn pages_answer_for_the_roles_with_security_headers() {
     assert_eq!(headers["referrer-policy"], "same-origin");
 
     // dave has an account but no role: a clear 403 page, not an empty table.
-    let output = Command::new(env!("CARGO_BIN_EXE_keyhold")).args(["user", "passwd", "dave", "--cluster", "kubeconfig"]).env("KUBECONFIG", dir.path().join("kubeconfig")).output().unwrap();
-    let password = String::from_utf8(output.stdout).unwrap().trim().to_string();
+    let (_, password, _) = keyhold_cli(&["user", "passwd", "dave"], &dir.path().join("kubeconfig"), None);
     let dave = server.sign_in("dave", &password).await;
     for path in ["/credentials", "/projects"] {
         let response = page(dave.clone(), path).await;

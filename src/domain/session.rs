@@ -18,10 +18,8 @@ pub enum SignInMethod {
 /// What the console offers; the server checks every call again, whatever this says.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Permissions {
-    /// May list credentials in at least one namespace: the Credentials and Projects pages open.
+    /// May list credentials in at least one namespace: the Credentials page opens.
     pub list_credentials: bool,
-    /// May create credentials in at least one namespace: "New credential" is offered.
-    pub create_credentials: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -72,11 +72,7 @@ impl AppState {
     pub async fn permissions(&self, who: &Identity) -> Result<Permissions, kube::Error> {
         let mut namespaces: Vec<String> = self.projects.list().projects.into_iter().map(|p| p.namespace).collect();
         namespaces.push(self.system_namespace.clone());
-        let access = self.credentials.access();
-        Ok(Permissions {
-            list_credentials: access.may_somewhere(who, "list", "credentials", &namespaces).await?,
-            create_credentials: access.may_somewhere(who, "create", "credentials", &namespaces).await?,
-        })
+        Ok(Permissions { list_credentials: self.credentials.access().may_somewhere(who, "list", "credentials", &namespaces).await? })
     }
 }
 

@@ -56,7 +56,7 @@ async fn bearer(State(state): State<AppState>, mut request: Request, next: Next)
     let Some(token) = token.filter(|t| !t.is_empty()) else { return ApiError::MissingToken.into_response() };
     match state.auth.bearer(token).await {
         Ok(Some(identity)) => {
-            request.extensions_mut().insert(identity.authenticated());
+            request.extensions_mut().insert(identity);
             next.run(request).await
         }
         Ok(None) => ApiError::BadToken.into_response(),

@@ -5,6 +5,7 @@ mod forbidden;
 mod login;
 mod not_found;
 mod projects;
+mod status_page;
 
 pub use credentials::CredentialsPage;
 pub use forbidden::ForbiddenPage;

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::domain::identity::Identity;
+use crate::server::credentials::service::MANAGED_BY;
 
 /// The Secret that holds the accounts.
 pub const SECRET_NAME: &str = "keyhold-accounts";
@@ -200,7 +201,7 @@ impl Accounts {
                     let secret = Secret {
                         metadata: ObjectMeta {
                             name: Some(SECRET_NAME.into()),
-                            labels: Some([("app.kubernetes.io/managed-by".to_string(), "keyhold".to_string())].into()),
+                            labels: Some([(MANAGED_BY.to_string(), "keyhold".to_string())].into()),
                             ..Default::default()
                         },
                         data: Some(data),

@@ -137,7 +137,7 @@ impl Auth {
         Ok(status
             .authenticated
             .unwrap_or(false)
-            .then(|| status.user.and_then(|u| u.username.map(|name| Identity { user: name, groups: u.groups.unwrap_or_default() })))
+            .then(|| status.user.and_then(|u| u.username.map(|name| Identity { user: name, groups: u.groups.unwrap_or_default() }.authenticated())))
             .flatten())
     }
 
@@ -155,10 +155,6 @@ impl Auth {
     pub fn client_addr(&self, peer: IpAddr, headers: &http::HeaderMap) -> IpAddr {
         let forwarded = || headers.get("x-forwarded-for")?.to_str().ok()?.rsplit(',').next()?.trim().parse().ok();
         if self.proxies.iter().any(|p| p.contains(peer)) { forwarded().unwrap_or(peer) } else { peer }
-    }
-
-    pub fn accounts(&self) -> &Accounts {
-        &self.accounts
     }
 }
 
@@ -179,6 +175,7 @@ pub struct Cidr {
 
 impl Cidr {
     pub fn contains(&self, addr: IpAddr) -> bool {
+        // Both sides as 128 bits, an IPv4 address in the top 32, so one mask serves both families.
         let bits = |a: IpAddr| -> (u128, u8) {
             match a {
                 IpAddr::V4(v4) => (u128::from(u32::from(v4)) << 96, 32),
@@ -208,7 +205,6 @@ impl std::str::FromStr for Cidr {
             Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("{s:?} has a bad prefix length"))?,
             None => max,
         };
-        // IPv4 prefixes count within the 32 bits that `contains` places at the top.
         Ok(Cidr { network, prefix })
     }
 }

@@ -19,49 +19,34 @@ pub enum SessionStoreError {
 
 /// The configured store, one type for the session layer.
 #[derive(Debug, Clone)]
-pub enum Sessions {
-    Sqlite(SqliteSessions),
-    Redis(RedisSessions),
-}
+pub struct Sessions(Arc<dyn SessionStore>);
 
 impl Sessions {
     /// Redis when `url` is a `redis://` or `rediss://` URL, else SQLite in `data_dir`.
     pub async fn open(url: Option<&str>, data_dir: &Path) -> std::result::Result<Self, SessionStoreError> {
-        match url {
-            Some(url) => RedisSessions::connect(url).await.map(Sessions::Redis),
-            None => SqliteSessions::open(&data_dir.join("sessions.sqlite3")).map(Sessions::Sqlite),
-        }
+        Ok(Sessions(match url {
+            Some(url) => Arc::new(RedisSessions::connect(url).await?),
+            None => Arc::new(SqliteSessions::open(&data_dir.join("sessions.sqlite3"))?),
+        }))
     }
 }
 
 #[async_trait]
 impl SessionStore for Sessions {
     async fn create(&self, record: &mut Record) -> Result<()> {
-        match self {
-            Sessions::Sqlite(s) => s.create(record).await,
-            Sessions::Redis(s) => s.create(record).await,
-        }
+        self.0.create(record).await
     }
 
     async fn save(&self, record: &Record) -> Result<()> {
-        match self {
-            Sessions::Sqlite(s) => s.save(record).await,
-            Sessions::Redis(s) => s.save(record).await,
-        }
+        self.0.save(record).await
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
-        match self {
-            Sessions::Sqlite(s) => s.load(id).await,
-            Sessions::Redis(s) => s.load(id).await,
-        }
+        self.0.load(id).await
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
-        match self {
-            Sessions::Sqlite(s) => s.delete(id).await,
-            Sessions::Redis(s) => s.delete(id).await,
-        }
+        self.0.delete(id).await
     }
 }
 
@@ -103,7 +88,10 @@ impl SqliteSessions {
             .map_err(backend)?
             .map_err(backend)
     }
+}
 
+#[async_trait]
+impl SessionStore for SqliteSessions {
     async fn create(&self, record: &mut Record) -> Result<()> {
         loop {
             let (id, bytes, expires) = (record.id.to_string(), encode(record)?, record.expiry_date.unix_timestamp());
@@ -180,7 +168,10 @@ impl RedisSessions {
         let reply: Option<String> = command.query_async(&mut self.connection.clone()).await.map_err(backend)?;
         Ok(reply.is_some())
     }
+}
 
+#[async_trait]
+impl SessionStore for RedisSessions {
     async fn create(&self, record: &mut Record) -> Result<()> {
         while !self.set(record, true).await? {
             record.id = Id::default();

@@ -62,8 +62,9 @@ impl WebSettings {
     }
 }
 
-fn peer(request: &Request) -> IpAddr {
-    request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+/// The connecting peer's address (unspecified for in-process requests, which have none).
+fn peer(extensions: &http::Extensions) -> IpAddr {
+    extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
 }
 
 /// Paths anyone may fetch: the sign-in page, assets, health, and the APIs, which answer for
@@ -75,7 +76,7 @@ fn is_public(path: &str) -> bool {
 /// Finds who is calling (a trusted proxy's headers, else the session), puts [`SignedIn`] into the
 /// request for the pages and server functions, and sends a browser without a session to `/login`.
 pub async fn authenticate(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
-    let proxied = state.auth.proxy_identity(peer(&request), request.headers());
+    let proxied = state.auth.proxy_identity(peer(request.extensions()), request.headers());
     let signed_in = match proxied {
         Some(identity) => Some(SignedIn { identity, method: SignInMethod::Proxy, since: now() }),
         None => match current(&session, &state.web).await {
@@ -107,7 +108,7 @@ fn now() -> i64 {
 /// The session's identity, unless the session outlived its absolute lifetime (then it ends). A
 /// session in use is touched now and then, which moves its idle expiry on.
 async fn current(session: &Session, web: &WebSettings) -> Result<Option<SignedIn>, tower_sessions::session::Error> {
-    let Some(mut signed_in) = session.get::<SignedIn>(SESSION_KEY).await? else { return Ok(None) };
+    let Some(signed_in) = session.get::<SignedIn>(SESSION_KEY).await? else { return Ok(None) };
     let age = now() - signed_in.since;
     if age > web.lifetime.as_secs() as i64 {
         session.flush().await?;
@@ -117,7 +118,6 @@ async fn current(session: &Session, web: &WebSettings) -> Result<Option<SignedIn
     if now() - touched >= (web.idle_timeout.as_secs() / 10).clamp(1, 60) as i64 {
         session.insert("touched", now()).await?;
     }
-    signed_in.identity = signed_in.identity.authenticated();
     Ok(Some(signed_in))
 }
 
@@ -184,8 +184,7 @@ pub fn signed_in() -> Result<SignedIn, AppError> {
 }
 
 fn client_addr(parts: &http::request::Parts, state: &AppState) -> IpAddr {
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    state.auth.client_addr(peer, &parts.headers)
+    state.auth.client_addr(peer(&parts.extensions), &parts.headers)
 }
 
 /// Checks the credentials with `check` and, if they hold, starts a new session under a new id.
