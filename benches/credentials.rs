@@ -4,34 +4,18 @@
 
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{ObjectMeta, PostParams};
-use kube::{Api, Client};
+use kube::Api;
 
-use keyhold::domain::credential::{CredentialType, Phase, Scope, ScopeLevel};
+use keyhold::domain::credential::{Phase, Scope, ScopeLevel};
 use keyhold::domain::identity::Identity;
 use keyhold::domain::new_credential::{NewCredential, SecretValues};
 use keyhold::domain::query::{Column, Direction, Filter, ListQuery};
-use keyhold::server::credentials::resource::{Credential, CredentialSpec, SecretRef, install_crd};
+use keyhold::server::credentials::resource::{Credential, install_crd};
 use keyhold::server::credentials::service::{CredentialsService, Settings};
 
-const NAMESPACES: usize = 500;
-const CREDENTIALS: usize = 10_000;
+mod fixture;
 
-fn median_ms(mut samples: Vec<Duration>) -> (f64, f64) {
-    samples.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    (ms(samples[samples.len() / 2]), ms(samples[samples.len() * 9 / 10]))
-}
-
-async fn projects(client: &Client) {
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    for name in std::iter::once("keyhold-system".to_string()).chain((0..NAMESPACES).map(|n| format!("project-{n}"))) {
-        let labels = name.starts_with("project-").then(|| [("keyhold.dev/project".to_string(), name.clone())].into());
-        let ns = Namespace { metadata: ObjectMeta { name: Some(name), labels, ..Default::default() }, ..Default::default() };
-        namespaces.create(&PostParams::default(), &ns).await.unwrap();
-    }
-}
+use fixture::{CREDENTIALS, NAMESPACES, create_credential, percentiles, projects};
 
 #[tokio::main]
 async fn main() {
@@ -42,22 +26,8 @@ async fn main() {
     let client = keyhold::embedded::Cluster::open(dir.path()).unwrap().client();
     install_crd(client.clone()).await.unwrap();
     projects(&client).await;
-    let types = CredentialType::ALL;
     for i in 0..CREDENTIALS {
-        let namespace = format!("project-{}", i % NAMESPACES);
-        let mut credential = Credential::new(
-            &format!("cred-{i}"),
-            CredentialSpec {
-                display_name: format!("Credential {i:05}"),
-                description: Some(format!("bench credential number {i}")),
-                credential_type: types[i % types.len()],
-                scope: Scope { level: ScopeLevel::Project, department: None, project: Some(namespace.clone()) },
-                secret_ref: SecretRef { name: format!("cred-{i}"), managed: true },
-                registry: None,
-            },
-        );
-        credential.metadata.namespace = Some(namespace.clone());
-        Api::<Credential>::namespaced(client.clone(), &namespace).create(&PostParams::default(), &credential).await.unwrap();
+        create_credential(&client, i).await.unwrap();
     }
     let (service, driver) = CredentialsService::start(client.clone(), Settings::default());
     tokio::spawn(driver);
@@ -72,11 +42,11 @@ async fn main() {
     let mut samples = Vec::new();
     for _ in 0..50 {
         let t = Instant::now();
-        let page = service.list(&admin, &query).await.unwrap();
+        let page = service.list(&admin, &query).await.unwrap().page;
         samples.push(t.elapsed());
         assert_eq!(page.rows.len(), 50);
     }
-    let (p50, p90) = median_ms(samples);
+    let (p50, p90) = percentiles(samples);
     println!("page of 50 out of {CREDENTIALS} credentials, with search, filter and sort: p50 {p50:.1} ms, p90 {p90:.1} ms");
 
     // 2. One Cluster-scope credential reaching 500 projects.

@@ -90,7 +90,7 @@ fn request(display_name: &str, level: ScopeLevel, project: Option<&str>) -> NewC
 async fn list_until(world: &World, who: &Identity, done: impl Fn(&Page) -> bool) -> Page {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let page = world.service.list(who, &ListQuery::default()).await.unwrap();
+        let page = world.service.list(who, &ListQuery::default()).await.unwrap().page;
         if done(&page) || tokio::time::Instant::now() > deadline {
             return page;
         }

@@ -3,128 +3,16 @@
 //! rotation, sign-out, idle and absolute expiry, the same-origin rule, rate limiting, token and
 //! proxy sign-in, the CLI's accounts and API tokens, and role checks on a mutating server function.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
+use reqwest::header::{COOKIE, ORIGIN};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+mod support;
 
-/// Polls `check` until it holds, for at most `limit`.
-async fn eventually<F: Future<Output = bool>>(limit: Duration, mut check: impl FnMut() -> F) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
-}
-
-/// One `keyhold serve` process; stopped with SIGTERM when dropped.
-struct Server {
-    child: Child,
-    url: String,
-    http: reqwest::Client,
-}
-
-impl Server {
-    async fn start(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
-        let port = free_port();
-        let url = format!("http://127.0.0.1:{port}");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_keyhold"));
-        command.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir", data_dir.to_str().unwrap()]).args(extra);
-        command.env_remove("KEYHOLD_CLUSTER").env_remove("KUBECONFIG").envs(env.iter().copied()).stdout(Stdio::null()).stderr(Stdio::null());
-        let child = command.spawn().unwrap();
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let server = Server { child, url, http };
-        let ready = eventually(Duration::from_secs(60), || async {
-            server.http.get(format!("{}/readyz", server.url)).send().await.is_ok_and(|r| r.status().is_success())
-        })
-        .await;
-        assert!(ready, "keyhold did not become ready at {}", server.url);
-        server
-    }
-
-    /// An embedded cluster in `dir`, also served to other clients through a kubeconfig.
-    async fn embedded(dir: &Path, extra: &[&str]) -> Server {
-        let kubeconfig = dir.join("kubeconfig");
-        let api = format!("127.0.0.1:{}", free_port());
-        let mut args = vec!["--cluster", "embedded", "--kube-api-listen", &api, "--write-kubeconfig", kubeconfig.to_str().unwrap()];
-        args.extend_from_slice(extra);
-        Server::start(dir, &args, &[]).await
-    }
-
-    /// POSTs a form to a server function, as a page of this origin would.
-    async fn post(&self, function: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> reqwest::Response {
-        let mut request = self.http.post(format!("{}/api/{function}", self.url)).header(ORIGIN, &self.url).form(form);
-        if let Some(cookie) = cookie {
-            request = request.header(COOKIE, cookie);
-        }
-        request.send().await.unwrap()
-    }
-
-    /// Signs in and returns the session cookie (`name=value`).
-    async fn sign_in(&self, user: &str, password: &str) -> String {
-        let response = self.post("sign_in", None, &[("username", user), ("password", password), ("next", "/projects")]).await;
-        assert_eq!(response.status(), StatusCode::OK, "{user}: {}", response.text().await.unwrap());
-        session_cookie(&response).expect("a session cookie")
-    }
-
-    /// The signed-in user's name, or the status code when there is none.
-    async fn whoami(&self, cookie: &str) -> Result<String, StatusCode> {
-        let response = self.post("signed_in_user", Some(cookie), &[]).await;
-        if response.status() != StatusCode::OK {
-            return Err(response.status());
-        }
-        let body: serde_json::Value = response.json().await.unwrap();
-        Ok(body["name"].as_str().unwrap().to_string())
-    }
-
-    fn stop(mut self) {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn set_cookie(response: &reqwest::Response) -> Option<String> {
-    response.headers().get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find(|c| c.contains("keyhold-session")).map(str::to_string)
-}
-
-fn session_cookie(response: &reqwest::Response) -> Option<String> {
-    set_cookie(response).and_then(|c| c.split(';').next().map(str::to_string))
-}
-
-fn keyhold_cli(args: &[&str], kubeconfig: &Path, stdin: Option<&str>) -> (bool, String, String) {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keyhold"))
-        .args(args)
-        .args(["--cluster", "kubeconfig"])
-        .env("KUBECONFIG", kubeconfig)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.unwrap_or_default().as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).trim().to_string(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-const DEMO: &str = "keyhold-demo";
+use support::{DEMO, Server, eventually, free_port, keyhold_cli, session_cookie, set_cookie};
 
 #[tokio::test]
 async fn sign_in_sets_a_safe_cookie_rotates_the_id_and_sign_out_ends_the_session() {

@@ -8,6 +8,8 @@ pub mod new_credential;
 pub mod project;
 pub mod query;
 pub mod session;
+pub mod time;
+pub mod url;
 pub mod usage;
 
 pub use error::AppError;

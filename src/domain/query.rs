@@ -15,6 +15,9 @@ pub struct CredentialRow {
     pub description: String,
     pub credential_type: CredentialType,
     pub phase: Phase,
+    /// Where the credential's Secret is, or should be, with what went wrong there: the status
+    /// badge's detail.
+    pub targets: Vec<TargetStatus>,
     /// The workloads and templates that use it, as `kind/namespace/name`.
     pub used_by: Vec<String>,
     pub created_by: String,
@@ -25,10 +28,21 @@ pub struct CredentialRow {
     pub created_at: String,
     pub cluster: String,
     pub keys: Vec<String>,
+    /// Whether the person asking may rename, give new values to or delete it.
+    pub may_change: bool,
 }
 
-/// The table's columns, by which rows are filtered and sorted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The state of a credential's Secret in one namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetStatus {
+    pub namespace: String,
+    pub phase: Phase,
+    /// Why it is not ready; empty when it is.
+    pub message: String,
+}
+
+/// The table's columns, in the order they are shown, by which rows are filtered and sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Column {
     Credential,
     Description,
@@ -39,6 +53,75 @@ pub enum Column {
     Scope,
     CreationTime,
     Cluster,
+}
+
+/// How a column is filtered: by picking some of its values, or by text it contains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterKind {
+    Pick,
+    Contains,
+}
+
+impl Column {
+    pub const ALL: [Column; 9] = [
+        Column::Credential,
+        Column::Description,
+        Column::Type,
+        Column::Status,
+        Column::DataSources,
+        Column::CreatedBy,
+        Column::Scope,
+        Column::CreationTime,
+        Column::Cluster,
+    ];
+
+    /// The header the table shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            Column::Credential => "Credential",
+            Column::Description => "Description",
+            Column::Type => "Type",
+            Column::Status => "Status",
+            Column::DataSources => "Data source(s)",
+            Column::CreatedBy => "Created by",
+            Column::Scope => "Scope",
+            Column::CreationTime => "Creation time",
+            Column::Cluster => "Cluster",
+        }
+    }
+
+    /// The column's name in the page's address (`?type=…&sort=created`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Column::Credential => "credential",
+            Column::Description => "description",
+            Column::Type => "type",
+            Column::Status => "status",
+            Column::DataSources => "data_sources",
+            Column::CreatedBy => "created_by",
+            Column::Scope => "scope",
+            Column::CreationTime => "created",
+            Column::Cluster => "cluster",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Column> {
+        Column::ALL.into_iter().find(|c| c.key() == key)
+    }
+
+    /// How "Add filter" offers the column; `None` for the creation time, which sorting serves.
+    pub fn filter_kind(self) -> Option<FilterKind> {
+        match self {
+            Column::Type | Column::Status | Column::Scope | Column::Cluster | Column::CreatedBy => Some(FilterKind::Pick),
+            Column::Credential | Column::Description | Column::DataSources => Some(FilterKind::Contains),
+            Column::CreationTime => None,
+        }
+    }
+
+    /// The Credential column names each row and cannot be hidden.
+    pub fn hideable(self) -> bool {
+        self != Column::Credential
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +141,8 @@ pub struct Filter {
 /// Rows a page may hold.
 pub const PAGE_SIZES: [usize; 3] = [25, 50, 100];
 
+/// Everything that decides what the table shows. It lives in the page's address, so a link
+/// shares it and Back returns to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListQuery {
     pub search: String,
@@ -74,6 +159,115 @@ impl Default for ListQuery {
     }
 }
 
+impl ListQuery {
+    /// Reads a query from the address's parameters: `q`, one parameter per filtered column
+    /// (repeated for several values), `sort` and `order`, `page` and `per_page`. Anything else,
+    /// or anything malformed, is ignored: a hand-edited link still opens a table.
+    pub fn from_params<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> ListQuery {
+        let mut query = ListQuery::default();
+        let mut descending = false;
+        for (name, value) in params {
+            match (name, Column::from_key(name)) {
+                ("q", _) => query.search = value.to_string(),
+                ("sort", _) => query.sort = Column::from_key(value).map(|c| (c, Direction::Ascending)),
+                ("order", _) => descending = value == "desc",
+                ("page", _) => query.page = value.parse().unwrap_or(1).max(1),
+                ("per_page", _) => query.per_page = value.parse().ok().filter(|n| PAGE_SIZES.contains(n)).unwrap_or(PAGE_SIZES[0]),
+                (_, Some(column)) if column.filter_kind().is_some() && !value.trim().is_empty() => {
+                    query.add_filter_value(column, value.trim());
+                }
+                _ => {}
+            }
+        }
+        if let (Some((_, direction)), true) = (&mut query.sort, descending) {
+            *direction = Direction::Descending;
+        }
+        query
+    }
+
+    /// The address's query string (without `?`), defaults left out; `from_params` reads it back.
+    pub fn to_query_string(&self) -> String {
+        self.to_params().iter().map(|(k, v)| format!("{k}={}", super::url::encode(v))).collect::<Vec<_>>().join("&")
+    }
+
+    /// The address's parameters, defaults left out.
+    pub fn to_params(&self) -> Vec<(&'static str, String)> {
+        let mut pairs: Vec<(&'static str, String)> = Vec::new();
+        if !self.search.is_empty() {
+            pairs.push(("q", self.search.clone()));
+        }
+        for filter in &self.filters {
+            pairs.extend(filter.values.iter().map(|v| (filter.column.key(), v.clone())));
+        }
+        if let Some((column, direction)) = self.sort {
+            pairs.push(("sort", column.key().to_string()));
+            if direction == Direction::Descending {
+                pairs.push(("order", "desc".to_string()));
+            }
+        }
+        if self.page > 1 {
+            pairs.push(("page", self.page.to_string()));
+        }
+        if self.per_page != PAGE_SIZES[0] {
+            pairs.push(("per_page", self.per_page.to_string()));
+        }
+        pairs
+    }
+
+    fn add_filter_value(&mut self, column: Column, value: &str) {
+        match self.filters.iter_mut().find(|f| f.column == column) {
+            Some(filter) if !filter.values.iter().any(|v| v == value) => filter.values.push(value.to_string()),
+            Some(_) => {}
+            None => self.filters.push(Filter { column, values: vec![value.to_string()] }),
+        }
+    }
+
+    /// The query with `column` filtered by `values` (replacing its filter; none when empty), from
+    /// the first page.
+    pub fn with_filter(&self, column: Column, values: Vec<String>) -> ListQuery {
+        let mut query = ListQuery { page: 1, ..self.clone() };
+        let values: Vec<String> = values.into_iter().map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect();
+        match query.filters.iter().position(|f| f.column == column) {
+            Some(i) if values.is_empty() => {
+                query.filters.remove(i);
+            }
+            Some(i) => query.filters[i].values = values,
+            None if values.is_empty() => {}
+            None => query.filters.push(Filter { column, values }),
+        }
+        query
+    }
+
+    pub fn with_search(&self, search: &str) -> ListQuery {
+        ListQuery { search: search.to_string(), page: 1, ..self.clone() }
+    }
+
+    /// The next sort a click on `column`'s header gives: ascending, then descending, then off.
+    pub fn sorted_by(&self, column: Column) -> ListQuery {
+        let sort = match self.sort {
+            Some((c, Direction::Ascending)) if c == column => Some((column, Direction::Descending)),
+            Some((c, Direction::Descending)) if c == column => None,
+            _ => Some((column, Direction::Ascending)),
+        };
+        ListQuery { sort, page: 1, ..self.clone() }
+    }
+
+    pub fn at_page(&self, page: usize, per_page: usize) -> ListQuery {
+        ListQuery { page, per_page, ..self.clone() }
+    }
+
+    /// The query without search and filters, keeping sort and page size.
+    pub fn cleared(&self) -> ListQuery {
+        ListQuery { search: String::new(), filters: Vec::new(), page: 1, ..self.clone() }
+    }
+
+    /// Whether rows are being narrowed down (so an empty table means "nothing matches").
+    pub fn narrows(&self) -> bool {
+        !self.search.trim().is_empty() || !self.filters.is_empty()
+    }
+}
+
+/// One page of the table, and what the filter pickers offer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page {
     pub rows: Vec<CredentialRow>,
@@ -81,6 +275,23 @@ pub struct Page {
     pub total: usize,
     pub page: usize,
     pub per_page: usize,
+    /// For each column with a value picker, the values the visible credentials have, sorted.
+    pub choices: Vec<(Column, Vec<String>)>,
+}
+
+impl Page {
+    /// How many pages the matching rows fill (at least one).
+    pub fn pages(&self) -> usize {
+        self.total.div_ceil(self.per_page).max(1)
+    }
+}
+
+/// The table as the server read it: one page, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing {
+    pub page: Page,
+    /// RFC 3339 time at which the server read its cache.
+    pub read_at: String,
 }
 
 impl CredentialRow {
@@ -101,8 +312,8 @@ impl CredentialRow {
 
     fn matches(&self, filter: &Filter) -> bool {
         let text = self.text(filter.column);
-        match filter.column {
-            Column::Credential | Column::Description | Column::DataSources | Column::Scope => {
+        match filter.column.filter_kind() {
+            Some(FilterKind::Contains) => {
                 let text = text.to_lowercase();
                 filter.values.iter().any(|v| text.contains(&v.to_lowercase()))
             }
@@ -130,7 +341,8 @@ impl CredentialRow {
 }
 
 /// Applies a query to rows: filter, search, sort (then by namespace and name, so pages are
-/// stable), and cut one page.
+/// stable), and cut one page. The pickers' choices come from all the rows, so a filter can
+/// always be widened again.
 pub fn select(rows: &[CredentialRow], query: &ListQuery) -> Page {
     let needle = query.search.trim().to_lowercase();
     let selected: Vec<&CredentialRow> =
@@ -147,8 +359,19 @@ pub fn select(rows: &[CredentialRow], query: &ListQuery) -> Page {
     let total = selected.len();
     let last_page = total.div_ceil(per_page).max(1);
     let page = query.page.clamp(1, last_page);
-    let rows = selected.into_iter().skip((page - 1) * per_page).take(per_page).cloned().collect();
-    Page { rows, total, page, per_page }
+    let rows_of_page = selected.into_iter().skip((page - 1) * per_page).take(per_page).cloned().collect();
+    Page { rows: rows_of_page, total, page, per_page, choices: choices(rows) }
+}
+
+fn choices(rows: &[CredentialRow]) -> Vec<(Column, Vec<String>)> {
+    Column::ALL
+        .into_iter()
+        .filter(|c| c.filter_kind() == Some(FilterKind::Pick))
+        .map(|column| {
+            let values: std::collections::BTreeSet<String> = rows.iter().map(|r| r.text(column)).filter(|v| !v.is_empty()).collect();
+            (column, values.into_iter().collect())
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -170,6 +393,8 @@ mod tests {
             created_at: "2026-01-01T00:00:00Z".into(),
             cluster: "local".into(),
             keys: keys.iter().map(|k| k.to_string()).collect(),
+            targets: Vec::new(),
+            may_change: false,
         }
     }
 
@@ -212,5 +437,48 @@ mod tests {
         assert_eq!(second.rows[0].display_name, "cred 50");
         let beyond = select(&many, &ListQuery { page: 9, per_page: 7, ..Default::default() });
         assert_eq!((beyond.per_page, beyond.page), (25, 3));
+    }
+
+    #[test]
+    fn the_address_holds_the_whole_query() {
+        let query = ListQuery {
+            search: "s3 & more".into(),
+            filters: vec![
+                Filter { column: Column::Type, values: vec!["Access key".into(), "Username & password".into()] },
+                Filter { column: Column::Credential, values: vec!["hub".into()] },
+            ],
+            sort: Some((Column::CreationTime, Direction::Descending)),
+            page: 3,
+            per_page: 100,
+        };
+        let text = query.to_query_string();
+        assert_eq!(text, "q=s3%20%26%20more&type=Access%20key&type=Username%20%26%20password&credential=hub&sort=created&order=desc&page=3&per_page=100");
+        let decoded = [("q", "s3 & more"), ("type", "Access key"), ("type", "Username & password"), ("credential", "hub"), ("sort", "created"), ("order", "desc"), ("page", "3"), ("per_page", "100")];
+        assert_eq!(ListQuery::from_params(decoded), query);
+        assert_eq!(ListQuery::default().to_query_string(), "");
+        let junk = ListQuery::from_params([("per_page", "7"), ("page", "x"), ("sort", "nope"), ("created", "2026"), ("other", "1")]);
+        assert_eq!(junk, ListQuery::default());
+    }
+
+    #[test]
+    fn toolbar_actions_give_new_queries_from_the_first_page() {
+        let base = ListQuery { page: 4, ..Default::default() };
+        let sorted = base.sorted_by(Column::Type);
+        assert_eq!((sorted.sort, sorted.page), (Some((Column::Type, Direction::Ascending)), 1));
+        assert_eq!(sorted.sorted_by(Column::Type).sort, Some((Column::Type, Direction::Descending)));
+        assert_eq!(sorted.sorted_by(Column::Type).sorted_by(Column::Type).sort, None);
+        assert_eq!(sorted.sorted_by(Column::Status).sort, Some((Column::Status, Direction::Ascending)));
+        let filtered = base.with_filter(Column::Status, vec!["Issues found".into(), " ".into()]);
+        assert_eq!(filtered.filters, vec![Filter { column: Column::Status, values: vec!["Issues found".into()] }]);
+        assert!(filtered.narrows() && !filtered.with_filter(Column::Status, vec![]).narrows());
+        assert_eq!(filtered.with_search("x").cleared(), ListQuery::default());
+    }
+
+    #[test]
+    fn pickers_offer_the_values_rows_have() {
+        let page = select(&rows(), &ListQuery { search: "docker".into(), ..Default::default() });
+        let created_by = page.choices.iter().find(|(c, _)| *c == Column::CreatedBy).map(|(_, v)| v.clone());
+        assert_eq!(created_by, Some(vec!["alice".to_string(), "bob".to_string()]));
+        assert_eq!(page.pages(), 1);
     }
 }

@@ -20,6 +20,8 @@ pub enum SignInMethod {
 pub struct Permissions {
     /// May list credentials in at least one namespace: the Credentials page opens.
     pub list_credentials: bool,
+    /// May create credentials in at least one namespace: "New credential" shows.
+    pub create_credentials: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,16 +41,7 @@ pub fn after_sign_in(next: &str) -> &str {
 
 /// The address of the sign-in page that brings a person back to `path` afterwards.
 pub fn sign_in_url(path: &str) -> String {
-    let mut url = String::from("/login?next=");
-    for byte in path.bytes() {
-        // Percent-encode everything but unreserved characters and '/'.
-        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
-            url.push(byte as char);
-        } else {
-            url.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    url
+    format!("/login?next={}", super::url::encode(path))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::app::{App, shell};
 use crate::server::AppState;
 use crate::server::auth::sessions::Sessions;
 use crate::server::auth::web;
-use crate::server::rest;
+use crate::server::{events, rest};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -26,6 +26,7 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/api/events/credentials", get(events::credential_changes))
         .leptos_routes_with_context(&state, routes, provide_state.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -6,8 +6,10 @@ pub mod cluster;
 pub mod config;
 pub mod credentials;
 mod demo;
+mod events;
 mod http;
 pub mod leader;
+pub mod preferences;
 pub mod projects;
 mod rest;
 mod shutdown;
@@ -39,6 +41,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub projects: ProjectsService,
     pub credentials: CredentialsService,
+    pub preferences: preferences::Preferences,
     pub auth: Auth,
     pub web: Arc<WebSettings>,
     pub readiness: Readiness,
@@ -72,7 +75,11 @@ impl AppState {
     pub async fn permissions(&self, who: &Identity) -> Result<Permissions, kube::Error> {
         let mut namespaces: Vec<String> = self.projects.list().projects.into_iter().map(|p| p.namespace).collect();
         namespaces.push(self.system_namespace.clone());
-        Ok(Permissions { list_credentials: self.credentials.access().may_somewhere(who, "list", "credentials", &namespaces).await? })
+        let access = self.credentials.access();
+        Ok(Permissions {
+            list_credentials: access.may_somewhere(who, "list", "credentials", &namespaces).await?,
+            create_credentials: access.may_somewhere(who, "create", "credentials", &namespaces).await?,
+        })
     }
 }
 
@@ -192,16 +199,17 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
         }
     }
 
-    let (projects, projects_watch) = ProjectsService::start(connection.client.clone());
-    tokio::spawn(projects_watch);
     let (credentials, credentials_watch) = credentials::service::CredentialsService::start(connection.client.clone(), settings.clone());
     tokio::spawn(credentials_watch);
+    let projects = credentials.projects().clone();
     // Only the replica that holds the Lease runs the controller.
     let elector = leader::Elector::new(connection.client.clone(), &settings.system_namespace, "keyhold-controller", &replica_identity(), leader::Timing::default());
     tokio::spawn({
         let (client, stop, settings) = (connection.client.clone(), stop.clone(), settings.clone());
         async move { elector.run(|| credentials::controller::run(client.clone(), settings.clone()), stop.wait()).await }
     });
+    let (preferences, preferences_watch) = preferences::Preferences::start(connection.client.clone(), &settings.system_namespace);
+    tokio::spawn(preferences_watch);
     let readiness = Readiness::default();
     tokio::spawn({
         let (projects, credentials, readiness, client) = (projects.clone(), credentials.clone(), readiness.clone(), connection.client.clone());
@@ -218,7 +226,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
 
     let auth_settings = AuthSettings { max_failures: args.sign_in_max_failures, window: args.sign_in_window, trusted_proxies: args.trusted_proxies.clone() };
     let auth = Auth::new(connection.client.clone(), &settings.system_namespace, auth_settings);
-    let state = AppState { leptos_options, projects, credentials, auth, web: Arc::new(web), readiness, system_namespace: settings.system_namespace.clone() };
+    let state = AppState { leptos_options, projects, credentials, preferences, auth, web: Arc::new(web), readiness, system_namespace: settings.system_namespace.clone() };
     let listener = bind(args.listen).await?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: args.listen, source })?;
     tracing::info!(%addr, %public_url, "Keyhold listening");

@@ -55,6 +55,11 @@ impl ProjectsService {
         Ok((!list.projects.is_empty()).then_some(list))
     }
 
+    /// The department of the project in `namespace`, if it is a project and has one.
+    pub fn department_of(&self, namespace: &str) -> Option<String> {
+        self.cache.get(&reflector::ObjectRef::new(namespace)).and_then(|ns| ns.labels().get(DEPARTMENT_LABEL).cloned())
+    }
+
     pub fn list(&self) -> ProjectList {
         let mut projects: Vec<ProjectSummary> = self.cache.state().iter().map(|ns| summary(ns)).collect();
         sort_projects(&mut projects);

@@ -12,15 +12,17 @@ use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
+use tokio::sync::watch;
 
 use super::resource::{Credential, CredentialSpec, SecretRef};
 use super::usage::{Usage, UsageIndex};
 use crate::server::auth::access::Access;
+use crate::server::projects::ProjectsService;
 use crate::domain::credential::{FieldError, ScopeLevel, object_name_from};
 use crate::domain::AppError;
 use crate::domain::identity::Identity;
 use crate::domain::new_credential::{NewCredential, SecretValues};
-use crate::domain::query::{CredentialRow, ListQuery, Page, select};
+use crate::domain::query::{CredentialRow, ListQuery, Listing, TargetStatus, select};
 
 pub const CREATED_BY: &str = "keyhold.dev/created-by";
 pub const UPDATED_BY: &str = "keyhold.dev/updated-by";
@@ -81,32 +83,46 @@ pub struct CredentialsService {
     client: Client,
     cache: Store<Credential>,
     usage: UsageIndex,
+    projects: ProjectsService,
     access: Access,
     settings: Settings,
+    changes: watch::Sender<u64>,
 }
 
 impl CredentialsService {
     /// Starts the watch-fed caches (Credentials, and the workloads that use them); the returned
     /// future drives them.
     pub fn start(client: Client, settings: Settings) -> (Self, impl Future<Output = ()> + Send + 'static) {
-        let (usage, usage_driver) = UsageIndex::start(client.clone());
+        let changes = watch::Sender::new(0);
+        let (usage, usage_driver) = UsageIndex::start(client.clone(), changes.clone());
         let (cache, writer) = reflector::store();
+        let counter = changes.clone();
         let stream = reflector::reflector(writer, watcher(Api::<Credential>::all(client.clone()), watcher::Config::default()))
             .default_backoff()
             .applied_objects()
-            .for_each(|event| async move {
-                if let Err(e) = event {
-                    tracing::warn!(error = %e, "credential watch failed; retrying");
+            .for_each(move |event| {
+                match event {
+                    Ok(_) => counter.send_modify(|n| *n += 1),
+                    Err(e) => tracing::warn!(error = %e, "credential watch failed; retrying"),
                 }
+                async {}
             });
+        let (projects, projects_driver) = ProjectsService::start(client.clone());
         let access = Access::new(client.clone(), settings.permission_cache);
-        (CredentialsService { client, cache, usage, access, settings }, futures::future::join(stream, usage_driver).map(|_| ()))
+        let service = CredentialsService { client, cache, usage, projects, access, settings, changes };
+        (service, futures::future::join3(stream, usage_driver, projects_driver).map(|_| ()))
     }
 
     /// Resolves once the caches hold the cluster's state.
     pub async fn synced(&self) {
         let _ = self.cache.wait_until_ready().await;
         self.usage.synced().await;
+        self.projects.synced().await;
+    }
+
+    /// The projects (namespaces) this service places credentials in.
+    pub fn projects(&self) -> &ProjectsService {
+        &self.projects
     }
 
     /// The workloads that use a credential's Secret, in its namespace or where it was copied.
@@ -132,34 +148,49 @@ impl CredentialsService {
         if self.may(who, verb, namespace).await? { Ok(()) } else { Err(ServiceError::Forbidden { verb, namespace: namespace.to_string() }) }
     }
 
-    /// The credentials `who` may list, as table rows, filtered, sorted and cut to one page.
-    pub async fn list(&self, who: &Identity, query: &ListQuery) -> Result<Page, ServiceError> {
+    /// The credentials `who` may list, as table rows, filtered, sorted and cut to one page. A
+    /// credential is listed to those who may list credentials where it lives or in a namespace it
+    /// reaches: a project's people see the department and cluster credentials their project gets.
+    pub async fn list(&self, who: &Identity, query: &ListQuery) -> Result<Listing, ServiceError> {
+        let read_at = jiff::Timestamp::now().to_string();
         let all = self.cache.state();
-        let everywhere = self.may(who, "list", "").await?;
-        let mut visible: HashMap<String, bool> = HashMap::new();
         let usage = self.usage.snapshot();
+        let mut may_list = NamespaceAccess::new(self, who, "list").await?;
+        let mut may_update = NamespaceAccess::new(self, who, "update").await?;
         let mut rows = Vec::new();
         for credential in all.iter() {
-            let namespace = credential.namespace().unwrap_or_default();
-            let allowed = match visible.get(&namespace) {
-                Some(allowed) => *allowed,
-                None => {
-                    let allowed = everywhere || self.may(who, "list", &namespace).await?;
-                    visible.insert(namespace.clone(), allowed);
-                    allowed
+            let home = credential.namespace().unwrap_or_default();
+            let mut reached = credential.status.iter().flat_map(|s| &s.targets).map(|t| t.namespace.as_str());
+            let visible = may_list.allows(&home).await? || {
+                let mut any = false;
+                for namespace in reached.by_ref() {
+                    if may_list.allows(namespace).await? {
+                        any = true;
+                        break;
+                    }
                 }
+                any
             };
-            if allowed {
-                rows.push(self.row(credential, &usage));
+            if visible {
+                let may_change = may_update.allows(&home).await?;
+                rows.push(self.row(credential, &usage, may_change));
             }
         }
-        Ok(select(&rows, query))
+        Ok(Listing { page: select(&rows, query), read_at })
     }
 
-    fn row(&self, credential: &Credential, usage: &Usage) -> CredentialRow {
+    /// A counter that moves whenever a credential or a workload using one changes: the table's
+    /// live updates wait on it.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    fn row(&self, credential: &Credential, usage: &Usage, may_change: bool) -> CredentialRow {
         let spec = &credential.spec;
         let status = credential.status.clone().unwrap_or_default();
-        let scope_path = [Some(self.settings.cluster_name.clone()), spec.scope.department.clone(), spec.scope.project.clone()]
+        // A project's department is its namespace's label, not part of the credential's scope.
+        let department = spec.scope.department.clone().or_else(|| spec.scope.project.as_deref().and_then(|p| self.projects.department_of(p)));
+        let scope_path = [Some(self.settings.cluster_name.clone()), department, spec.scope.project.clone()]
             .into_iter()
             .flatten()
             .collect::<Vec<_>>()
@@ -171,6 +202,7 @@ impl CredentialsService {
             description: spec.description.clone().unwrap_or_default(),
             credential_type: spec.credential_type,
             phase: status.phase,
+            targets: status.targets.into_iter().map(|t| TargetStatus { namespace: t.namespace, phase: t.state, message: t.message }).collect(),
             used_by: Self::users(usage, credential),
             created_by: credential.annotations().get(CREATED_BY).cloned().unwrap_or_default(),
             scope_level: spec.scope.level,
@@ -178,6 +210,7 @@ impl CredentialsService {
             created_at: credential.metadata.creation_timestamp.as_ref().map(|t| t.0.to_string()).unwrap_or_default(),
             cluster: self.settings.cluster_name.clone(),
             keys: status.keys,
+            may_change,
         }
     }
 
@@ -278,7 +311,7 @@ impl CredentialsService {
             }
         };
         self.record(who, &created, "Created", "created").await;
-        Ok(self.row(&created, &self.usage.snapshot()))
+        Ok(self.row(&created, &self.usage.snapshot(), true))
     }
 
     /// Changes a credential's display name and description; the Kubernetes names never change.
@@ -305,7 +338,7 @@ impl CredentialsService {
         });
         let renamed = credentials.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(|e| not_found(e, namespace, name))?;
         self.record(who, &renamed, "Renamed", "renamed").await;
-        Ok(self.row(&renamed, &self.usage.snapshot()))
+        Ok(self.row(&renamed, &self.usage.snapshot(), true))
     }
 
     /// Replaces the values of a credential's Secret (write-only: nothing is returned but the row).
@@ -337,7 +370,7 @@ impl CredentialsService {
         }
         let updated = credentials.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
         self.record(who, &updated, "ValuesReplaced", "given new values").await;
-        Ok(self.row(&updated, &self.usage.snapshot()))
+        Ok(self.row(&updated, &self.usage.snapshot(), true))
     }
 
     /// Deletes a credential. The controller's finalizer then removes its copies and, when Keyhold
@@ -387,5 +420,34 @@ fn not_found(e: kube::Error, namespace: &str, name: &str) -> ServiceError {
     match &e {
         kube::Error::Api(status) if status.code == 404 => ServiceError::NotFound(format!("{namespace}/{name}")),
         _ => e.into(),
+    }
+}
+
+/// One person's answers for one verb on credentials, per namespace, asked once per listing (and
+/// not at all per namespace when the answer holds everywhere).
+struct NamespaceAccess<'a> {
+    service: &'a CredentialsService,
+    who: &'a Identity,
+    verb: &'static str,
+    everywhere: bool,
+    known: HashMap<String, bool>,
+}
+
+impl<'a> NamespaceAccess<'a> {
+    async fn new(service: &'a CredentialsService, who: &'a Identity, verb: &'static str) -> Result<Self, ServiceError> {
+        let everywhere = service.may(who, verb, "").await?;
+        Ok(NamespaceAccess { service, who, verb, everywhere, known: HashMap::new() })
+    }
+
+    async fn allows(&mut self, namespace: &str) -> Result<bool, ServiceError> {
+        if self.everywhere {
+            return Ok(true);
+        }
+        if let Some(allowed) = self.known.get(namespace) {
+            return Ok(*allowed);
+        }
+        let allowed = self.service.may(self.who, self.verb, namespace).await?;
+        self.known.insert(namespace.to_string(), allowed);
+        Ok(allowed)
     }
 }

@@ -8,6 +8,7 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
+use tokio::sync::watch;
 
 use crate::domain::usage::{pod_spec, secret_names};
 
@@ -26,8 +27,9 @@ pub struct UsageIndex {
 }
 
 impl UsageIndex {
-    /// Starts one watch per workload kind; the returned future drives them all.
-    pub fn start(client: Client) -> (Self, impl Future<Output = ()> + Send + 'static) {
+    /// Starts one watch per workload kind, counting every change on `changes`; the returned future
+    /// drives them all.
+    pub fn start(client: Client, changes: watch::Sender<u64>) -> (Self, impl Future<Output = ()> + Send + 'static) {
         let mut stores = Vec::new();
         let mut drivers = Vec::new();
         for (group, version, kind, plural) in WORKLOADS {
@@ -35,11 +37,14 @@ impl UsageIndex {
             let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
             let writer = reflector::store::Writer::new(resource.clone());
             let store = writer.as_reader();
+            let changes = changes.clone();
             let driver = reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff().applied_objects().for_each(
-                move |event| async move {
-                    if let Err(e) = event {
-                        tracing::warn!(kind, error = %e, "workload watch failed; retrying");
+                move |event| {
+                    match event {
+                        Ok(_) => changes.send_modify(|n| *n += 1),
+                        Err(e) => tracing::warn!(kind, error = %e, "workload watch failed; retrying"),
                     }
+                    async {}
                 },
             );
             stores.push((*kind, store));

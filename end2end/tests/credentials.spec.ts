@@ -1,0 +1,213 @@
+// The Credentials table on the demo organisation: every toolbar feature, the state in the address,
+// remembered columns, live status, paging and each role's view.
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { signIn, url } from './session';
+
+const DEMO = ['Docker Hub (vision)', 'Feature store database', 'Hugging Face (research)', 'S3 datasets', 'Weights & Biases'];
+
+function kubectl(args: string[], input?: string): string {
+  return execFileSync('kubectl', args, { encoding: 'utf8', input });
+}
+
+/** A Credential written straight to the cluster, as a GitOps tool would. */
+function credentialManifest(namespace: string, name: string, displayName: string): string {
+  return JSON.stringify({
+    apiVersion: 'keyhold.dev/v1',
+    kind: 'Credential',
+    metadata: { name, namespace, annotations: { 'keyhold.dev/created-by': 'gitops' } },
+    spec: {
+      displayName,
+      type: 'Generic',
+      scope: { level: 'Project', project: namespace },
+      secretRef: { name, managed: true },
+    },
+  });
+}
+
+async function openTable(page: Page, user: string, path = '/credentials') {
+  await signIn(page, user);
+  await page.goto(url(path));
+  await page.locator('html[data-hydrated]').waitFor();
+}
+
+const table = (page: Page) => page.getByRole('table', { name: 'Credentials' });
+const names = (page: Page) => table(page).locator('tbody tr td:first-child');
+
+test('the table shows every column for the admin, readable as a real table', async ({ page }) => {
+  await openTable(page, 'alice');
+  const headers = table(page).locator('thead th[scope="col"]');
+  await expect(headers).toHaveText(['Credential', 'Description', 'Type', 'Status', 'Data source(s)', 'Created by', 'Scope', 'Creation time', 'Cluster'].map((h) => new RegExp(`^${h.replace(/[()]/g, '\\$&')}`)));
+  await expect(names(page)).toHaveText(DEMO);
+  const docker = table(page).getByRole('row', { name: /Docker Hub \(vision\)/ });
+  await expect(docker).toContainText('Docker registry');
+  await expect(docker).toContainText('Deployment trainer');
+  await expect(docker).toContainText('local › research › vision');
+  await expect(docker.getByRole('link', { name: 'Docker Hub (vision)' })).toHaveAttribute('href', '/credentials/vision/docker-hub-vision');
+  await expect(page.getByRole('link', { name: 'New credential' })).toBeVisible();
+});
+
+test('search applies as you type, lives in the address, and an empty result offers Clear filters', async ({ page }) => {
+  await openTable(page, 'alice');
+  await page.getByLabel('Search credentials').fill('hugging');
+  await expect(page).toHaveURL(/q=hugging/);
+  await expect(names(page)).toHaveText(['Hugging Face (research)']);
+  // Key names are searched too.
+  await page.getByLabel('Search credentials').fill('wandb_api');
+  await expect(names(page)).toHaveText(['Weights & Biases']);
+  await page.getByLabel('Search credentials').fill('nothing-is-called-this');
+  await expect(page.getByRole('heading', { name: 'No credentials match' })).toBeVisible();
+  await page.getByRole('link', { name: 'Clear filters' }).click();
+  await expect(names(page)).toHaveText(DEMO);
+  await expect(page.getByLabel('Search credentials')).toHaveValue('');
+});
+
+test('Add filter: value pickers and "contains", as removable chips', async ({ page }) => {
+  await openTable(page, 'alice');
+  await page.getByRole('button', { name: 'Add filter' }).click();
+  await page.getByRole('button', { name: 'Type' }).click();
+  await page.getByLabel('Access key').check();
+  await page.getByLabel('Docker registry').check();
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await expect(page.getByRole('list', { name: 'Filters' })).toContainText('Type: Access key, Docker registry');
+  await expect(names(page)).toHaveText(['Docker Hub (vision)', 'S3 datasets']);
+  await expect(page).toHaveURL(/type=Access%20key&type=Docker%20registry/);
+
+  await page.getByRole('button', { name: 'Add filter' }).click();
+  await page.getByRole('button', { name: 'Description' }).click();
+  await page.getByLabel('Description contains').fill('CORPORA');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await expect(names(page)).toHaveText(['S3 datasets']);
+
+  await page.getByRole('link', { name: 'Remove filter Type' }).click();
+  await expect(names(page)).toHaveText(['S3 datasets']);
+  await page.getByRole('link', { name: 'Remove filter Description' }).click();
+  await expect(names(page)).toHaveText(DEMO);
+  await expect(page.getByRole('list', { name: 'Filters' })).toHaveCount(0);
+});
+
+test('headers sort ascending, descending, then off, shown with aria-sort; Back returns', async ({ page }) => {
+  await openTable(page, 'alice');
+  const typeHeader = table(page).locator('th', { hasText: 'Type' });
+  await typeHeader.getByRole('link').click();
+  await expect(typeHeader).toHaveAttribute('aria-sort', 'ascending');
+  // By the type's label: Access key, Docker registry, Generic secret, Username & password.
+  await expect(names(page).first()).toHaveText('S3 datasets');
+  await expect(page).toHaveURL(/sort=type$/);
+  await typeHeader.getByRole('link').click();
+  await expect(typeHeader).toHaveAttribute('aria-sort', 'descending');
+  await expect(names(page).first()).toHaveText('Feature store database');
+  await typeHeader.getByRole('link').click();
+  await expect(typeHeader).not.toHaveAttribute('aria-sort', /.+/);
+  await expect(names(page)).toHaveText(DEMO);
+  await page.goBack();
+  await expect(typeHeader).toHaveAttribute('aria-sort', 'descending');
+  await page.goBack();
+  await expect(typeHeader).toHaveAttribute('aria-sort', 'ascending');
+});
+
+test('a shared link opens the same table, rendered in full on the server', async ({ page, browser }) => {
+  await signIn(page, 'alice');
+  const shared = '/credentials?type=Generic%20secret&sort=credential&order=desc';
+  // Without JavaScript: the server's HTML alone has the filtered, sorted rows.
+  const html = await (await page.request.get(url(shared))).text();
+  expect(html.indexOf('Weights &amp; Biases')).toBeGreaterThan(-1);
+  expect(html.indexOf('Weights &amp; Biases')).toBeLessThan(html.indexOf('Hugging Face (research)'));
+  expect(html).not.toContain('S3 datasets</a>');
+  const noScript = await browser.newContext({ javaScriptEnabled: false, storageState: await page.context().storageState() });
+  const plain = await noScript.newPage();
+  await plain.goto(url(shared));
+  await expect(plain.getByRole('table', { name: 'Credentials' }).locator('tbody tr td:first-child')).toHaveText(['Weights & Biases', 'Hugging Face (research)']);
+  await noScript.close();
+  await page.goto(url(shared));
+  await expect(names(page)).toHaveText(['Weights & Biases', 'Hugging Face (research)']);
+  await expect(page.getByRole('list', { name: 'Filters' })).toContainText('Type: Generic secret');
+});
+
+test('Columns hides a column, and the choice is remembered across reloads and sessions', async ({ page, browser }) => {
+  // A user of its own, so hiding columns cannot disturb the other tests.
+  const binary = resolve(__dirname, '../../target/debug/keyhold');
+  const password = execFileSync(binary, ['user', 'add', 'hana', '--groups', 'platform-admins', '--cluster', 'kubeconfig'], { encoding: 'utf8' }).trim();
+  await signIn(page, 'hana', password);
+  await page.goto(url('/credentials'));
+  await page.locator('html[data-hydrated]').waitFor();
+  await page.getByRole('button', { name: 'Columns' }).click();
+  const saved = page.waitForResponse((r) => r.url().endsWith('/api/hide_columns') && r.ok());
+  await page.getByRole('checkbox', { name: 'Description' }).uncheck();
+  await saved;
+  await expect(table(page).locator('thead th', { hasText: 'Description' })).toHaveCount(0);
+  await page.reload();
+  await expect(table(page).locator('thead th', { hasText: 'Description' })).toHaveCount(0);
+  await expect(table(page).locator('thead th', { hasText: 'Type' })).toHaveCount(1);
+
+  const other = await browser.newContext();
+  const again = await other.newPage();
+  await signIn(again, 'hana', password);
+  await again.goto(url('/credentials'));
+  await expect(table(again).locator('thead th', { hasText: 'Description' })).toHaveCount(0);
+  await other.close();
+});
+
+test('Refresh re-reads and says when', async ({ page }) => {
+  await openTable(page, 'alice');
+  const updated = page.locator('p', { hasText: 'Last updated' }).locator('time');
+  const before = await updated.getAttribute('datetime');
+  await expect(async () => {
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await expect(updated).not.toHaveAttribute('datetime', before ?? '', { timeout: 1_000 });
+  }).toPass();
+});
+
+test('status changes appear on their own, with the detail on focus', async ({ page }) => {
+  await openTable(page, 'alice');
+  kubectl(['apply', '-f', '-'], credentialManifest('etl', 'live-probe', 'Live probe'));
+  const row = table(page).getByRole('row', { name: /Live probe/ });
+  await expect(row.getByRole('button', { name: 'Issues found' })).toBeVisible();
+  await row.getByRole('button', { name: 'Issues found' }).focus();
+  await expect(row.getByRole('tooltip')).toBeVisible();
+  await expect(row.getByRole('tooltip')).toContainText('etl: Issues found: the Secret live-probe does not exist');
+
+  kubectl(['create', 'secret', 'generic', 'live-probe', '-n', 'etl', '--from-literal=TOKEN=canary-live-probe']);
+  kubectl(['label', 'secret', 'live-probe', '-n', 'etl', 'app.kubernetes.io/managed-by=keyhold', 'keyhold.dev/credential=etl.live-probe']);
+  await expect(row.getByRole('button', { name: 'No issues found' })).toBeVisible();
+  kubectl(['delete', 'credential', 'live-probe', '-n', 'etl', '--wait=true']);
+  await expect(row).toHaveCount(0);
+});
+
+test('the server cuts pages of 25, 50 or 100 rows', async ({ page }) => {
+  const manifests = Array.from({ length: 30 }, (_, i) => credentialManifest('serving', `paging-${i}`, `Paging ${String(i).padStart(2, '0')}`));
+  kubectl(['apply', '-f', '-'], manifests.join('\n---\n'));
+  try {
+    await openTable(page, 'alice', '/credentials?q=paging');
+    await expect(page.getByText('1–25 of 30')).toBeVisible();
+    await expect(names(page)).toHaveCount(25);
+    await page.getByRole('link', { name: 'Next page' }).click();
+    await expect(page.getByText('26–30 of 30')).toBeVisible();
+    await expect(names(page)).toHaveText(['Paging 25', 'Paging 26', 'Paging 27', 'Paging 28', 'Paging 29']);
+    await expect(page).toHaveURL(/page=2/);
+    await page.getByRole('link', { name: '50' }).click();
+    await expect(page.getByText('1–30 of 30')).toBeVisible();
+    await expect(page).toHaveURL(/per_page=50/);
+  } finally {
+    kubectl(['delete', 'credentials', '-n', 'serving', '--all']);
+  }
+});
+
+test('each role sees the credentials it may list; only those who may create are offered to', async ({ page, browser }) => {
+  // bob edits vision and nlp: their credentials, and the wider ones that reach them.
+  await openTable(page, 'bob');
+  await expect(names(page)).toHaveText(DEMO);
+  await expect(page.getByRole('link', { name: 'New credential' })).toBeVisible();
+
+  // carol views vision: not nlp's S3 datasets, and no way to create.
+  const other = await browser.newContext();
+  const carol = await other.newPage();
+  await openTable(carol, 'carol');
+  await expect(names(carol)).toHaveText(['Docker Hub (vision)', 'Feature store database', 'Hugging Face (research)', 'Weights & Biases']);
+  await expect(carol.getByRole('link', { name: 'New credential' })).toHaveCount(0);
+  await carol.getByRole('button', { name: 'Add filter' }).click();
+  await carol.getByRole('button', { name: 'Created by' }).click();
+  await expect(carol.getByRole('dialog', { name: 'Add filter' }).getByRole('checkbox')).toHaveCount(1);
+  await other.close();
+});

@@ -1,0 +1,38 @@
+//! Live updates for the browser: a server-sent event stream that says "the credentials changed".
+//! The event carries nothing; the page re-reads its table through the credentials service, which
+//! applies the reader's permissions, so nothing leaks through the stream.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+
+use crate::server::AppState;
+use crate::server::auth::SignedIn;
+
+/// A burst of changes (a controller pass over many credentials) becomes one event this long after
+/// its first change.
+const COALESCE: Duration = Duration::from_millis(300);
+
+/// `GET /api/events/credentials`, for a signed-in browser.
+pub async fn credential_changes(State(state): State<AppState>, signed_in: Option<Extension<SignedIn>>) -> Response {
+    if signed_in.is_none() {
+        return (StatusCode::UNAUTHORIZED, "Sign in first.").into_response();
+    }
+    Sse::new(changes(state.credentials.changes())).keep_alive(KeepAlive::default()).into_response()
+}
+
+fn changes(mut receiver: tokio::sync::watch::Receiver<u64>) -> impl Stream<Item = Result<Event, Infallible>> {
+    receiver.mark_unchanged();
+    futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.changed().await.ok()?;
+        tokio::time::sleep(COALESCE).await;
+        receiver.mark_unchanged();
+        Some((Ok(Event::default().event("changed").data("credentials")), receiver))
+    })
+}
