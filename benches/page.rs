@@ -91,6 +91,24 @@ async fn main() {
         let (p50, p90) = percentiles(samples);
         println!("/credentials page, {label}, {CREDENTIALS} credentials: p50 {p50:.1} ms, p90 {p90:.1} ms");
     }
+    // The parts of a page view, for finding where time goes.
+    for (label, function, body) in [
+        ("the signed-in user and permissions (server function)", "signed_in_user", String::new()),
+        ("one page of the table (server function)", "list_credentials", r#"{"query":{"search":"","filters":[],"sort":null,"page":1,"per_page":25}}"#.to_string()),
+    ] {
+        let mut samples = Vec::new();
+        for _ in 0..50 {
+            let t = Instant::now();
+            let request = http.post(format!("{url}/api/{function}")).header("cookie", &cookie).header("origin", &url);
+            let request = if body.is_empty() { request } else { request.header("content-type", "application/json").body(body.clone()) };
+            let response = request.send().await.unwrap();
+            assert!(response.status().is_success(), "{function}: {}", response.status());
+            response.bytes().await.unwrap();
+            samples.push(t.elapsed());
+        }
+        let (p50, p90) = percentiles(samples);
+        println!("{label}: p50 {p50:.1} ms, p90 {p90:.1} ms");
+    }
     let _ = server.kill();
     let _ = server.wait();
 }

@@ -1,6 +1,6 @@
 // Starts the built Keyhold server on free ports with a fresh data directory for the browser tests,
 // and stops it afterwards. Tests read its address from KEYHOLD_URL and reach its embedded cluster
-// with kubectl through KUBECONFIG.
+// with kubectl through KUBECONFIG; a test that needs a Keyhold of its own starts one here.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -33,26 +33,50 @@ async function waitUntilReady(url: string, child: { exitCode: number | null }): 
   throw new Error(`keyhold did not become ready at ${url}`);
 }
 
-export default async function globalSetup() {
+export interface Keyhold {
+  url: string;
+  /** The kubeconfig of its embedded cluster (with `embedded`). */
+  kubeconfig: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the built Keyhold on free ports with a fresh data directory: with `embedded`, on its
+ * own embedded cluster served to kubectl through `kubeconfig`; else on `env.KUBECONFIG`'s cluster.
+ */
+export async function startKeyhold(embedded: boolean, env: Record<string, string> = {}): Promise<Keyhold> {
   const root = resolve(__dirname, '..');
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-e2e-'));
   const [port, apiPort] = [await freePort(), await freePort()];
   const kubeconfig = join(dataDir, 'kubeconfig');
+  const cluster = embedded
+    ? ['--cluster', 'embedded', '--kube-api-listen', `127.0.0.1:${apiPort}`, '--write-kubeconfig', kubeconfig]
+    : ['--cluster', 'kubeconfig'];
   const child = spawn(
     join(root, 'target/debug/keyhold'),
-    ['serve', '--cluster', 'embedded', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir,
-      '--kube-api-listen', `127.0.0.1:${apiPort}`, '--write-kubeconfig', kubeconfig,
+    ['serve', ...cluster, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir,
       // Every test signs in from 127.0.0.1; the tests of failed sign-ins must not lock the others out.
       '--sign-in-max-failures', '50'],
-    { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },
+    { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } },
   );
   const url = `http://127.0.0.1:${port}`;
   await waitUntilReady(url, child);
-  process.env.KEYHOLD_URL = url;
-  process.env.KUBECONFIG = kubeconfig;
-  return async () => {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    rmSync(dataDir, { recursive: true, force: true });
+  return {
+    url,
+    kubeconfig,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
   };
+}
+
+export default async function globalSetup() {
+  const keyhold = await startKeyhold(true);
+  process.env.KEYHOLD_URL = keyhold.url;
+  process.env.KUBECONFIG = keyhold.kubeconfig;
+  return keyhold.stop;
 }

@@ -99,6 +99,11 @@ async fn a_signed_in_browser_hears_of_changes() {
         received.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(received.contains("data: credentials"), "{received}");
+
+    // An open stream does not hold up a graceful shutdown.
+    let stopped = tokio::time::timeout(Duration::from_secs(15), tokio::task::spawn_blocking(move || server.stop())).await;
+    assert!(stopped.is_ok(), "SIGTERM ends the server while a browser listens");
+    drop(events);
 }
 
 #[tokio::test]

@@ -3,7 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { signIn, url } from './session';
+import { startKeyhold } from '../server';
+import { DEMO_PASSWORD, signIn, url } from './session';
 
 const DEMO = ['Docker Hub (vision)', 'Feature store database', 'Hugging Face (research)', 'S3 datasets', 'Weights & Biases'];
 
@@ -210,4 +211,30 @@ test('each role sees the credentials it may list; only those who may create are 
   await carol.getByRole('button', { name: 'Created by' }).click();
   await expect(carol.getByRole('dialog', { name: 'Add filter' }).getByRole('checkbox')).toHaveCount(1);
   await other.close();
+});
+
+test('when the Kubernetes API goes away, a banner says so over the rows last read, with Retry', async ({ page }) => {
+  test.setTimeout(60_000); // two servers of its own start first
+  // A cluster of its own to take away: one Keyhold serves it, a second reads through it.
+  const upstream = await startKeyhold(true);
+  const keyhold = await startKeyhold(false, { KUBECONFIG: upstream.kubeconfig });
+  try {
+    await signIn(page, 'alice', DEMO_PASSWORD, keyhold.url);
+    await page.goto(`${keyhold.url}/credentials`);
+    await page.locator('html[data-hydrated]').waitFor();
+    await expect(names(page)).toHaveText(DEMO);
+    await upstream.stop();
+    const banner = page.getByRole('alert').filter({ hasText: 'Could not load credentials' });
+    await expect(async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      await expect(banner).toBeVisible({ timeout: 1_000 });
+    }).toPass({ timeout: 30_000 });
+    await expect(banner).toContainText('The Kubernetes API did not answer');
+    await expect(banner).toContainText(/Showing data from \d\d:\d\d:\d\d UTC/);
+    await expect(banner.getByRole('button', { name: 'Retry' })).toBeVisible();
+    await expect(names(page)).toHaveText(DEMO);
+  } finally {
+    await keyhold.stop();
+    await upstream.stop();
+  }
 });

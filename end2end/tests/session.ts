@@ -7,10 +7,10 @@ export const url = (path: string) => `${process.env.KEYHOLD_URL}${path}`;
 export const DEMO_PASSWORD = 'keyhold-demo';
 
 /** Signs `page`'s browser context in through the sign-in server function, as the form would. */
-export async function signIn(page: Page, user: string, password = DEMO_PASSWORD): Promise<void> {
-  const response = await page.request.post(url('/api/sign_in'), {
+export async function signIn(page: Page, user: string, password = DEMO_PASSWORD, base = url('')): Promise<void> {
+  const response = await page.request.post(`${base}/api/sign_in`, {
     form: { username: user, password, next: '/' },
-    headers: { Origin: url('') },
+    headers: { Origin: base },
   });
   if (!response.ok()) throw new Error(`sign-in as ${user} failed: ${response.status()} ${await response.text()}`);
 }

@@ -2,6 +2,8 @@
 //! (issue: the Credentials table). Pure, so the server applies it to its cache and the browser
 //! shares the types.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use super::credential::{CredentialType, Phase, ScopeLevel};
@@ -296,17 +298,17 @@ pub struct Listing {
 
 impl CredentialRow {
     /// The text a column shows, for filtering.
-    fn text(&self, column: Column) -> String {
+    fn text(&self, column: Column) -> Cow<'_, str> {
         match column {
-            Column::Credential => self.display_name.clone(),
-            Column::Description => self.description.clone(),
-            Column::Type => self.credential_type.label().to_string(),
-            Column::Status => self.phase.label().to_string(),
-            Column::DataSources => self.used_by.join(", "),
-            Column::CreatedBy => self.created_by.clone(),
-            Column::Scope => self.scope_path.clone(),
-            Column::CreationTime => self.created_at.clone(),
-            Column::Cluster => self.cluster.clone(),
+            Column::Credential => Cow::Borrowed(&self.display_name),
+            Column::Description => Cow::Borrowed(&self.description),
+            Column::Type => Cow::Borrowed(self.credential_type.label()),
+            Column::Status => Cow::Borrowed(self.phase.label()),
+            Column::DataSources => Cow::Owned(self.used_by.join(", ")),
+            Column::CreatedBy => Cow::Borrowed(&self.created_by),
+            Column::Scope => Cow::Borrowed(&self.scope_path),
+            Column::CreationTime => Cow::Borrowed(&self.created_at),
+            Column::Cluster => Cow::Borrowed(&self.cluster),
         }
     }
 
@@ -343,10 +345,11 @@ impl CredentialRow {
 /// Applies a query to rows: filter, search, sort (then by namespace and name, so pages are
 /// stable), and cut one page. The pickers' choices come from all the rows, so a filter can
 /// always be widened again.
-pub fn select(rows: &[CredentialRow], query: &ListQuery) -> Page {
+pub fn select<'a>(rows: impl IntoIterator<Item = &'a CredentialRow>, query: &ListQuery) -> Page {
+    let rows: Vec<&CredentialRow> = rows.into_iter().collect();
     let needle = query.search.trim().to_lowercase();
     let selected: Vec<&CredentialRow> =
-        rows.iter().filter(|r| query.filters.iter().all(|f| r.matches(f)) && (needle.is_empty() || r.found_by(&needle))).collect();
+        rows.iter().copied().filter(|r| query.filters.iter().all(|f| r.matches(f)) && (needle.is_empty() || r.found_by(&needle))).collect();
     // Keys are computed once per row, not once per comparison.
     let (column, direction) = query.sort.unwrap_or((Column::Credential, Direction::Ascending));
     let mut keyed: Vec<((usize, String), &CredentialRow)> = selected.into_iter().map(|r| (r.sort_key(column), r)).collect();
@@ -360,16 +363,16 @@ pub fn select(rows: &[CredentialRow], query: &ListQuery) -> Page {
     let last_page = total.div_ceil(per_page).max(1);
     let page = query.page.clamp(1, last_page);
     let rows_of_page = selected.into_iter().skip((page - 1) * per_page).take(per_page).cloned().collect();
-    Page { rows: rows_of_page, total, page, per_page, choices: choices(rows) }
+    Page { rows: rows_of_page, total, page, per_page, choices: choices(&rows) }
 }
 
-fn choices(rows: &[CredentialRow]) -> Vec<(Column, Vec<String>)> {
+fn choices(rows: &[&CredentialRow]) -> Vec<(Column, Vec<String>)> {
     Column::ALL
         .into_iter()
         .filter(|c| c.filter_kind() == Some(FilterKind::Pick))
         .map(|column| {
-            let values: std::collections::BTreeSet<String> = rows.iter().map(|r| r.text(column)).filter(|v| !v.is_empty()).collect();
-            (column, values.into_iter().collect())
+            let values: std::collections::BTreeSet<Cow<'_, str>> = rows.iter().map(|r| r.text(column)).filter(|v| !v.is_empty()).collect();
+            (column, values.into_iter().map(Cow::into_owned).collect())
         })
         .collect()
 }

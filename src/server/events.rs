@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 
 use crate::server::AppState;
 use crate::server::auth::SignedIn;
@@ -24,7 +24,8 @@ pub async fn credential_changes(State(state): State<AppState>, signed_in: Option
     if signed_in.is_none() {
         return (StatusCode::UNAUTHORIZED, "Sign in first.").into_response();
     }
-    Sse::new(changes(state.credentials.changes())).keep_alive(KeepAlive::default()).into_response()
+    let stream = changes(state.credentials.changes()).take_until(state.stopping.clone().wait());
+    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
 }
 
 fn changes(mut receiver: tokio::sync::watch::Receiver<u64>) -> impl Stream<Item = Result<Event, Infallible>> {

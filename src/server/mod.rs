@@ -46,6 +46,9 @@ pub struct AppState {
     pub web: Arc<WebSettings>,
     pub readiness: Readiness,
     pub system_namespace: String,
+    /// Resolves at shutdown: long-lived responses (the live-update stream) end with it, so a
+    /// graceful shutdown does not wait on open browsers.
+    pub stopping: shutdown::Signal,
 }
 
 /// The message for people when Kubernetes does not answer.
@@ -226,7 +229,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
 
     let auth_settings = AuthSettings { max_failures: args.sign_in_max_failures, window: args.sign_in_window, trusted_proxies: args.trusted_proxies.clone() };
     let auth = Auth::new(connection.client.clone(), &settings.system_namespace, auth_settings);
-    let state = AppState { leptos_options, projects, credentials, preferences, auth, web: Arc::new(web), readiness, system_namespace: settings.system_namespace.clone() };
+    let state = AppState { leptos_options, projects, credentials, preferences, auth, web: Arc::new(web), readiness, system_namespace: settings.system_namespace.clone(), stopping: stop.clone() };
     let listener = bind(args.listen).await?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: args.listen, source })?;
     tracing::info!(%addr, %public_url, "Keyhold listening");

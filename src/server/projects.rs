@@ -5,6 +5,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
+use tokio::sync::watch;
 
 use crate::domain::identity::Identity;
 use crate::server::auth::access::Access;
@@ -16,18 +17,20 @@ pub struct ProjectsService {
 }
 
 impl ProjectsService {
-    /// Starts watching project namespaces; the returned future drives the cache and runs until the
-    /// process stops.
-    pub fn start(client: Client) -> (Self, impl Future<Output = ()> + Send + 'static) {
+    /// Starts watching project namespaces, counting every change on `changes`; the returned future
+    /// drives the cache and runs until the process stops.
+    pub fn start(client: Client, changes: watch::Sender<u64>) -> (Self, impl Future<Output = ()> + Send + 'static) {
         let (cache, writer) = reflector::store();
         let config = watcher::Config::default().labels(PROJECT_LABEL);
         let stream = reflector::reflector(writer, watcher(Api::<Namespace>::all(client), config))
             .default_backoff()
             .applied_objects()
-            .for_each(|event| async move {
-                if let Err(e) = event {
-                    tracing::warn!(error = %e, "project namespace watch failed; retrying");
+            .for_each(move |event| {
+                match event {
+                    Ok(_) => changes.send_modify(|n| *n += 1),
+                    Err(e) => tracing::warn!(error = %e, "project namespace watch failed; retrying"),
                 }
+                async {}
             });
         (ProjectsService { cache }, stream)
     }

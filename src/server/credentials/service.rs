@@ -4,6 +4,7 @@
 //! recorded (annotations, an Event, an audit log line), never with a value.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::ByteString;
@@ -87,6 +88,8 @@ pub struct CredentialsService {
     access: Access,
     settings: Settings,
     changes: watch::Sender<u64>,
+    /// Every credential as a row, and the change count it was built at.
+    rows: Arc<Mutex<Option<(u64, Arc<Vec<CredentialRow>>)>>>,
 }
 
 impl CredentialsService {
@@ -107,9 +110,9 @@ impl CredentialsService {
                 }
                 async {}
             });
-        let (projects, projects_driver) = ProjectsService::start(client.clone());
+        let (projects, projects_driver) = ProjectsService::start(client.clone(), changes.clone());
         let access = Access::new(client.clone(), settings.permission_cache);
-        let service = CredentialsService { client, cache, usage, projects, access, settings, changes };
+        let service = CredentialsService { client, cache, usage, projects, access, settings, changes, rows: Arc::default() };
         (service, futures::future::join3(stream, usage_driver, projects_driver).map(|_| ()))
     }
 
@@ -153,30 +156,42 @@ impl CredentialsService {
     /// reaches: a project's people see the department and cluster credentials their project gets.
     pub async fn list(&self, who: &Identity, query: &ListQuery) -> Result<Listing, ServiceError> {
         let read_at = jiff::Timestamp::now().to_string();
-        let all = self.cache.state();
-        let usage = self.usage.snapshot();
+        let all = self.all_rows();
         let mut may_list = NamespaceAccess::new(self, who, "list").await?;
-        let mut may_update = NamespaceAccess::new(self, who, "update").await?;
-        let mut rows = Vec::new();
-        for credential in all.iter() {
-            let home = credential.namespace().unwrap_or_default();
-            let mut reached = credential.status.iter().flat_map(|s| &s.targets).map(|t| t.namespace.as_str());
-            let visible = may_list.allows(&home).await? || {
-                let mut any = false;
-                for namespace in reached.by_ref() {
-                    if may_list.allows(namespace).await? {
-                        any = true;
-                        break;
-                    }
-                }
-                any
-            };
-            if visible {
-                let may_change = may_update.allows(&home).await?;
-                rows.push(self.row(credential, &usage, may_change));
+        let mut visible = Vec::with_capacity(all.len());
+        for row in all.iter() {
+            let mut reached = std::iter::once(row.namespace.as_str()).chain(row.targets.iter().map(|t| t.namespace.as_str()));
+            let mut allowed = false;
+            while let (false, Some(namespace)) = (allowed, reached.next()) {
+                allowed = may_list.allows(namespace).await?;
+            }
+            if allowed {
+                visible.push(row);
             }
         }
-        Ok(Listing { page: select(&rows, query), read_at })
+        let mut page = select(visible, query);
+        // Whether the reader may change a row matters only for the rows shown.
+        let mut may_update = NamespaceAccess::new(self, who, "update").await?;
+        for row in &mut page.rows {
+            row.may_change = may_update.allows(&row.namespace).await?;
+        }
+        Ok(Listing { page, read_at })
+    }
+
+    /// Every credential as a table row, before anyone's permissions are applied. Rebuilt only when
+    /// a watched credential, workload or project changed since the last build.
+    fn all_rows(&self) -> Arc<Vec<CredentialRow>> {
+        // The count is read before the caches, so a change during the build forces the next one.
+        let version = *self.changes.borrow();
+        if let Some((built, rows)) = &*self.rows.lock().expect("not poisoned")
+            && *built == version
+        {
+            return rows.clone();
+        }
+        let usage = self.usage.snapshot();
+        let rows: Arc<Vec<CredentialRow>> = Arc::new(self.cache.state().iter().map(|c| self.row(c, &usage, false)).collect());
+        *self.rows.lock().expect("not poisoned") = Some((version, rows.clone()));
+        rows
     }
 
     /// A counter that moves whenever a credential or a workload using one changes: the table's

@@ -56,17 +56,19 @@ pub async fn delete_credential(namespace: String, name: String) -> Result<(), Ap
     state.credentials.delete(&web::signed_in()?.identity, &namespace, &name).await.map_err(|e| web::fail(e.into()))
 }
 
-/// The Credentials page, for people who may list credentials somewhere.
+/// The Credentials page, for people who may list credentials somewhere. The table's read starts
+/// with the page, alongside the signed-in user's, not after it.
 #[component]
 pub fn CredentialsPage() -> impl IntoView {
     let user = use_current_user();
+    let state = TableState::new();
     view! {
         <Title text="Credentials" />
         <Suspense>
             {move || Suspend::new(async move {
                 user.await.map(|u| {
                     if u.permissions.list_credentials {
-                        view! { <CredentialsView may_create=u.permissions.create_credentials /> }.into_any()
+                        view! { <CredentialsView state may_create=u.permissions.create_credentials /> }.into_any()
                     } else {
                         view! { <ForbiddenPage message="Your roles do not include credentials in any project.".into() /> }.into_any()
                     }
@@ -106,6 +108,17 @@ struct TableState {
 }
 
 impl TableState {
+    /// The state of the page at the current address; the first read starts at once.
+    fn new() -> Self {
+        let params = use_query_map();
+        let query = Memo::new(move |_| params.with(query_of));
+        let navigate = use_navigate();
+        let go = Callback::new(move |query: ListQuery| navigate(&href(&query), NavigateOptions { scroll: false, ..Default::default() }));
+        let refreshes = RwSignal::new(0u32);
+        let data = Resource::new(move || (query.get(), refreshes.get()), |(query, _)| list_credentials(query));
+        TableState { query, go, data, refreshes, hidden: RwSignal::new(None) }
+    }
+
     fn hidden_columns(&self) -> Vec<Column> {
         self.hidden.get().or_else(|| self.data.get().and_then(Result::ok).map(|d| d.hidden_columns)).unwrap_or_default()
     }
@@ -116,15 +129,9 @@ impl TableState {
 }
 
 #[component]
-fn CredentialsView(may_create: bool) -> impl IntoView {
-    let params = use_query_map();
-    let query = Memo::new(move |_| params.with(query_of));
-    let navigate = use_navigate();
-    let go = Callback::new(move |query: ListQuery| navigate(&href(&query), NavigateOptions { scroll: false, ..Default::default() }));
-    let refreshes = RwSignal::new(0u32);
-    let data = Resource::new(move || (query.get(), refreshes.get()), |(query, _)| list_credentials(query));
-    let state = TableState { query, go, data, refreshes, hidden: RwSignal::new(None) };
-    follow_changes(refreshes);
+fn CredentialsView(state: TableState, may_create: bool) -> impl IntoView {
+    let data = state.data;
+    follow_changes(state.refreshes);
     // The last table read, kept on screen (with a banner) when a later read fails.
     let last_good = StoredValue::new(None::<TableData>);
 
