@@ -94,7 +94,7 @@ async fn main() {
     // The parts of a page view, for finding where time goes.
     for (label, function, body) in [
         ("the signed-in user and permissions (server function)", "signed_in_user", String::new()),
-        ("one page of the table (server function)", "list_credentials", r#"{"query":{"search":"","filters":[],"sort":null,"page":1,"per_page":25}}"#.to_string()),
+        ("one page of the table (server function)", "list_credentials", r#"{"query":{"search":"","filters":[],"sort":null,"page":1,"perPage":25}}"#.to_string()),
     ] {
         let mut samples = Vec::new();
         for _ in 0..50 {

@@ -38,11 +38,11 @@ async fn list(server: &Server, cookie: &str, query: Value) -> (StatusCode, Value
 }
 
 fn display_names(read: &Value) -> Vec<String> {
-    read["listing"]["page"]["rows"].as_array().unwrap().iter().map(|r| r["display_name"].as_str().unwrap().to_string()).collect()
+    read["listing"]["page"]["rows"].as_array().unwrap().iter().map(|r| r["displayName"].as_str().unwrap().to_string()).collect()
 }
 
 fn query(search: &str) -> Value {
-    json!({ "search": search, "filters": [], "sort": null, "page": 1, "per_page": 25 })
+    json!({ "search": search, "filters": [], "sort": null, "page": 1, "perPage": 25 })
 }
 
 #[tokio::test]
@@ -55,19 +55,19 @@ async fn each_role_lists_what_it_may_and_only_editors_may_change() {
     // The viewer of vision: vision's credentials and the wider ones that reach vision, none to change.
     assert_eq!(display_names(&read), ["Docker Hub (vision)", "Feature store database", "Hugging Face (research)", "Weights & Biases"]);
     let rows = read["listing"]["page"]["rows"].as_array().unwrap();
-    assert!(rows.iter().all(|r| r["may_change"] == false), "{read}");
+    assert!(rows.iter().all(|r| r["mayChange"] == false), "{read}");
     let docker = &rows[0];
-    assert_eq!(docker["scope_path"], "local › research › vision");
+    assert_eq!(docker["scopePath"], "local › research › vision");
     assert_eq!(docker["keys"], json!([".dockerconfigjson"]));
-    assert_eq!(docker["used_by"], json!(["Deployment/vision/trainer"]));
+    assert_eq!(docker["usedBy"], json!(["Deployment/vision/trainer"]));
     assert!(!read.to_string().contains("demo-placeholder-not-a-secret"), "no value in the listing");
 
     let bob = server.sign_in("bob", DEMO).await;
     let (_, read) = list(&server, &bob, query("s3")).await;
     assert_eq!(display_names(&read), ["S3 datasets"]);
-    assert_eq!(read["listing"]["page"]["rows"][0]["may_change"], true, "bob edits nlp");
+    assert_eq!(read["listing"]["page"]["rows"][0]["mayChange"], true, "bob edits nlp");
     let (_, read) = list(&server, &bob, query("weights")).await;
-    assert_eq!(read["listing"]["page"]["rows"][0]["may_change"], false, "a cluster-wide credential is the admin's to change");
+    assert_eq!(read["listing"]["page"]["rows"][0]["mayChange"], false, "a cluster-wide credential is the admin's to change");
 
     let (status, _) = list(&server, "keyhold-session=forged", query("")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);

@@ -11,7 +11,7 @@ use super::credential::{CredentialType, FieldError, MAX_SECRET_BYTES, Scope, che
 /// The values of a new secret, by type. Write-only: they travel from the browser to the server and
 /// on to the Kubernetes API, never back; `Debug` shows key names only, so a log line cannot leak one.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type")]
+#[serde(tag = "type", rename_all_fields = "camelCase")]
 pub enum SecretValues {
     DockerRegistry { registry: String, username: String, password: String },
     AccessKey { access_key_id: String, secret_access_key: String },
@@ -122,8 +122,18 @@ fn base64_encode(bytes: &[u8]) -> String {
     out
 }
 
+/// A new display name and description for a credential; its Kubernetes names never change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rename {
+    pub display_name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
 /// A request to create a credential with a new secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NewCredential {
     pub display_name: String,
     pub description: String,

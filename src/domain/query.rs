@@ -10,6 +10,7 @@ use super::credential::{CredentialType, Phase, ScopeLevel};
 
 /// One credential as the table shows it. Key names, never values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CredentialRow {
     pub namespace: String,
     pub name: String,
@@ -36,6 +37,7 @@ pub struct CredentialRow {
 
 /// The state of a credential's Secret in one namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TargetStatus {
     pub namespace: String,
     pub phase: Phase,
@@ -135,6 +137,7 @@ pub enum Direction {
 /// A filter chip: a column and the values it accepts (any of them). Text columns match when they
 /// contain a value, the others when they equal one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Filter {
     pub column: Column,
     pub values: Vec<String>,
@@ -146,6 +149,7 @@ pub const PAGE_SIZES: [usize; 3] = [25, 50, 100];
 /// Everything that decides what the table shows. It lives in the page's address, so a link
 /// shares it and Back returns to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ListQuery {
     pub search: String,
     pub filters: Vec<Filter>,
@@ -271,6 +275,7 @@ impl ListQuery {
 
 /// One page of the table, and what the filter pickers offer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Page {
     pub rows: Vec<CredentialRow>,
     /// Rows matching the query, over all pages.
@@ -290,6 +295,7 @@ impl Page {
 
 /// The table as the server read it: one page, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Listing {
     pub page: Page,
     /// RFC 3339 time at which the server read its cache.

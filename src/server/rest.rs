@@ -2,16 +2,21 @@
 //! token Keyhold issued, or a Kubernetes token), never with the session cookie. Handlers are thin
 //! doors onto the services; errors are JSON `{code, message, field}`.
 
-use axum::extract::{Request, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, put};
 use axum::{Extension, Json, Router};
 use serde::Serialize;
 
+use crate::domain::AppError;
 use crate::domain::identity::Identity;
+use crate::domain::new_credential::{NewCredential, Rename, SecretValues};
+use crate::domain::query::{CredentialRow, ListQuery, Listing};
 use crate::server::AppState;
+use crate::server::credentials::service::ServiceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -21,6 +26,23 @@ pub enum ApiError {
     BadToken,
     #[error("{0}")]
     Unavailable(String),
+    /// A body that is not the JSON the endpoint takes.
+    #[error("{message}")]
+    BadBody { status: StatusCode, message: String },
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        ApiError::App(e.into())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        ApiError::BadBody { status: rejection.status(), message: rejection.body_text() }
+    }
 }
 
 #[derive(Serialize)]
@@ -33,11 +55,16 @@ struct ErrorBody {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = match self {
+        let status = match &self {
             ApiError::MissingToken | ApiError::BadToken => StatusCode::UNAUTHORIZED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BadBody { status, .. } => *status,
+            ApiError::App(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         };
-        let body = ErrorBody { code: status.as_u16(), message: self.to_string(), field: None };
+        let body = match self {
+            ApiError::App(AppError::Invalid { field, message }) => ErrorBody { code: status.as_u16(), message, field: Some(field) },
+            other => ErrorBody { code: status.as_u16(), message: other.to_string(), field: None },
+        };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
@@ -47,8 +74,16 @@ impl IntoResponse for ApiError {
 }
 
 pub fn router(state: AppState) -> Router<AppState> {
-    Router::new().route("/whoami", get(whoami)).layer(axum::middleware::from_fn_with_state(state, bearer))
+    Router::new()
+        .route("/whoami", get(whoami))
+        .route("/credentials", get(list_credentials).post(create_credential))
+        .route("/credentials/{namespace}/{name}", get(get_credential).patch(rename_credential).delete(delete_credential))
+        .route("/credentials/{namespace}/{name}/values", put(replace_values))
+        .layer(axum::middleware::from_fn_with_state(state, bearer))
 }
+
+type Caller = Extension<Identity>;
+type CredentialPath = Path<(String, String)>;
 
 /// Finds the caller from the bearer token; nothing else authenticates here.
 async fn bearer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
@@ -67,4 +102,46 @@ async fn bearer(State(state): State<AppState>, mut request: Request, next: Next)
 /// Who the token belongs to: the user and groups Keyhold acts for.
 async fn whoami(Extension(identity): Extension<Identity>) -> Json<Identity> {
     Json(identity)
+}
+
+/// `GET /credentials`: the table's query in the same parameters as the page's address
+/// (`q`, a parameter per filtered column, `sort`, `order`, `page`, `per_page`).
+async fn list_credentials(State(state): State<AppState>, Extension(who): Caller, Query(params): Query<Vec<(String, String)>>) -> Result<Json<Listing>, ApiError> {
+    let query = ListQuery::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    Ok(Json(state.credentials.list(&who, &query).await?))
+}
+
+async fn get_credential(State(state): State<AppState>, Extension(who): Caller, Path((namespace, name)): CredentialPath) -> Result<Json<CredentialRow>, ApiError> {
+    Ok(Json(state.credentials.get(&who, &namespace, &name).await?))
+}
+
+async fn create_credential(State(state): State<AppState>, Extension(who): Caller, body: Result<Json<NewCredential>, JsonRejection>) -> Result<(StatusCode, Json<CredentialRow>), ApiError> {
+    let Json(request) = body?;
+    Ok((StatusCode::CREATED, Json(state.credentials.create(&who, &request).await?)))
+}
+
+async fn rename_credential(
+    State(state): State<AppState>,
+    Extension(who): Caller,
+    Path((namespace, name)): CredentialPath,
+    body: Result<Json<Rename>, JsonRejection>,
+) -> Result<Json<CredentialRow>, ApiError> {
+    let Json(rename) = body?;
+    Ok(Json(state.credentials.rename(&who, &namespace, &name, &rename.display_name, &rename.description).await?))
+}
+
+/// `PUT …/values`: new values, write-only; the answer is the row, never a value.
+async fn replace_values(
+    State(state): State<AppState>,
+    Extension(who): Caller,
+    Path((namespace, name)): CredentialPath,
+    body: Result<Json<SecretValues>, JsonRejection>,
+) -> Result<Json<CredentialRow>, ApiError> {
+    let Json(values) = body?;
+    Ok(Json(state.credentials.replace_values(&who, &namespace, &name, &values).await?))
+}
+
+async fn delete_credential(State(state): State<AppState>, Extension(who): Caller, Path((namespace, name)): CredentialPath) -> Result<StatusCode, ApiError> {
+    state.credentials.delete(&who, &namespace, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

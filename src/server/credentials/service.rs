@@ -160,12 +160,7 @@ impl CredentialsService {
         let mut may_list = NamespaceAccess::new(self, who, "list").await?;
         let mut visible = Vec::with_capacity(all.len());
         for row in all.iter() {
-            let mut reached = std::iter::once(row.namespace.as_str()).chain(row.targets.iter().map(|t| t.namespace.as_str()));
-            let mut allowed = false;
-            while let (false, Some(namespace)) = (allowed, reached.next()) {
-                allowed = may_list.allows(namespace).await?;
-            }
-            if allowed {
+            if may_list.reaches(row).await? {
                 visible.push(row);
             }
         }
@@ -176,6 +171,20 @@ impl CredentialsService {
             row.may_change = may_update.allows(&row.namespace).await?;
         }
         Ok(Listing { page, read_at })
+    }
+
+    /// One credential as a row, to those who may get it (by the same rule as `list`); `NotFound`
+    /// to everyone else, so its existence is not revealed.
+    pub async fn get(&self, who: &Identity, namespace: &str, name: &str) -> Result<CredentialRow, ServiceError> {
+        let all = self.all_rows();
+        let not_found = || ServiceError::NotFound(format!("{namespace}/{name}"));
+        let row = all.iter().find(|r| r.namespace == namespace && r.name == name).ok_or_else(not_found)?;
+        if !NamespaceAccess::new(self, who, "get").await?.reaches(row).await? {
+            return Err(not_found());
+        }
+        let mut row = row.clone();
+        row.may_change = self.may(who, "update", namespace).await?;
+        Ok(row)
     }
 
     /// Every credential as a table row, before anyone's permissions are applied. Rebuilt only when
@@ -452,6 +461,16 @@ impl<'a> NamespaceAccess<'a> {
     async fn new(service: &'a CredentialsService, who: &'a Identity, verb: &'static str) -> Result<Self, ServiceError> {
         let everywhere = service.may(who, verb, "").await?;
         Ok(NamespaceAccess { service, who, verb, everywhere, known: HashMap::new() })
+    }
+
+    /// Whether the verb is allowed where the row lives or in a namespace it reaches.
+    async fn reaches(&mut self, row: &CredentialRow) -> Result<bool, ServiceError> {
+        for namespace in std::iter::once(&row.namespace).chain(row.targets.iter().map(|t| &t.namespace)) {
+            if self.allows(namespace).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     async fn allows(&mut self, namespace: &str) -> Result<bool, ServiceError> {

@@ -25,6 +25,7 @@ use toolbar::Toolbar;
 
 /// One read of the table for the signed-in person: a page of rows and the columns they hide.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TableData {
     pub listing: Listing,
     pub hidden_columns: Vec<Column>,

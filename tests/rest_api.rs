@@ -1,0 +1,117 @@
+//! The REST API under `/api/v1` through the real binary and a real HTTP client, with API tokens
+//! from `keyhold user token`: the credentials endpoints for each role, their JSON errors, and that
+//! no value ever comes back.
+
+mod support;
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use support::{Server, eventually, keyhold_cli};
+
+const CANARY: &str = "canary-rest-7f3a";
+const NEW_CANARY: &str = "canary-rest-new-91c2";
+
+struct Api<'a> {
+    server: &'a Server,
+}
+
+impl Api<'_> {
+    async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = self.server.http.request(method, format!("{}/api/v1{path}", self.server.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert!(!text.contains(CANARY) && !text.contains(NEW_CANARY), "a value came back: {text}");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+}
+
+fn names(listing: &Value) -> Vec<&str> {
+    listing["page"]["rows"].as_array().unwrap().iter().map(|r| r["displayName"].as_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn credentials_through_the_rest_api_for_each_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+    let kubeconfig = dir.path().join("kubeconfig");
+    let token = |user: &str| {
+        let (ok, token, stderr) = keyhold_cli(&["user", "token", user], &kubeconfig, None);
+        assert!(ok, "{stderr}");
+        token
+    };
+    let (bob, carol) = (token("bob"), token("carol"));
+    let api = Api { server: &server };
+    let (bob, carol) = (Some(bob.as_str()), Some(carol.as_str()));
+
+    // Listing takes the page's query parameters.
+    let (status, listing) = api.call(Method::GET, "/credentials?type=Docker%20registry", carol, None).await;
+    assert_eq!(status, StatusCode::OK, "{listing}");
+    assert_eq!(names(&listing), ["Docker Hub (vision)"]);
+    let (_, listing) = api.call(Method::GET, "/credentials?q=s3", carol, None).await;
+    assert_eq!(listing["page"]["total"], 0, "nlp's credential is not carol's to see");
+    let (status, body) = api.call(Method::GET, "/credentials", None, None).await;
+    assert_eq!((status, body["code"].as_u64()), (StatusCode::UNAUTHORIZED, Some(401)));
+
+    // Create: the editor may, in its project; bad input names the field; the viewer may not.
+    let new = json!({
+        "displayName": "Model registry", "description": "pull models",
+        "scope": {"level": "Project", "project": "vision"},
+        "values": {"type": "Password", "username": "svc-models", "password": CANARY},
+    });
+    let (status, row) = api.call(Method::POST, "/credentials", bob, Some(new.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{row}");
+    assert_eq!((row["namespace"].as_str(), row["name"].as_str(), row["createdBy"].as_str()), (Some("vision"), Some("model-registry"), Some("bob")));
+    let (status, body) = api.call(Method::POST, "/credentials", bob, Some(new.clone())).await;
+    assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("displayName")), "{body}");
+    let mut blank = new.clone();
+    blank["displayName"] = json!("Blank user");
+    blank["values"]["username"] = json!("");
+    let (status, body) = api.call(Method::POST, "/credentials", bob, Some(blank)).await;
+    assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("username")), "{body}");
+    let (status, body) = api.call(Method::POST, "/credentials", bob, Some(json!({"displayName": 7}))).await;
+    assert!(status.is_client_error() && body["code"] == status.as_u16(), "{status} {body}");
+    let (status, body) = api.call(Method::POST, "/credentials", carol, Some(json!({"displayName": "Not hers", "description": "", "scope": {"level": "Project", "project": "vision"}, "values": {"type": "Password", "username": "u", "password": CANARY}}))).await;
+    assert_eq!((status, body["code"].as_u64()), (StatusCode::FORBIDDEN, Some(403)), "{body}");
+
+    // Get: key names once the controller has looked; the viewer sees it but may not change it.
+    let found = std::cell::RefCell::new(Value::Null);
+    let seen = eventually(Duration::from_secs(10), || async {
+        let (status, row) = api.call(Method::GET, "/credentials/vision/model-registry", carol, None).await;
+        let keyed = status == StatusCode::OK && row["keys"] == json!(["password", "username"]);
+        *found.borrow_mut() = row;
+        keyed
+    })
+    .await;
+    let found = found.into_inner();
+    assert!(seen, "{found}");
+    assert_eq!(found["mayChange"], false);
+    let (status, _) = api.call(Method::GET, "/credentials/nlp/s3-datasets", carol, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "what carol may not see does not exist for her");
+
+    // Rename and new values; the answers carry no value.
+    let (status, row) = api.call(Method::PATCH, "/credentials/vision/model-registry", bob, Some(json!({"displayName": "Model registry (ro)"}))).await;
+    assert_eq!((status, row["displayName"].as_str()), (StatusCode::OK, Some("Model registry (ro)")), "{row}");
+    let (status, body) = api.call(Method::PUT, "/credentials/vision/model-registry/values", bob, Some(json!({"type": "Password", "username": "svc-models", "password": NEW_CANARY}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = api.call(Method::PUT, "/credentials/vision/model-registry/values", bob, Some(json!({"type": "Generic", "entries": [["K", "v"]]}))).await;
+    assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("type")), "{body}");
+
+    // Delete: refused to the viewer, refused while in use, allowed otherwise.
+    let (status, _) = api.call(Method::DELETE, "/credentials/vision/model-registry", carol, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = api.call(Method::DELETE, "/credentials/vision/docker-hub-vision", bob, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("Deployment/vision/trainer"), "{body}");
+    let (status, body) = api.call(Method::DELETE, "/credentials/vision/model-registry", bob, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+}
