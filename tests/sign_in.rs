@@ -172,6 +172,9 @@ async fn pages_answer_for_the_roles_with_security_headers() {
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["x-frame-options"], "DENY");
     assert_eq!(headers["referrer-policy"], "same-origin");
+    let carol = server.sign_in("carol", DEMO).await;
+    let gzipped = server.http.get(format!("{}/credentials", server.url)).header(COOKIE, carol).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(gzipped.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"), "pages are compressed for browsers that ask");
 
     // dave has an account but no role: a clear 403 page, not an empty table.
     let (_, password, _) = keyhold_cli(&["user", "passwd", "dave"], &dir.path().join("kubeconfig"), None);

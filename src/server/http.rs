@@ -8,6 +8,7 @@ use axum::http::{HeaderName, Request, StatusCode};
 use axum::routing::get;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -38,6 +39,9 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::same_origin))
         .nest("/api/v1", rest::router(state.clone()))
         .layer(axum::middleware::from_fn(web::security_headers))
+        // Pages, JSON and the WASM bundle go out gzipped to browsers that ask (the default
+        // predicate leaves the event stream and images alone).
+        .layer(CompressionLayer::new())
         .layer(
             tower::ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
