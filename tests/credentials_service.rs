@@ -226,3 +226,66 @@ async fn values_are_replaced_write_only() {
     assert_eq!(secret.data.unwrap()["password"].0, b"rotated-canary-41b7");
     assert_eq!(secret.metadata.annotations.unwrap()["keyhold.dev/updated-by"], "bob");
 }
+
+#[tokio::test]
+async fn an_existing_labelled_secret_backs_one_credential_and_outlives_it() {
+    use keyhold::domain::credential::CredentialType;
+    use keyhold::domain::new_credential::ExistingSecretCredential;
+    let world = world().await;
+    // An administrator prepares Secrets in the system namespace: one offered cluster-wide for
+    // access keys, one without the labels.
+    let secrets = Api::<Secret>::namespaced(world.client.clone(), "keyhold-system");
+    for (name, labels) in [("shared-s3", vec![("keyhold.dev/resource", "access-key"), ("keyhold.dev/cluster-wide", "true")]), ("unlabelled", vec![])] {
+        let secret = Secret {
+            metadata: ObjectMeta { name: Some(name.into()), labels: Some(labels.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()), ..Default::default() },
+            string_data: Some([("AWS_SECRET_ACCESS_KEY".to_string(), CANARY.to_string())].into()),
+            ..Default::default()
+        };
+        secrets.create(&PostParams::default(), &secret).await.unwrap();
+    }
+    let cluster = Scope { level: ScopeLevel::Cluster, department: None, project: None };
+    assert_eq!(world.service.existing_secrets(&alice(), &cluster, CredentialType::AccessKey).await.unwrap(), ["shared-s3"]);
+    // The Secrets Keyhold makes are labelled by type too, but belong to their credential.
+    world.service.create(&bob(), &request("Postgres", ScopeLevel::Project, Some("vision"))).await.unwrap();
+    let vision_scope = Scope { level: ScopeLevel::Project, department: None, project: Some("vision".into()) };
+    assert!(world.service.existing_secrets(&bob(), &vision_scope, CredentialType::Password).await.unwrap().is_empty());
+    assert!(world.service.existing_secrets(&alice(), &cluster, CredentialType::Generic).await.unwrap().is_empty(), "typed");
+    assert!(matches!(world.service.existing_secrets(&bob(), &cluster, CredentialType::AccessKey).await, Err(ServiceError::Forbidden { .. })));
+
+    let request = |display_name: &str, secret_name: &str| ExistingSecretCredential {
+        display_name: display_name.into(),
+        description: String::new(),
+        scope: cluster.clone(),
+        credential_type: CredentialType::AccessKey,
+        secret_name: secret_name.into(),
+    };
+    match world.service.create_from_existing(&alice(), &request("Unlabelled", "unlabelled")).await.unwrap_err() {
+        ServiceError::Invalid(fields) => assert!(fields[0].field == "secretName" && fields[0].message.contains("keyhold.dev/cluster-wide=true"), "{fields:?}"),
+        other => panic!("{other:?}"),
+    }
+    let row = world.service.create_from_existing(&alice(), &request("Shared S3", "shared-s3")).await.unwrap();
+    assert_eq!((row.namespace.as_str(), row.created_by.as_str()), ("keyhold-system", "alice"));
+    let listed = list_until(&world, &alice(), |p| p.rows.iter().any(|r| r.display_name == "Shared S3" && r.targets.len() == 3)).await;
+    let shared = listed.rows.iter().find(|r| r.display_name == "Shared S3").unwrap();
+    assert!(shared.targets.iter().all(|t| t.phase == keyhold::domain::credential::Phase::Ready), "{:?}", shared.targets);
+    assert_eq!(shared.keys, ["AWS_SECRET_ACCESS_KEY"]);
+    let copy = Api::<Secret>::namespaced(world.client.clone(), "vision").get("shared-s3").await.unwrap();
+    assert_eq!(copy.data.unwrap()["AWS_SECRET_ACCESS_KEY"].0, CANARY.as_bytes());
+
+    // One credential per existing secret.
+    assert!(world.service.existing_secrets(&alice(), &cluster, CredentialType::AccessKey).await.unwrap().is_empty());
+    match world.service.create_from_existing(&alice(), &request("Shared S3 again", "shared-s3")).await.unwrap_err() {
+        ServiceError::Conflict(field) => assert_eq!(field.field, "secretName"),
+        other => panic!("{other:?}"),
+    }
+
+    // Deleting the credential removes the copies and keeps the administrator's Secret.
+    world.service.delete(&alice(), "keyhold-system", &row.name).await.unwrap();
+    let vision = Api::<Secret>::namespaced(world.client.clone(), "vision");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while vision.get_opt("shared-s3").await.unwrap().is_some() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(vision.get_opt("shared-s3").await.unwrap().is_none(), "the copy is gone");
+    assert!(secrets.get_opt("shared-s3").await.unwrap().is_some(), "the existing secret is never deleted");
+}

@@ -76,6 +76,37 @@ pub struct Scope {
     pub project: Option<String>,
 }
 
+/// The label that offers a Secret as an existing secret of one type (see `CredentialType::resource_label`).
+pub const RESOURCE_LABEL: &str = "keyhold.dev/resource";
+/// With `"true"`, offers a Secret of the system namespace to Cluster-scope credentials.
+pub const CLUSTER_WIDE_LABEL: &str = "keyhold.dev/cluster-wide";
+
+/// Whether a Secret with these labels is offered as an existing secret for a credential of this
+/// type and scope (DESIGN.md §1, Labels): typed by `keyhold.dev/resource`; in a project namespace
+/// for that project, in the system namespace only with `keyhold.dev/cluster-wide: "true"` (Cluster
+/// scope) or `keyhold.dev/department: <name>` (that department).
+pub fn offers(labels: &std::collections::BTreeMap<String, String>, in_system_namespace: bool, credential_type: CredentialType, scope: &Scope) -> bool {
+    let typed = labels.get(RESOURCE_LABEL).map(String::as_str) == Some(credential_type.resource_label());
+    let scoped = match scope.level {
+        ScopeLevel::Project => !in_system_namespace,
+        ScopeLevel::Department => in_system_namespace && labels.get(super::project::DEPARTMENT_LABEL) == scope.department.as_ref(),
+        ScopeLevel::Cluster | ScopeLevel::Account => in_system_namespace && labels.get(CLUSTER_WIDE_LABEL).map(String::as_str) == Some("true"),
+    };
+    typed && scoped
+}
+
+/// What an administrator puts on a Secret to offer it for this type and scope, for the wizard to
+/// say when there is none.
+pub fn labels_that_offer(credential_type: CredentialType, scope: &Scope) -> Vec<(String, String)> {
+    let mut labels = vec![(RESOURCE_LABEL.to_string(), credential_type.resource_label().to_string())];
+    match scope.level {
+        ScopeLevel::Project => {}
+        ScopeLevel::Department => labels.push((super::project::DEPARTMENT_LABEL.to_string(), scope.department.clone().unwrap_or_default())),
+        ScopeLevel::Cluster | ScopeLevel::Account => labels.push((CLUSTER_WIDE_LABEL.to_string(), "true".to_string())),
+    }
+    labels
+}
+
 /// The lifecycle of a credential, as `status.phase` records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
@@ -219,6 +250,26 @@ mod tests {
         assert_eq!(object_name_from("Docker Hub (research)"), "docker-hub-research");
         assert_eq!(object_name_from("  --  "), "");
         assert!(is_object_name(&object_name_from("S3 key: prod/eu-west-1")));
+    }
+
+    #[test]
+    fn labels_offer_secrets_for_one_type_and_scope() {
+        let labels = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let project = Scope { level: ScopeLevel::Project, department: None, project: Some("vision".into()) };
+        let research = Scope { level: ScopeLevel::Department, department: Some("research".into()), project: None };
+        let cluster = Scope { level: ScopeLevel::Cluster, department: None, project: None };
+        let access_key = labels(&[(RESOURCE_LABEL, "access-key")]);
+        assert!(offers(&access_key, false, CredentialType::AccessKey, &project));
+        assert!(!offers(&access_key, false, CredentialType::Generic, &project), "typed");
+        assert!(!offers(&access_key, true, CredentialType::AccessKey, &cluster), "the system namespace needs a scope label");
+        assert!(offers(&labels(&[(RESOURCE_LABEL, "access-key"), (CLUSTER_WIDE_LABEL, "true")]), true, CredentialType::AccessKey, &cluster));
+        let for_research = labels(&[(RESOURCE_LABEL, "generic"), ("keyhold.dev/department", "research")]);
+        assert!(offers(&for_research, true, CredentialType::Generic, &research));
+        assert!(!offers(&for_research, true, CredentialType::Generic, &Scope { department: Some("production".into()), ..research.clone() }));
+        for scope in [project, research, cluster] {
+            let needed: std::collections::BTreeMap<String, String> = labels_that_offer(CredentialType::Generic, &scope).into_iter().collect();
+            assert!(offers(&needed, scope.level != ScopeLevel::Project, CredentialType::Generic, &scope), "{scope:?}");
+        }
     }
 
     #[test]

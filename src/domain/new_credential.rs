@@ -144,12 +144,41 @@ pub struct NewCredential {
 impl NewCredential {
     /// Every rule the request breaks; empty when it may be submitted.
     pub fn problems(&self) -> Vec<FieldError> {
-        let mut problems: Vec<FieldError> =
-            [check_display_name(&self.display_name).err(), check_description(&self.description).err()].into_iter().flatten().collect();
-        problems.extend(scope_problems(&self.scope));
+        let mut problems = described_problems(&self.display_name, &self.description, &self.scope);
         problems.extend(self.values.problems());
         problems
     }
+}
+
+/// A request to create a credential for a Secret that already exists, one an administrator
+/// labelled for this type and scope (DESIGN.md §1, Labels). Keyhold never deletes that Secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExistingSecretCredential {
+    pub display_name: String,
+    pub description: String,
+    pub scope: Scope,
+    #[serde(rename = "type")]
+    pub credential_type: CredentialType,
+    pub secret_name: String,
+}
+
+impl ExistingSecretCredential {
+    /// Every rule the request breaks that can be seen without the cluster.
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut problems = described_problems(&self.display_name, &self.description, &self.scope);
+        if !super::credential::is_object_name(&self.secret_name) {
+            problems.push(FieldError::new("secretName", "Pick one of the secrets offered"));
+        }
+        problems
+    }
+}
+
+/// The rules every create request follows: its name, description and scope.
+fn described_problems(display_name: &str, description: &str, scope: &Scope) -> Vec<FieldError> {
+    let mut problems: Vec<FieldError> = [check_display_name(display_name).err(), check_description(description).err()].into_iter().flatten().collect();
+    problems.extend(scope_problems(scope));
+    problems
 }
 
 fn scope_problems(scope: &Scope) -> Vec<FieldError> {

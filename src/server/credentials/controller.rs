@@ -18,7 +18,7 @@ use kube::{Client, ResourceExt};
 
 use super::resource::{Condition, Credential, CredentialStatus, Target};
 use super::service::{CREDENTIAL_LABEL, MANAGED_BY, Settings};
-use crate::domain::credential::{Phase, ScopeLevel};
+use crate::domain::credential::{Phase, ScopeLevel, offers};
 use crate::domain::project::{DEPARTMENT_LABEL, PROJECT_LABEL};
 
 pub const FINALIZER: &str = "keyhold.dev/cleanup";
@@ -110,17 +110,10 @@ async fn target_namespaces(credential: &Credential, ctx: &Context) -> Result<Vec
 }
 
 /// Whether an existing (not Keyhold-made) secret carries the labels that offer it for this
-/// credential's type and scope (DESIGN.md §1, Labels).
+/// credential's type and scope.
 fn offered(secret: &Secret, credential: &Credential, settings: &Settings) -> bool {
-    let labels = secret.labels();
-    let typed = labels.get("keyhold.dev/resource").map(String::as_str) == Some(credential.spec.credential_type.resource_label());
     let in_system = secret.namespace().as_deref() == Some(settings.system_namespace.as_str());
-    let scoped = match credential.spec.scope.level {
-        ScopeLevel::Project => !in_system,
-        ScopeLevel::Department => in_system && labels.get(DEPARTMENT_LABEL) == credential.spec.scope.department.as_ref(),
-        ScopeLevel::Cluster | ScopeLevel::Account => in_system && labels.get("keyhold.dev/cluster-wide").map(String::as_str) == Some("true"),
-    };
-    typed && scoped
+    offers(secret.labels(), in_system, credential.spec.credential_type, &credential.spec.scope)
 }
 
 fn target(ctx: &Context, namespace: &str, state: Phase, reason: &str, message: String) -> Target {

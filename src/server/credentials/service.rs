@@ -9,9 +9,10 @@ use std::sync::{Arc, Mutex};
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{Event, ObjectReference, Secret};
-use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
+use kube::core::PartialObjectMeta;
 use kube::{Client, ResourceExt};
 use tokio::sync::watch;
 
@@ -19,10 +20,10 @@ use super::resource::{Credential, CredentialSpec, SecretRef};
 use super::usage::{Usage, UsageIndex};
 use crate::server::auth::access::Access;
 use crate::server::projects::ProjectsService;
-use crate::domain::credential::{FieldError, ScopeLevel, object_name_from};
+use crate::domain::credential::{CredentialType, FieldError, RESOURCE_LABEL, Scope, ScopeLevel, labels_that_offer, object_name_from, offers};
 use crate::domain::AppError;
 use crate::domain::identity::Identity;
-use crate::domain::new_credential::{NewCredential, SecretValues};
+use crate::domain::new_credential::{ExistingSecretCredential, NewCredential, SecretValues};
 use crate::domain::query::{CredentialRow, ListQuery, Listing, TargetStatus, select};
 
 pub const CREATED_BY: &str = "keyhold.dev/created-by";
@@ -239,11 +240,101 @@ impl CredentialsService {
     }
 
     /// The namespace a credential of this scope lives in.
-    fn home(&self, request: &NewCredential) -> String {
-        match request.scope.level {
-            ScopeLevel::Project => request.scope.project.clone().unwrap_or_default(),
+    fn home(&self, scope: &Scope) -> String {
+        match scope.level {
+            ScopeLevel::Project => scope.project.clone().unwrap_or_default(),
             _ => self.settings.system_namespace.clone(),
         }
+    }
+
+    fn name_taken(display_name: &str) -> ServiceError {
+        ServiceError::Conflict(FieldError::new("displayName", format!("A credential named {} already exists", display_name.trim())))
+    }
+
+    /// Whether an existing Secret may back a new credential of this type and scope: offered by its
+    /// labels, and not one Keyhold made (those belong to their credential).
+    fn offered(&self, secret: &PartialObjectMeta<Secret>, credential_type: CredentialType, scope: &Scope) -> bool {
+        let in_system = secret.namespace().as_deref() == Some(self.settings.system_namespace.as_str());
+        secret.labels().get(MANAGED_BY).map(String::as_str) != Some("keyhold") && offers(secret.labels(), in_system, credential_type, scope)
+    }
+
+    /// Admits a create request: no broken rule, the caller may create where its scope lands, the
+    /// display name is free. Returns that namespace.
+    async fn admit(&self, who: &Identity, problems: Vec<FieldError>, scope: &Scope, display_name: &str) -> Result<String, ServiceError> {
+        if !problems.is_empty() {
+            return Err(ServiceError::Invalid(problems));
+        }
+        let namespace = self.home(scope);
+        self.require(who, "create", &namespace).await?;
+        if self.display_name_taken(display_name, None) {
+            return Err(Self::name_taken(display_name));
+        }
+        Ok(namespace)
+    }
+
+    /// The credential an existing Secret already backs, if any (it may back only one).
+    fn backed_by(&self, namespace: &str, secret: &str) -> Option<String> {
+        self.cache
+            .state()
+            .iter()
+            .find(|c| c.namespace().as_deref() == Some(namespace) && !c.spec.secret_ref.managed && c.spec.secret_ref.name == secret)
+            .map(|c| c.spec.display_name.clone())
+    }
+
+    /// The Secrets a credential of this type and scope may be made from: labelled for it and not
+    /// yet backing a credential. Read as metadata only, so no value is fetched.
+    pub async fn existing_secrets(&self, who: &Identity, scope: &Scope, credential_type: CredentialType) -> Result<Vec<String>, ServiceError> {
+        let namespace = self.home(scope);
+        self.require(who, "create", &namespace).await?;
+        let secrets = Api::<Secret>::namespaced(self.client.clone(), &namespace)
+            .list_metadata(&ListParams::default().labels(&format!("{RESOURCE_LABEL}={}", credential_type.resource_label())))
+            .await?;
+        let mut names: Vec<String> = secrets
+            .items
+            .iter()
+            .filter(|s| self.offered(s, credential_type, scope) && self.backed_by(&namespace, &s.name_any()).is_none())
+            .map(|s| s.name_any())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Creates a credential for an existing Secret that is labelled for its type and scope and
+    /// backs no other credential. The Secret is left as it is; deleting the credential keeps it.
+    pub async fn create_from_existing(&self, who: &Identity, request: &ExistingSecretCredential) -> Result<CredentialRow, ServiceError> {
+        let namespace = self.admit(who, request.problems(), &request.scope, &request.display_name).await?;
+        let secret_field = |message: String| ServiceError::Invalid(vec![FieldError::new("secretName", message)]);
+        let secret = Api::<Secret>::namespaced(self.client.clone(), &namespace).get_metadata_opt(&request.secret_name).await?;
+        let Some(secret) = secret else { return Err(secret_field(format!("There is no Secret {} in {namespace}", request.secret_name))) };
+        if !self.offered(&secret, request.credential_type, &request.scope) {
+            let needed: Vec<String> = labels_that_offer(request.credential_type, &request.scope).into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+            return Err(secret_field(format!("The Secret {} is not offered for this type and scope; it needs the labels {}", request.secret_name, needed.join(", "))));
+        }
+        if let Some(other) = self.backed_by(&namespace, &request.secret_name) {
+            return Err(ServiceError::Conflict(FieldError::new("secretName", format!("The Secret {} already backs the credential {other}", request.secret_name))));
+        }
+        let name = self.free_name(&namespace, &request.display_name).await?;
+        let description = request.description.trim();
+        let spec = CredentialSpec {
+            display_name: request.display_name.trim().to_string(),
+            description: (!description.is_empty()).then(|| description.to_string()),
+            credential_type: request.credential_type,
+            scope: request.scope.clone(),
+            secret_ref: SecretRef { name: request.secret_name.clone(), managed: false },
+            registry: None,
+        };
+        let created = self.create_credential(who, &namespace, &name, spec).await?;
+        self.record(who, &created, "Created", "created").await;
+        Ok(self.row(&created, &self.usage.snapshot(), true))
+    }
+
+    /// Writes a new Credential object, recorded as made by `who`.
+    async fn create_credential(&self, who: &Identity, namespace: &str, name: &str, spec: CredentialSpec) -> Result<Credential, kube::Error> {
+        let mut credential = Credential::new(name, spec);
+        credential.metadata.namespace = Some(namespace.to_string());
+        credential.metadata.annotations = Some(BTreeMap::from([(CREATED_BY.to_string(), who.user.clone())]));
+        let params = PostParams { field_manager: Some("keyhold".into()), ..Default::default() };
+        Api::<Credential>::namespaced(self.client.clone(), namespace).create(&params, &credential).await
     }
 
     fn display_name_taken(&self, display_name: &str, except: Option<(&str, &str)>) -> bool {
@@ -274,15 +365,7 @@ impl CredentialsService {
     /// Creates a credential with a new secret. The Secret is made first and removed again if the
     /// Credential cannot be, so a failure leaves nothing half-made.
     pub async fn create(&self, who: &Identity, request: &NewCredential) -> Result<CredentialRow, ServiceError> {
-        let problems = request.problems();
-        if !problems.is_empty() {
-            return Err(ServiceError::Invalid(problems));
-        }
-        let namespace = self.home(request);
-        self.require(who, "create", &namespace).await?;
-        if self.display_name_taken(&request.display_name, None) {
-            return Err(ServiceError::Conflict(FieldError::new("displayName", format!("A credential named {} already exists", request.display_name.trim()))));
-        }
+        let namespace = self.admit(who, request.problems(), &request.scope, &request.display_name).await?;
         let name = self.free_name(&namespace, &request.display_name).await?;
         let credential_type = request.values.credential_type();
         let owner = format!("{namespace}.{name}");
@@ -293,7 +376,7 @@ impl CredentialsService {
                 labels: Some(BTreeMap::from([
                     (MANAGED_BY.to_string(), "keyhold".to_string()),
                     (CREDENTIAL_LABEL.to_string(), owner.clone()),
-                    ("keyhold.dev/resource".to_string(), credential_type.resource_label().to_string()),
+                    (RESOURCE_LABEL.to_string(), credential_type.resource_label().to_string()),
                 ])),
                 annotations: Some(BTreeMap::from([(CREATED_BY.to_string(), who.user.clone())])),
                 ..Default::default()
@@ -311,21 +394,15 @@ impl CredentialsService {
             _ => None,
         };
         let description = request.description.trim();
-        let mut credential = Credential::new(
-            &name,
-            CredentialSpec {
-                display_name: request.display_name.trim().to_string(),
-                description: (!description.is_empty()).then(|| description.to_string()),
-                credential_type,
-                scope: request.scope.clone(),
-                secret_ref: SecretRef { name: name.clone(), managed: true },
-                registry,
-            },
-        );
-        credential.metadata.namespace = Some(namespace.clone());
-        credential.metadata.annotations = Some(BTreeMap::from([(CREATED_BY.to_string(), who.user.clone())]));
-        let credentials: Api<Credential> = Api::namespaced(self.client.clone(), &namespace);
-        let created = match credentials.create(&params, &credential).await {
+        let spec = CredentialSpec {
+            display_name: request.display_name.trim().to_string(),
+            description: (!description.is_empty()).then(|| description.to_string()),
+            credential_type,
+            scope: request.scope.clone(),
+            secret_ref: SecretRef { name: name.clone(), managed: true },
+            registry,
+        };
+        let created = match self.create_credential(who, &namespace, &name, spec).await {
             Ok(created) => created,
             Err(e) => {
                 if let Err(cleanup) = secrets.delete(&name, &DeleteParams::default()).await {
@@ -352,7 +429,7 @@ impl CredentialsService {
         }
         self.require(who, "update", namespace).await?;
         if self.display_name_taken(display_name, Some((namespace, name))) {
-            return Err(ServiceError::Conflict(FieldError::new("displayName", format!("A credential named {} already exists", display_name.trim()))));
+            return Err(Self::name_taken(display_name));
         }
         let credentials: Api<Credential> = Api::namespaced(self.client.clone(), namespace);
         let description = description.trim();
