@@ -289,3 +289,53 @@ async fn an_existing_labelled_secret_backs_one_credential_and_outlives_it() {
     assert!(vision.get_opt("shared-s3").await.unwrap().is_none(), "the copy is gone");
     assert!(secrets.get_opt("shared-s3").await.unwrap().is_some(), "the existing secret is never deleted");
 }
+
+/// Every operation of the service for a user of each role: allowed, or refused with Forbidden
+/// (NotFound for `get`, no row for `list`, which do not reveal what the user may not see).
+#[tokio::test]
+async fn every_operation_for_every_role() {
+    use keyhold::domain::credential::CredentialType;
+    let world = world().await;
+    let users = [("admin", alice()), ("editor", bob()), ("viewer", carol()), ("no role", dave())];
+    let vision = Scope { level: ScopeLevel::Project, department: None, project: Some("vision".into()) };
+    let mut outcomes: Vec<(&str, Vec<bool>)> = Vec::new();
+    let mut record = |operation: &'static str, allowed: bool| match outcomes.iter_mut().find(|(o, _)| *o == operation) {
+        Some((_, row)) => row.push(allowed),
+        None => outcomes.push((operation, vec![allowed])),
+    };
+    let refused = |result: Result<(), ServiceError>| match result {
+        Ok(()) => true,
+        Err(ServiceError::Forbidden { .. }) => false,
+        Err(other) => panic!("refused for another reason: {other:?}"),
+    };
+    for (role, who) in &users {
+        // A credential of vision, made by the admin, for this user to try everything on.
+        let target = world.service.create(&alice(), &request(&format!("Target for {role}"), ScopeLevel::Project, Some("vision"))).await.unwrap();
+        list_until(&world, &alice(), |p| p.rows.iter().any(|r| r.name == target.name)).await;
+        let listed = world.service.list(who, &ListQuery { search: target.display_name.clone(), ..Default::default() }).await.unwrap();
+        record("list", listed.page.total == 1);
+        record("get", match world.service.get(who, "vision", &target.name).await {
+            Ok(_) => true,
+            Err(ServiceError::NotFound(_)) => false,
+            Err(other) => panic!("{other:?}"),
+        });
+        record("create in the project", refused(world.service.create(who, &request(&format!("Project one by {role}"), ScopeLevel::Project, Some("vision"))).await.map(|_| ())));
+        record("create cluster-wide", refused(world.service.create(who, &request(&format!("Cluster one by {role}"), ScopeLevel::Cluster, None)).await.map(|_| ())));
+        record("existing secrets", refused(world.service.existing_secrets(who, &vision, CredentialType::Password).await.map(|_| ())));
+        record("rename", refused(world.service.rename(who, "vision", &target.name, &format!("Renamed by {role}"), "").await.map(|_| ())));
+        let values = SecretValues::Password { username: "svc-user".into(), password: CANARY.into() };
+        record("replace values", refused(world.service.replace_values(who, "vision", &target.name, &values).await.map(|_| ())));
+        record("delete", refused(world.service.delete(who, "vision", &target.name).await));
+    }
+    let expected: Vec<(&str, Vec<bool>)> = vec![
+        ("list", vec![true, true, true, false]),
+        ("get", vec![true, true, true, false]),
+        ("create in the project", vec![true, true, false, false]),
+        ("create cluster-wide", vec![true, false, false, false]),
+        ("existing secrets", vec![true, true, false, false]),
+        ("rename", vec![true, true, false, false]),
+        ("replace values", vec![true, true, false, false]),
+        ("delete", vec![true, true, false, false]),
+    ];
+    assert_eq!(outcomes, expected, "columns: admin, editor, viewer, no role");
+}
