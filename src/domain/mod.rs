@@ -8,6 +8,7 @@ pub mod new_credential;
 pub mod project;
 pub mod query;
 pub mod session;
+pub mod snippets;
 pub mod time;
 pub mod url;
 pub mod usage;

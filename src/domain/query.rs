@@ -14,6 +14,8 @@ use super::credential::{CredentialType, Phase, ScopeLevel};
 pub struct CredentialRow {
     pub namespace: String,
     pub name: String,
+    /// The Kubernetes Secret workloads reference (in `namespace`, and copied where the scope reaches).
+    pub secret_name: String,
     pub display_name: String,
     pub description: String,
     pub credential_type: CredentialType,
@@ -391,6 +393,7 @@ mod tests {
         CredentialRow {
             namespace: "vision".into(),
             name: name.to_lowercase().replace(' ', "-"),
+            secret_name: name.to_lowercase().replace(' ', "-"),
             display_name: name.into(),
             description: format!("{name} for training"),
             credential_type: kind,

@@ -1,5 +1,6 @@
 //! One module per route.
 
+mod credential_detail;
 mod credentials;
 mod forbidden;
 mod login;
@@ -7,6 +8,7 @@ mod not_found;
 mod projects;
 mod status_page;
 
+pub use credential_detail::CredentialDetailPage;
 pub use credentials::CredentialsPage;
 pub use forbidden::ForbiddenPage;
 pub use login::LoginPage;

@@ -223,6 +223,7 @@ impl CredentialsService {
         CredentialRow {
             namespace: credential.namespace().unwrap_or_default(),
             name: credential.name_any(),
+            secret_name: spec.secret_ref.name.clone(),
             display_name: spec.display_name.clone(),
             description: spec.description.clone().unwrap_or_default(),
             credential_type: spec.credential_type,
