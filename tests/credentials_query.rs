@@ -198,4 +198,13 @@ async fn filter_search_sort_and_pages_match_a_simple_reference() {
         let (total, number, names) = reference(&all, &query);
         assert_eq!((page.total, page.page, got), (total, number, names), "seed {seed}, round {round}, query {query:?}");
     }
+
+    // A deletion reaches the rows on its own, with nothing else changing (no controller here).
+    let gone = all.swap_remove(0);
+    Api::<Credential>::namespaced(client.clone(), &gone.namespace).delete(&gone.name, &Default::default()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while service.list(&admin, &ListQuery::default()).await.unwrap().page.total != all.len() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(service.list(&admin, &ListQuery::default()).await.unwrap().page.total, all.len(), "the deleted credential is no longer listed");
 }

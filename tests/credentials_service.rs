@@ -10,7 +10,7 @@ use kube::{Api, Client};
 
 use keyhold::domain::credential::{Scope, ScopeLevel};
 use keyhold::domain::identity::Identity;
-use keyhold::domain::new_credential::{NewCredential, SecretValues};
+use keyhold::domain::new_credential::{NewCredential, Rename, SecretValues};
 use keyhold::domain::query::{ListQuery, Page};
 use keyhold::server::credentials::resource::install_crd;
 use keyhold::server::credentials::roles::{self, ADMIN, EDITOR, VIEWER};
@@ -86,6 +86,10 @@ fn request(display_name: &str, level: ScopeLevel, project: Option<&str>) -> NewC
     }
 }
 
+fn rename(display_name: &str, description: &str) -> Rename {
+    Rename { display_name: display_name.into(), description: description.into() }
+}
+
 /// Waits (bounded) until the service's cache shows what `done` looks for.
 async fn list_until(world: &World, who: &Identity, done: impl Fn(&Page) -> bool) -> Page {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
@@ -130,8 +134,8 @@ async fn roles_decide_who_may_write() {
 
     list_until(&world, &bob(), |p| p.total == 0).await;
     let mine = world.service.create(&bob(), &request("Mine", ScopeLevel::Project, Some("vision"))).await.unwrap();
-    assert!(matches!(world.service.rename(&carol(), "vision", &mine.name, "Renamed", "").await, Err(ServiceError::Forbidden { .. })));
-    let renamed = world.service.rename(&bob(), "vision", &mine.name, "Renamed", "new words").await.unwrap();
+    assert!(matches!(world.service.rename(&carol(), "vision", &mine.name, &rename("Renamed", "")).await, Err(ServiceError::Forbidden { .. })));
+    let renamed = world.service.rename(&bob(), "vision", &mine.name, &rename("Renamed", "new words")).await.unwrap();
     assert_eq!((renamed.display_name.as_str(), renamed.name.as_str()), ("Renamed", "mine"));
     assert!(matches!(world.service.delete(&carol(), "vision", "mine").await, Err(ServiceError::Forbidden { .. })));
     world.service.delete(&bob(), "vision", "mine").await.unwrap();
@@ -166,7 +170,7 @@ async fn bad_requests_name_the_field_and_leave_nothing_behind() {
 async fn no_value_ever_comes_back_out() {
     let world = world().await;
     let created = world.service.create(&bob(), &request("Canary", ScopeLevel::Project, Some("vision"))).await.unwrap();
-    let renamed = world.service.rename(&bob(), "vision", &created.name, "Canary 2", "").await.unwrap();
+    let renamed = world.service.rename(&bob(), "vision", &created.name, &rename("Canary 2", "")).await.unwrap();
     let listed = list_until(&world, &bob(), |p| p.rows.first().is_some_and(|r| r.display_name == "Canary 2")).await;
     let error = world.service.create(&bob(), &request("Canary 2", ScopeLevel::Project, Some("vision"))).await.unwrap_err();
     let outputs = [
@@ -322,7 +326,7 @@ async fn every_operation_for_every_role() {
         record("create in the project", refused(world.service.create(who, &request(&format!("Project one by {role}"), ScopeLevel::Project, Some("vision"))).await.map(|_| ())));
         record("create cluster-wide", refused(world.service.create(who, &request(&format!("Cluster one by {role}"), ScopeLevel::Cluster, None)).await.map(|_| ())));
         record("existing secrets", refused(world.service.existing_secrets(who, &vision, CredentialType::Password).await.map(|_| ())));
-        record("rename", refused(world.service.rename(who, "vision", &target.name, &format!("Renamed by {role}"), "").await.map(|_| ())));
+        record("rename", refused(world.service.rename(who, "vision", &target.name, &rename(&format!("Renamed by {role}"), "")).await.map(|_| ())));
         let values = SecretValues::Password { username: "svc-user".into(), password: CANARY.into() };
         record("replace values", refused(world.service.replace_values(who, "vision", &target.name, &values).await.map(|_| ())));
         record("delete", refused(world.service.delete(who, "vision", &target.name).await));

@@ -80,6 +80,11 @@ async fn credentials_through_the_rest_api_for_each_role() {
     assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("username")), "{body}");
     let (status, body) = api.call(Method::POST, "/credentials", bob, Some(json!({"displayName": 7}))).await;
     assert!(status.is_client_error() && body["code"] == status.as_u16(), "{status} {body}");
+    // A value in the wrong place is named by its field, never quoted back (`call` checks every answer).
+    let mut misplaced = new.clone();
+    misplaced["values"] = json!({"type": "Generic", "entries": CANARY});
+    let (status, body) = api.call(Method::POST, "/credentials", bob, Some(misplaced)).await;
+    assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("values")), "{body}");
     let (status, body) = api.call(Method::POST, "/credentials", carol, Some(json!({"displayName": "Not hers", "description": "", "scope": {"level": "Project", "project": "vision"}, "values": {"type": "Password", "username": "u", "password": CANARY}}))).await;
     assert_eq!((status, body["code"].as_u64()), (StatusCode::FORBIDDEN, Some(403)), "{body}");
 

@@ -131,6 +131,13 @@ pub struct Rename {
     pub description: String,
 }
 
+impl Rename {
+    /// Every rule the new name and description break.
+    pub fn problems(&self) -> Vec<FieldError> {
+        named_problems(&self.display_name, &self.description)
+    }
+}
+
 /// A request to create a credential with a new secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -174,9 +181,14 @@ impl ExistingSecretCredential {
     }
 }
 
+/// The rules a credential's display name and description follow.
+fn named_problems(display_name: &str, description: &str) -> Vec<FieldError> {
+    [check_display_name(display_name).err(), check_description(description).err()].into_iter().flatten().collect()
+}
+
 /// The rules every create request follows: its name, description and scope.
 fn described_problems(display_name: &str, description: &str, scope: &Scope) -> Vec<FieldError> {
-    let mut problems: Vec<FieldError> = [check_display_name(display_name).err(), check_description(description).err()].into_iter().flatten().collect();
+    let mut problems = named_problems(display_name, description);
     problems.extend(scope_problems(scope));
     problems
 }

@@ -15,6 +15,7 @@ mod rest;
 mod shutdown;
 pub mod telemetry;
 mod users;
+mod watching;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

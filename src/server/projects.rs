@@ -1,14 +1,14 @@
 //! Projects, served from a watch-fed cache of project namespaces.
 
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 use tokio::sync::watch;
 
 use crate::domain::identity::Identity;
 use crate::server::auth::access::Access;
+use crate::server::watching::counted;
 use crate::domain::project::{DEPARTMENT_LABEL, PROJECT_LABEL, ProjectList, ProjectSummary, sort_projects};
 
 #[derive(Clone)]
@@ -22,16 +22,7 @@ impl ProjectsService {
     pub fn start(client: Client, changes: watch::Sender<u64>) -> (Self, impl Future<Output = ()> + Send + 'static) {
         let (cache, writer) = reflector::store();
         let config = watcher::Config::default().labels(PROJECT_LABEL);
-        let stream = reflector::reflector(writer, watcher(Api::<Namespace>::all(client), config))
-            .default_backoff()
-            .applied_objects()
-            .for_each(move |event| {
-                match event {
-                    Ok(_) => changes.send_modify(|n| *n += 1),
-                    Err(e) => tracing::warn!(error = %e, "project namespace watch failed; retrying"),
-                }
-                async {}
-            });
+        let stream = counted(writer, Api::<Namespace>::all(client), config, changes, "project Namespace");
         (ProjectsService { cache }, stream)
     }
 

@@ -28,7 +28,7 @@ pub enum ApiError {
     Unavailable(String),
     /// A body that is not the JSON the endpoint takes.
     #[error("{message}")]
-    BadBody { status: StatusCode, message: String },
+    BadBody { status: StatusCode, message: String, field: Option<String> },
     #[error(transparent)]
     App(#[from] AppError),
 }
@@ -40,8 +40,18 @@ impl From<ServiceError> for ApiError {
 }
 
 impl From<JsonRejection> for ApiError {
+    /// Names the field at fault but never quotes the body: serde's messages repeat the offending
+    /// input, which may be a value sent in the wrong place.
     fn from(rejection: JsonRejection) -> Self {
-        ApiError::BadBody { status: rejection.status(), message: rejection.body_text() }
+        let field = match &rejection {
+            JsonRejection::JsonDataError(e) => e.body_text().split_once("target type: ").and_then(|(_, rest)| rest.split_once(": ")).map(|(path, _)| path.to_string()),
+            _ => None,
+        };
+        let message = match &field {
+            Some(path) => format!("{path}: not what this endpoint takes"),
+            None => "The body is not the JSON this endpoint takes".to_string(),
+        };
+        ApiError::BadBody { status: rejection.status(), message, field }
     }
 }
 
@@ -63,6 +73,7 @@ impl IntoResponse for ApiError {
         };
         let body = match self {
             ApiError::App(AppError::Invalid { field, message }) => ErrorBody { code: status.as_u16(), message, field: Some(field) },
+            ApiError::BadBody { message, field, .. } => ErrorBody { code: status.as_u16(), message, field },
             other => ErrorBody { code: status.as_u16(), message: other.to_string(), field: None },
         };
         let mut response = (status, Json(body)).into_response();
@@ -127,7 +138,7 @@ async fn rename_credential(
     body: Result<Json<Rename>, JsonRejection>,
 ) -> Result<Json<CredentialRow>, ApiError> {
     let Json(rename) = body?;
-    Ok(Json(state.credentials.rename(&who, &namespace, &name, &rename.display_name, &rename.description).await?))
+    Ok(Json(state.credentials.rename(&who, &namespace, &name, &rename).await?))
 }
 
 /// `PUT …/values`: new values, write-only; the answer is the row, never a value.

@@ -6,12 +6,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{Event, ObjectReference, Secret};
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::watcher;
 use kube::core::PartialObjectMeta;
 use kube::{Client, ResourceExt};
 use tokio::sync::watch;
@@ -20,10 +20,11 @@ use super::resource::{Credential, CredentialSpec, SecretRef};
 use super::usage::{Usage, UsageIndex};
 use crate::server::auth::access::Access;
 use crate::server::projects::ProjectsService;
+use crate::server::watching::counted;
 use crate::domain::credential::{CredentialType, FieldError, RESOURCE_LABEL, Scope, ScopeLevel, labels_that_offer, object_name_from, offers};
 use crate::domain::AppError;
 use crate::domain::identity::Identity;
-use crate::domain::new_credential::{ExistingSecretCredential, NewCredential, SecretValues};
+use crate::domain::new_credential::{ExistingSecretCredential, NewCredential, Rename, SecretValues};
 use crate::domain::query::{CredentialRow, ListQuery, Listing, TargetStatus, select};
 
 pub const CREATED_BY: &str = "keyhold.dev/created-by";
@@ -100,17 +101,7 @@ impl CredentialsService {
         let changes = watch::Sender::new(0);
         let (usage, usage_driver) = UsageIndex::start(client.clone(), changes.clone());
         let (cache, writer) = reflector::store();
-        let counter = changes.clone();
-        let stream = reflector::reflector(writer, watcher(Api::<Credential>::all(client.clone()), watcher::Config::default()))
-            .default_backoff()
-            .applied_objects()
-            .for_each(move |event| {
-                match event {
-                    Ok(_) => counter.send_modify(|n| *n += 1),
-                    Err(e) => tracing::warn!(error = %e, "credential watch failed; retrying"),
-                }
-                async {}
-            });
+        let stream = counted(writer, Api::<Credential>::all(client.clone()), watcher::Config::default(), changes.clone(), "Credential");
         let (projects, projects_driver) = ProjectsService::start(client.clone(), changes.clone());
         let access = Access::new(client.clone(), settings.permission_cache);
         let service = CredentialsService { client, cache, usage, projects, access, settings, changes, rows: Arc::default() };
@@ -417,14 +408,9 @@ impl CredentialsService {
     }
 
     /// Changes a credential's display name and description; the Kubernetes names never change.
-    pub async fn rename(&self, who: &Identity, namespace: &str, name: &str, display_name: &str, description: &str) -> Result<CredentialRow, ServiceError> {
-        let problems: Vec<FieldError> = [
-            crate::domain::credential::check_display_name(display_name).err(),
-            crate::domain::credential::check_description(description).err(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+    pub async fn rename(&self, who: &Identity, namespace: &str, name: &str, rename: &Rename) -> Result<CredentialRow, ServiceError> {
+        let problems = rename.problems();
+        let (display_name, description) = (rename.display_name.as_str(), rename.description.as_str());
         if !problems.is_empty() {
             return Err(ServiceError::Invalid(problems));
         }

@@ -3,14 +3,15 @@
 
 use std::collections::HashMap;
 
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use tokio::sync::watch;
 
 use crate::domain::usage::{pod_spec, secret_names};
+use crate::server::watching::counted;
 
 const WORKLOADS: &[(&str, &str, &str, &str)] = &[
     ("", "v1", "Pod", "pods"),
@@ -37,16 +38,7 @@ impl UsageIndex {
             let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
             let writer = reflector::store::Writer::new(resource.clone());
             let store = writer.as_reader();
-            let changes = changes.clone();
-            let driver = reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff().applied_objects().for_each(
-                move |event| {
-                    match event {
-                        Ok(_) => changes.send_modify(|n| *n += 1),
-                        Err(e) => tracing::warn!(kind, error = %e, "workload watch failed; retrying"),
-                    }
-                    async {}
-                },
-            );
+            let driver = counted(writer, api, watcher::Config::default(), changes.clone(), kind);
             stores.push((*kind, store));
             drivers.push(driver.boxed());
         }
