@@ -2,7 +2,7 @@
 // and stops it afterwards. Tests read its address from KEYHOLD_URL and reach its embedded cluster
 // with kubectl through KUBECONFIG; a test that needs a Keyhold of its own starts one here.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -43,8 +43,9 @@ export interface Keyhold {
 /**
  * Starts the built Keyhold on free ports with a fresh data directory: with `embedded`, on its
  * own embedded cluster served to kubectl through `kubeconfig`; else on `env.KUBECONFIG`'s cluster.
+ * With `logFile`, its log goes there (for tests that read it) instead of to the test's output.
  */
-export async function startKeyhold(embedded: boolean, env: Record<string, string> = {}): Promise<Keyhold> {
+export async function startKeyhold(embedded: boolean, env: Record<string, string> = {}, logFile?: string): Promise<Keyhold> {
   const root = resolve(__dirname, '..');
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-e2e-'));
   const [port, apiPort] = [await freePort(), await freePort()];
@@ -57,7 +58,7 @@ export async function startKeyhold(embedded: boolean, env: Record<string, string
     ['serve', ...cluster, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir,
       // Every test signs in from 127.0.0.1; the tests of failed sign-ins must not lock the others out.
       '--sign-in-max-failures', '50'],
-    { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } },
+    { cwd: root, stdio: logFile ? ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')] : ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } },
   );
   const url = `http://127.0.0.1:${port}`;
   await waitUntilReady(url, child);

@@ -121,6 +121,37 @@ async fn an_editor_creates_and_everyone_sees_what_their_role_allows() {
 }
 
 #[tokio::test]
+async fn the_same_create_twice_at_once_makes_one_credential_readable_at_once() {
+    let world = world().await;
+    let wanted = request("Pressed twice", ScopeLevel::Project, Some("vision"));
+    let bob = bob();
+    let (first, second) = tokio::join!(world.service.create(&bob, &wanted), world.service.create(&bob, &wanted));
+    let (made, refused) = if first.is_ok() { (first, second) } else { (second, first) };
+    let made = made.unwrap();
+    assert!(matches!(refused, Err(ServiceError::Conflict(ref f)) if f.field == "displayName"), "{refused:?}");
+    // A read right after the write sees it, as "Creating…" until the controller has been by.
+    let read = world.service.get(&bob, &made.namespace, &made.name).await.unwrap();
+    assert_eq!(read.display_name, "Pressed twice");
+    assert_eq!(made.phase, keyhold::domain::credential::Phase::Creating);
+    assert_eq!(world.service.name_problem("pressed TWICE").map(|p| p.message), Some("A credential named pressed TWICE already exists".to_string()));
+    assert_eq!(world.service.name_problem("Something else"), None);
+}
+
+#[tokio::test]
+async fn each_role_is_offered_the_scopes_it_may_create_in() {
+    let world = world().await;
+    let offered = |tree: Option<keyhold::domain::scope_tree::ScopeNode>| -> Vec<String> {
+        let Some(tree) = tree else { return Vec::new() };
+        tree.allowed_scopes().into_iter().map(|s| format!("{:?} {}", s.level, s.department.clone().or(s.project.clone()).unwrap_or_default())).collect()
+    };
+    let admin = offered(world.service.creation_scopes(&alice()).await.unwrap());
+    assert_eq!(admin, ["Cluster ", "Department research", "Project nlp", "Project vision"]);
+    assert_eq!(offered(world.service.creation_scopes(&bob()).await.unwrap()), ["Project vision"]);
+    assert!(world.service.creation_scopes(&carol()).await.unwrap().is_none());
+    assert!(world.service.creation_scopes(&dave()).await.unwrap().is_none());
+}
+
+#[tokio::test]
 async fn roles_decide_who_may_write() {
     let world = world().await;
     let refused = world.service.create(&carol(), &request("Viewer's try", ScopeLevel::Project, Some("vision"))).await.unwrap_err();
@@ -248,12 +279,12 @@ async fn an_existing_labelled_secret_backs_one_credential_and_outlives_it() {
         secrets.create(&PostParams::default(), &secret).await.unwrap();
     }
     let cluster = Scope { level: ScopeLevel::Cluster, department: None, project: None };
-    assert_eq!(world.service.existing_secrets(&alice(), &cluster, CredentialType::AccessKey).await.unwrap(), ["shared-s3"]);
+    assert_eq!(world.service.existing_secrets(&alice(), &cluster, CredentialType::AccessKey).await.unwrap().names, ["shared-s3"]);
     // The Secrets Keyhold makes are labelled by type too, but belong to their credential.
     world.service.create(&bob(), &request("Postgres", ScopeLevel::Project, Some("vision"))).await.unwrap();
     let vision_scope = Scope { level: ScopeLevel::Project, department: None, project: Some("vision".into()) };
-    assert!(world.service.existing_secrets(&bob(), &vision_scope, CredentialType::Password).await.unwrap().is_empty());
-    assert!(world.service.existing_secrets(&alice(), &cluster, CredentialType::Generic).await.unwrap().is_empty(), "typed");
+    assert!(world.service.existing_secrets(&bob(), &vision_scope, CredentialType::Password).await.unwrap().names.is_empty());
+    assert!(world.service.existing_secrets(&alice(), &cluster, CredentialType::Generic).await.unwrap().names.is_empty(), "typed");
     assert!(matches!(world.service.existing_secrets(&bob(), &cluster, CredentialType::AccessKey).await, Err(ServiceError::Forbidden { .. })));
 
     let request = |display_name: &str, secret_name: &str| ExistingSecretCredential {
@@ -277,7 +308,7 @@ async fn an_existing_labelled_secret_backs_one_credential_and_outlives_it() {
     assert_eq!(copy.data.unwrap()["AWS_SECRET_ACCESS_KEY"].0, CANARY.as_bytes());
 
     // One credential per existing secret.
-    assert!(world.service.existing_secrets(&alice(), &cluster, CredentialType::AccessKey).await.unwrap().is_empty());
+    assert!(world.service.existing_secrets(&alice(), &cluster, CredentialType::AccessKey).await.unwrap().names.is_empty());
     match world.service.create_from_existing(&alice(), &request("Shared S3 again", "shared-s3")).await.unwrap_err() {
         ServiceError::Conflict(field) => assert_eq!(field.field, "secretName"),
         other => panic!("{other:?}"),

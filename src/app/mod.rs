@@ -1,7 +1,9 @@
 //! The Leptos application: the HTML shell, the routes and the pages.
 
 mod auth;
+mod components;
 mod layout;
+mod live;
 mod pages;
 
 use leptos::prelude::*;
@@ -10,7 +12,7 @@ use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use layout::AppShell;
-use pages::{CredentialDetailPage, CredentialsPage, LoginPage, NotFoundPage, ProjectsPage};
+use pages::{CredentialDetailPage, CredentialsPage, LoginPage, NewCredentialPage, NotFoundPage, ProjectsPage};
 
 /// The HTML document the server renders around the application. Its inline scripts carry a
 /// per-response nonce, which the Content-Security-Policy header names.
@@ -55,6 +57,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage />
                 // Pages render whole on the server (async mode), so a 403 from their data sets the status.
                 <Route path=path!("/credentials") view=|| view! { <AppShell><CredentialsPage /></AppShell> } ssr=SsrMode::Async />
+                <Route path=path!("/credentials/new") view=|| view! { <AppShell><NewCredentialPage /></AppShell> } ssr=SsrMode::Async />
                 <Route path=path!("/credentials/:namespace/:name") view=|| view! { <AppShell><CredentialDetailPage /></AppShell> } ssr=SsrMode::Async />
                 <Route path=path!("/projects") view=|| view! { <AppShell><ProjectsPage /></AppShell> } ssr=SsrMode::Async />
             </Routes>

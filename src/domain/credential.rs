@@ -40,6 +40,11 @@ impl CredentialType {
         }
     }
 
+    /// The type whose `resource_label` this is (also the wizard's address for the type).
+    pub fn from_resource_label(label: &str) -> Option<CredentialType> {
+        CredentialType::ALL.into_iter().find(|t| t.resource_label() == label)
+    }
+
     /// The value of the `keyhold.dev/resource` label that offers a Secret as an existing secret of
     /// this type.
     pub fn resource_label(self) -> &'static str {
@@ -276,6 +281,9 @@ mod tests {
     fn types_map_to_secret_types_and_labels() {
         assert_eq!(CredentialType::DockerRegistry.secret_type(), "kubernetes.io/dockerconfigjson");
         assert_eq!(CredentialType::Password.resource_label(), "password");
+        for t in CredentialType::ALL {
+            assert_eq!(CredentialType::from_resource_label(t.resource_label()), Some(t));
+        }
         assert_eq!(serde_json::to_string(&CredentialType::Tls).unwrap(), "\"TLS\"");
         assert_eq!(Phase::Ready.label(), "No issues found");
     }

@@ -38,6 +38,22 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// The field a message belongs next to, for `Invalid`.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            AppError::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// The message for people, without the field's name when it is shown next to its field.
+    pub fn message(&self) -> String {
+        match self {
+            AppError::Invalid { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
+
     /// The HTTP status that goes with the error.
     pub fn status(&self) -> u16 {
         match self {
@@ -56,7 +72,14 @@ impl AppError {
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
+    /// Decoding errors are not quoted: serde repeats the input it failed on, and that input may
+    /// be a secret value.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        match value {
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) | ServerFnErrorErr::MissingArg(_) => {
+                AppError::Transport("the request was not what this function takes".into())
+            }
+            other => AppError::Transport(other.to_string()),
+        }
     }
 }

@@ -1,12 +1,15 @@
 //! The credential model and its rules: pure data and validation, no I/O, compiled for the browser
 //! and the server alike so both apply the same rules.
 
+pub mod base64;
 pub mod credential;
 pub mod error;
 pub mod identity;
 pub mod new_credential;
 pub mod project;
 pub mod query;
+pub mod scope_tree;
+pub mod secret_file;
 pub mod session;
 pub mod snippets;
 pub mod time;

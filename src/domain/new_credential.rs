@@ -86,7 +86,7 @@ impl SecretValues {
     pub fn data(&self) -> BTreeMap<String, Vec<u8>> {
         let pairs: Vec<(String, Vec<u8>)> = match self {
             SecretValues::DockerRegistry { registry, username, password } => {
-                let auth = base64_encode(format!("{username}:{password}").as_bytes());
+                let auth = super::base64::encode(format!("{username}:{password}").as_bytes());
                 let config = serde_json::json!({"auths": {registry.trim(): {"username": username, "password": password, "auth": auth}}});
                 vec![(".dockerconfigjson".into(), config.to_string().into_bytes())]
             }
@@ -101,25 +101,6 @@ impl SecretValues {
         };
         pairs.into_iter().collect()
     }
-}
-
-/// Standard base64 (RFC 4648, padded), as Docker's `auth` field wants; small enough not to need a
-/// crate in the browser bundle.
-fn base64_encode(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// A new display name and description for a credential; its Kubernetes names never change.
@@ -179,6 +160,17 @@ impl ExistingSecretCredential {
         }
         problems
     }
+}
+
+/// The existing secrets a scope offers for one type, and what makes a Secret appear among them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExistingSecrets {
+    pub names: Vec<String>,
+    /// Where such a Secret must be.
+    pub namespace: String,
+    /// The labels an administrator puts on it.
+    pub labels: Vec<(String, String)>,
 }
 
 /// The rules a credential's display name and description follow.
@@ -264,12 +256,5 @@ mod tests {
         let shown = format!("{values:?}");
         assert!(!shown.contains("canary-7f3a") && !shown.contains("ada"), "{shown}");
         assert!(shown.contains("password"), "{shown}");
-    }
-
-    #[test]
-    fn base64_matches_the_standard() {
-        for (raw, encoded) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg==")] {
-            assert_eq!(base64_encode(raw.as_bytes()), encoded);
-        }
     }
 }

@@ -178,6 +178,17 @@ pub fn fail(error: AppError) -> AppError {
     error
 }
 
+/// Runs a credentials-service call for the signed-in person and maps its error once: the body of
+/// every credentials server function.
+pub async fn credentials<T, Fut>(call: impl FnOnce(crate::server::credentials::service::CredentialsService, crate::domain::identity::Identity) -> Fut) -> Result<T, AppError>
+where
+    Fut: Future<Output = Result<T, crate::server::credentials::service::ServiceError>>,
+{
+    let state = leptos::prelude::expect_context::<AppState>();
+    let who = signed_in()?.identity;
+    call(state.credentials.clone(), who).await.map_err(|e| fail(e.into()))
+}
+
 /// Who is calling, or `Unauthenticated`.
 pub fn signed_in() -> Result<SignedIn, AppError> {
     parts()?.extensions.get::<SignedIn>().cloned().ok_or_else(|| fail(AppError::Unauthenticated))

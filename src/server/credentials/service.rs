@@ -21,11 +21,12 @@ use super::usage::{Usage, UsageIndex};
 use crate::server::auth::access::Access;
 use crate::server::projects::ProjectsService;
 use crate::server::watching::counted;
-use crate::domain::credential::{CredentialType, FieldError, RESOURCE_LABEL, Scope, ScopeLevel, labels_that_offer, object_name_from, offers};
+use crate::domain::credential::{CredentialType, FieldError, Phase, RESOURCE_LABEL, Scope, ScopeLevel, check_display_name, labels_that_offer, object_name_from, offers};
 use crate::domain::AppError;
 use crate::domain::identity::Identity;
-use crate::domain::new_credential::{ExistingSecretCredential, NewCredential, Rename, SecretValues};
+use crate::domain::new_credential::{ExistingSecretCredential, ExistingSecrets, NewCredential, Rename, SecretValues};
 use crate::domain::query::{CredentialRow, ListQuery, Listing, TargetStatus, select};
+use crate::domain::scope_tree::ScopeNode;
 
 pub const CREATED_BY: &str = "keyhold.dev/created-by";
 pub const UPDATED_BY: &str = "keyhold.dev/updated-by";
@@ -92,6 +93,9 @@ pub struct CredentialsService {
     changes: watch::Sender<u64>,
     /// Every credential as a row, and the change count it was built at.
     rows: Arc<Mutex<Option<(u64, Arc<Vec<CredentialRow>>)>>>,
+    /// Held from a create's name check until the cache holds what it made, so two creates with one
+    /// name (a button pressed twice) make one credential.
+    creating: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl CredentialsService {
@@ -104,7 +108,7 @@ impl CredentialsService {
         let stream = counted(writer, Api::<Credential>::all(client.clone()), watcher::Config::default(), changes.clone(), "Credential");
         let (projects, projects_driver) = ProjectsService::start(client.clone(), changes.clone());
         let access = Access::new(client.clone(), settings.permission_cache);
-        let service = CredentialsService { client, cache, usage, projects, access, settings, changes, rows: Arc::default() };
+        let service = CredentialsService { client, cache, usage, projects, access, settings, changes, rows: Arc::default(), creating: Arc::default() };
         (service, futures::future::join3(stream, usage_driver, projects_driver).map(|_| ()))
     }
 
@@ -203,7 +207,8 @@ impl CredentialsService {
 
     fn row(&self, credential: &Credential, usage: &Usage, may_change: bool) -> CredentialRow {
         let spec = &credential.spec;
-        let status = credential.status.clone().unwrap_or_default();
+        // No status yet: the controller has not seen it, so it is still being created.
+        let status = credential.status.clone().unwrap_or_else(|| super::resource::CredentialStatus { phase: Phase::Creating, ..Default::default() });
         // A project's department is its namespace's label, not part of the credential's scope.
         let department = spec.scope.department.clone().or_else(|| spec.scope.project.as_deref().and_then(|p| self.projects.department_of(p)));
         let scope_path = [Some(self.settings.cluster_name.clone()), department, spec.scope.project.clone()]
@@ -239,8 +244,12 @@ impl CredentialsService {
         }
     }
 
+    fn name_taken_field(display_name: &str) -> FieldError {
+        FieldError::new("displayName", format!("A credential named {} already exists", display_name.trim()))
+    }
+
     fn name_taken(display_name: &str) -> ServiceError {
-        ServiceError::Conflict(FieldError::new("displayName", format!("A credential named {} already exists", display_name.trim())))
+        ServiceError::Conflict(Self::name_taken_field(display_name))
     }
 
     /// Whether an existing Secret may back a new credential of this type and scope: offered by its
@@ -275,7 +284,7 @@ impl CredentialsService {
 
     /// The Secrets a credential of this type and scope may be made from: labelled for it and not
     /// yet backing a credential. Read as metadata only, so no value is fetched.
-    pub async fn existing_secrets(&self, who: &Identity, scope: &Scope, credential_type: CredentialType) -> Result<Vec<String>, ServiceError> {
+    pub async fn existing_secrets(&self, who: &Identity, scope: &Scope, credential_type: CredentialType) -> Result<ExistingSecrets, ServiceError> {
         let namespace = self.home(scope);
         self.require(who, "create", &namespace).await?;
         let secrets = Api::<Secret>::namespaced(self.client.clone(), &namespace)
@@ -288,12 +297,54 @@ impl CredentialsService {
             .map(|s| s.name_any())
             .collect();
         names.sort();
-        Ok(names)
+        Ok(ExistingSecrets { names, namespace, labels: labels_that_offer(credential_type, scope) })
+    }
+
+    /// The scopes `who` may create credentials in, as the wizard's tree; `None` when there are none.
+    pub async fn creation_scopes(&self, who: &Identity) -> Result<Option<ScopeNode>, ServiceError> {
+        let wide = self.may(who, "create", &self.settings.system_namespace).await?;
+        let projects = self.projects.list().projects;
+        let mut may_create = NamespaceAccess::new(self, who, "create").await?;
+        let mut allowed = std::collections::HashSet::new();
+        for project in &projects {
+            if may_create.allows(&project.namespace).await? {
+                allowed.insert(project.namespace.as_str());
+            }
+        }
+        Ok(ScopeNode::build(&self.settings.cluster_name, &projects, wide, |ns| allowed.contains(ns)))
+    }
+
+    /// What is wrong with a display name for a new credential, if anything: its rules, or that a
+    /// credential has it already (display names are unique per cluster).
+    pub fn name_problem(&self, display_name: &str) -> Option<FieldError> {
+        match check_display_name(display_name) {
+            Err(e) => Some(e),
+            Ok(()) if self.display_name_taken(display_name, None) => Some(Self::name_taken_field(display_name)),
+            Ok(()) => None,
+        }
+    }
+
+    /// Waits, briefly, until this replica's cache shows what a write made, so the next read sees
+    /// it: the page the wizard opens, a `GET` after a `POST`, the next create's name check.
+    async fn cached(&self, written: &Credential, shows: impl Fn(&Credential) -> bool) {
+        let key = reflector::ObjectRef::from_obj(written);
+        let mut changes = self.changes.subscribe();
+        let seen = async {
+            while !self.cache.get(&key).is_some_and(|c| shows(&c)) {
+                if changes.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        if tokio::time::timeout(std::time::Duration::from_secs(5), seen).await.is_err() {
+            tracing::warn!(credential = %key, "the watch cache did not show a write within 5 s");
+        }
     }
 
     /// Creates a credential for an existing Secret that is labelled for its type and scope and
     /// backs no other credential. The Secret is left as it is; deleting the credential keeps it.
     pub async fn create_from_existing(&self, who: &Identity, request: &ExistingSecretCredential) -> Result<CredentialRow, ServiceError> {
+        let _creating = self.creating.lock().await;
         let namespace = self.admit(who, request.problems(), &request.scope, &request.display_name).await?;
         let secret_field = |message: String| ServiceError::Invalid(vec![FieldError::new("secretName", message)]);
         let secret = Api::<Secret>::namespaced(self.client.clone(), &namespace).get_metadata_opt(&request.secret_name).await?;
@@ -316,8 +367,7 @@ impl CredentialsService {
             registry: None,
         };
         let created = self.create_credential(who, &namespace, &name, spec).await?;
-        self.record(who, &created, "Created", "created").await;
-        Ok(self.row(&created, &self.usage.snapshot(), true))
+        Ok(self.created(who, &created).await)
     }
 
     /// Writes a new Credential object, recorded as made by `who`.
@@ -327,6 +377,13 @@ impl CredentialsService {
         credential.metadata.annotations = Some(BTreeMap::from([(CREATED_BY.to_string(), who.user.clone())]));
         let params = PostParams { field_manager: Some("keyhold".into()), ..Default::default() };
         Api::<Credential>::namespaced(self.client.clone(), namespace).create(&params, &credential).await
+    }
+
+    /// Records a new credential and waits until reads show it; its row.
+    async fn created(&self, who: &Identity, created: &Credential) -> CredentialRow {
+        self.record(who, created, "Created", "created").await;
+        self.cached(created, |_| true).await;
+        self.row(created, &self.usage.snapshot(), true)
     }
 
     fn display_name_taken(&self, display_name: &str, except: Option<(&str, &str)>) -> bool {
@@ -357,6 +414,7 @@ impl CredentialsService {
     /// Creates a credential with a new secret. The Secret is made first and removed again if the
     /// Credential cannot be, so a failure leaves nothing half-made.
     pub async fn create(&self, who: &Identity, request: &NewCredential) -> Result<CredentialRow, ServiceError> {
+        let _creating = self.creating.lock().await;
         let namespace = self.admit(who, request.problems(), &request.scope, &request.display_name).await?;
         let name = self.free_name(&namespace, &request.display_name).await?;
         let credential_type = request.values.credential_type();
@@ -403,8 +461,7 @@ impl CredentialsService {
                 return Err(e.into());
             }
         };
-        self.record(who, &created, "Created", "created").await;
-        Ok(self.row(&created, &self.usage.snapshot(), true))
+        Ok(self.created(who, &created).await)
     }
 
     /// Changes a credential's display name and description; the Kubernetes names never change.
@@ -426,6 +483,7 @@ impl CredentialsService {
         });
         let renamed = credentials.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(|e| not_found(e, namespace, name))?;
         self.record(who, &renamed, "Renamed", "renamed").await;
+        self.cached(&renamed, |c| c.spec.display_name == renamed.spec.display_name && c.spec.description == renamed.spec.description).await;
         Ok(self.row(&renamed, &self.usage.snapshot(), true))
     }
 

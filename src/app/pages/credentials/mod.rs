@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::auth::use_current_user;
 use crate::app::layout::PageHeader;
+use crate::app::live::follow_changes;
 use crate::app::pages::ForbiddenPage;
 use crate::domain::AppError;
 use crate::domain::query::{Column, ListQuery, Listing};
@@ -47,14 +48,6 @@ pub async fn hide_columns(columns: Vec<Column>) -> Result<(), AppError> {
     let state = expect_context::<crate::server::AppState>();
     let who = web::signed_in()?.identity;
     state.preferences.hide_columns(&who.user, &columns).await.map_err(|e| web::fail(crate::server::unavailable(e)))
-}
-
-/// Deletes a credential (refused while a workload uses it).
-#[server(endpoint = "delete_credential")]
-pub async fn delete_credential(namespace: String, name: String) -> Result<(), AppError> {
-    use crate::server::auth::web;
-    let state = expect_context::<crate::server::AppState>();
-    state.credentials.delete(&web::signed_in()?.identity, &namespace, &name).await.map_err(|e| web::fail(e.into()))
 }
 
 /// The Credentials page, for people who may list credentials somewhere. The table's read starts
@@ -132,7 +125,7 @@ impl TableState {
 #[component]
 fn CredentialsView(state: TableState, may_create: bool) -> impl IntoView {
     let data = state.data;
-    follow_changes(state.refreshes);
+    follow_changes(move || state.refresh());
     // The last table read, kept on screen (with a banner) when a later read fails.
     let last_good = StoredValue::new(None::<TableData>);
 
@@ -180,23 +173,4 @@ fn ReadFailed(error: AppError, shown_from: Option<String>, state: TableState) ->
             <button type="button" class="btn-secondary" on:click=move |_| state.refresh()>"Retry"</button>
         </div>
     }
-}
-
-/// Re-reads the table whenever the server says the credentials changed (server-sent events fed by
-/// its watch caches). Only the browser follows changes; the server renders once.
-fn follow_changes(refreshes: RwSignal<u32>) {
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        use wasm_bindgen::JsCast;
-        use wasm_bindgen::closure::Closure;
-        let Ok(source) = web_sys::EventSource::new("/api/events/credentials") else { return };
-        let on_change = Closure::<dyn Fn()>::new(move || {
-            refreshes.try_update(|n| *n += 1);
-        });
-        let _ = source.add_event_listener_with_callback("changed", on_change.as_ref().unchecked_ref());
-        let held = StoredValue::new_local((source, on_change));
-        on_cleanup(move || held.with_value(|(source, _)| source.close()));
-    });
-    #[cfg(not(feature = "hydrate"))]
-    let _ = refreshes;
 }

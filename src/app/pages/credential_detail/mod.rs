@@ -1,11 +1,17 @@
 //! A credential's page, `/credentials/{namespace}/{name}`: what it is, where its Secret is and in
-//! what state, who uses it, and how to use it. Key names only, never a value.
+//! what state, who uses it, and how to use it, with the actions on it for those who may change it.
+//! Key names only, never a value. The page follows changes, so a new credential's status moves on
+//! by itself.
+
+mod actions;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
+use crate::app::live::follow_changes;
 use crate::app::pages::NotFoundPage;
+use actions::Actions;
 use crate::domain::AppError;
 use crate::domain::query::CredentialRow;
 use crate::domain::snippets::{Snippet, snippets};
@@ -21,25 +27,33 @@ pub async fn get_credential(namespace: String, name: String) -> Result<Credentia
 #[component]
 pub fn CredentialDetailPage() -> impl IntoView {
     let params = use_params_map();
+    let refreshes = RwSignal::new(0u32);
+    // While a dialog is open the page stays as it is (a re-read would close it); closing one re-reads.
+    let dialog_open = RwSignal::new(false);
+    follow_changes(move || {
+        if !dialog_open.get_untracked() {
+            refreshes.try_update(|n| *n += 1);
+        }
+    });
     let credential = Resource::new(
-        move || params.with(|p| (p.get("namespace").unwrap_or_default(), p.get("name").unwrap_or_default())),
-        |(namespace, name)| get_credential(namespace, name),
+        move || (params.with(|p| (p.get("namespace").unwrap_or_default(), p.get("name").unwrap_or_default())), refreshes.get()),
+        |((namespace, name), _)| get_credential(namespace, name),
     );
     view! {
-        <Suspense>
+        <Transition>
             {move || Suspend::new(async move {
                 match credential.await {
-                    Ok(row) => Ok(view! { <CredentialDetail row /> }.into_any()),
+                    Ok(row) => Ok(view! { <CredentialDetail row refreshes dialog_open /> }.into_any()),
                     Err(AppError::NotFound(_)) => Ok(view! { <NotFoundPage /> }.into_any()),
                     Err(e) => Err(e),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
 #[component]
-fn CredentialDetail(row: CredentialRow) -> impl IntoView {
+fn CredentialDetail(row: CredentialRow, refreshes: RwSignal<u32>, dialog_open: RwSignal<bool>) -> impl IntoView {
     let how_to = snippets(&row);
     let secret = format!("{}/{}", row.namespace, row.secret_name);
     let keys = if row.keys.is_empty() { "Not read yet".to_string() } else { row.keys.join(", ") };
@@ -56,12 +70,20 @@ fn CredentialDetail(row: CredentialRow) -> impl IntoView {
     view! {
         <Title text=row.display_name.clone() />
         <nav aria-label="Breadcrumb" class="mb-2 text-sm"><a href="/credentials" class="text-indigo-700 hover:underline dark:text-indigo-300">"Credentials"</a></nav>
-        <h1 class="mb-1 text-2xl font-semibold tracking-tight">{row.display_name.clone()}</h1>
-        <p class="mb-6 text-sm text-slate-500 dark:text-slate-400">{row.description.clone()}</p>
+        <div class="mb-6 flex flex-wrap items-start justify-between gap-4">
+            <div>
+                <h1 class="mb-1 text-2xl font-semibold tracking-tight">{row.display_name.clone()}</h1>
+                <p class="text-sm text-slate-500 dark:text-slate-400">{row.description.clone()}</p>
+            </div>
+            {row.may_change.then(|| view! { <Actions row=row.clone() refreshes dialog_open /> })}
+        </div>
         <section class="card mb-6 p-6">
             <dl class="grid grid-cols-1 gap-x-8 gap-y-3 text-sm sm:grid-cols-2">
                 <Fact term="Type" detail=row.credential_type.label().to_string() />
-                <Fact term="Status" detail=row.phase.label().to_string() />
+                <div>
+                    <dt class="font-medium text-slate-500 dark:text-slate-400">"Status"</dt>
+                    <dd class="mt-0.5" role="status">{row.phase.label()}</dd>
+                </div>
                 <Fact term="Scope" detail=row.scope_path.clone() />
                 <Fact term="Kubernetes Secret" detail=secret />
                 <Fact term="Created by" detail=row.created_by.clone() />

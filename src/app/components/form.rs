@@ -1,0 +1,158 @@
+//! Form fields checked as people type, by the same domain rules the server applies, with the
+//! server's answer placed next to the field it names.
+
+use std::collections::HashSet;
+
+use leptos::prelude::*;
+
+use crate::domain::AppError;
+use crate::domain::credential::FieldError;
+
+/// A form's checking state, shared with its fields through context: the domain's problems with the
+/// current input, the fields people have typed in, whether they tried to submit, and the server's
+/// last refusal.
+#[derive(Clone, Copy)]
+pub struct FormCheck {
+    problems: Memo<Vec<FieldError>>,
+    touched: RwSignal<HashSet<String>>,
+    submitted: RwSignal<bool>,
+    server: RwSignal<Option<AppError>>,
+    /// The fields on screen, so a refusal naming another one is shown above the form.
+    shown: StoredValue<HashSet<String>>,
+}
+
+impl FormCheck {
+    /// A check over `problems`, provided to the fields rendered inside the caller.
+    pub fn provide(problems: impl Fn() -> Vec<FieldError> + Send + Sync + 'static) -> Self {
+        let check = FormCheck { problems: Memo::new(move |_| problems()), touched: RwSignal::default(), submitted: RwSignal::new(false), server: RwSignal::new(None), shown: StoredValue::default() };
+        provide_context(check);
+        check
+    }
+
+    /// The message to show next to `field`: the server's, or the first rule it breaks once the
+    /// person typed in it or tried to submit.
+    pub fn error(&self, field: &str) -> Option<String> {
+        if let Some(e) = self.server.read().as_ref().filter(|e| e.field() == Some(field)) {
+            return Some(e.message());
+        }
+        let shown = self.submitted.get() || self.touched.read().contains(field);
+        shown.then(|| self.problems.read().iter().find(|p| p.field == field).map(|p| p.message.clone())).flatten()
+    }
+
+    pub fn touch(&self, field: &str) {
+        if !self.touched.read_untracked().contains(field) {
+            self.touched.update(|t| {
+                t.insert(field.to_string());
+            });
+        }
+        if self.server.read_untracked().as_ref().is_some_and(|e| e.field() == Some(field)) {
+            self.server.set(None);
+        }
+    }
+
+    /// Marks an attempt to submit; whether the input may go to the server.
+    pub fn attempt(&self) -> bool {
+        self.submitted.set(true);
+        self.server.set(None);
+        self.problems.read_untracked().is_empty()
+    }
+
+    /// The server refused: its message goes next to its field, or above the form.
+    pub fn refused(&self, error: AppError) {
+        self.server.set(Some(error));
+    }
+
+    /// The server's refusal when it names no field on screen, for above the form's buttons.
+    pub fn general(&self) -> Option<String> {
+        let server = self.server.read();
+        let error = server.as_ref()?;
+        let placed = error.field().is_some_and(|f| self.shown.with_value(|shown| shown.contains(f)));
+        (!placed).then(|| error.message())
+    }
+
+    /// Notes that `field` is on screen until the calling component goes.
+    fn show(&self, field: &str) {
+        self.shown.update_value(|shown| {
+            shown.insert(field.to_string());
+        });
+        let (shown, field) = (self.shown, field.to_string());
+        on_cleanup(move || {
+            shown.try_update_value(|shown| shown.remove(&field));
+        });
+    }
+}
+
+/// The `id` of a field's message, for `aria-describedby`.
+fn error_id(id: &str) -> String {
+    format!("{id}-error")
+}
+
+/// A labelled text input bound to `value`, with its message. `field` is the domain's name for it;
+/// `secret` makes it a password input with a show/hide toggle, never prefilled.
+#[component]
+pub fn Field(
+    label: &'static str,
+    field: String,
+    id: String,
+    value: RwSignal<String>,
+    #[prop(optional)] secret: bool,
+    #[prop(optional_no_strip)] hint: Option<&'static str>,
+    #[prop(optional)] multiline: bool,
+) -> impl IntoView {
+    let check = expect_context::<FormCheck>();
+    let shown = RwSignal::new(false);
+    check.show(&field);
+    let error = {
+        let field = field.clone();
+        Memo::new(move |_| check.error(&field))
+    };
+    let on_input = move |ev| {
+        value.set(event_target_value(&ev));
+        check.touch(&field);
+    };
+    let described = error_id(&id);
+    let input = if multiline {
+        view! {
+            <textarea id=id.clone() rows="3" class="input w-full" aria-invalid=move || error.read().is_some().to_string() aria-describedby=described.clone() on:input=on_input prop:value=value></textarea>
+        }
+        .into_any()
+    } else {
+        let kind = move || if secret && !shown.get() { "password" } else { "text" };
+        view! {
+            <input id=id.clone() type=kind autocomplete=if secret { "new-password" } else { "off" } spellcheck="false" class="input w-full"
+                aria-invalid=move || error.read().is_some().to_string() aria-describedby=described.clone() on:input=on_input prop:value=value />
+        }
+        .into_any()
+    };
+    view! {
+        <div>
+            <label for=id.clone() class="field-label">{label}</label>
+            <div class="flex gap-2">
+                {input}
+                {secret.then(|| view! {
+                    <button type="button" class="btn-secondary" aria-pressed=move || shown.get().to_string() aria-label=format!("Show {label}")
+                        on:click=move |_| shown.update(|s| *s = !*s)>
+                        {move || if shown.get() { "Hide" } else { "Show" }}
+                    </button>
+                })}
+            </div>
+            {hint.map(|h| view! { <p class="field-hint">{h}</p> })}
+            <p id=error_id(&id) class="field-error" aria-live="polite">{move || error.get()}</p>
+        </div>
+    }
+}
+
+/// The server's refusal that belongs to no field, above a form's buttons.
+#[component]
+pub fn FormError() -> impl IntoView {
+    let check = expect_context::<FormCheck>();
+    move || check.general().map(|message| view! { <p role="alert" class="field-error">{message}</p> })
+}
+
+/// The message of a rule about a group of fields (such as "add at least one key").
+#[component]
+pub fn FieldMessage(field: &'static str) -> impl IntoView {
+    let check = expect_context::<FormCheck>();
+    check.show(field);
+    view! { <p class="field-error" aria-live="polite">{move || check.error(field)}</p> }
+}

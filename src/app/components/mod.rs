@@ -1,0 +1,5 @@
+//! Parts several pages use.
+
+pub mod form;
+pub mod modal;
+pub mod values;

@@ -1,0 +1,170 @@
+//! "Rename", "Replace values" and "Delete" on a credential's page, each in a dialog, and the server
+//! functions behind them. Only people who may change the credential see them; the service checks
+//! again.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use leptos_router::hooks::use_navigate;
+
+use crate::app::components::form::{Field, FormCheck, FormError};
+use crate::app::components::modal::Modal;
+use crate::app::components::values::{ValuesDraft, ValuesFields};
+use crate::domain::AppError;
+use crate::domain::new_credential::{Rename, SecretValues};
+use crate::domain::query::CredentialRow;
+
+/// Gives a credential a new display name and description.
+#[server(endpoint = "rename_credential", input = Json)]
+pub async fn rename_credential(namespace: String, name: String, rename: Rename) -> Result<CredentialRow, AppError> {
+    crate::server::auth::web::credentials(|service, who| async move { service.rename(&who, &namespace, &name, &rename).await }).await
+}
+
+/// Gives a credential's Secret new values; nothing but the row comes back.
+#[server(endpoint = "replace_values", input = Json)]
+pub async fn replace_values(namespace: String, name: String, values: SecretValues) -> Result<CredentialRow, AppError> {
+    crate::server::auth::web::credentials(|service, who| async move { service.replace_values(&who, &namespace, &name, &values).await }).await
+}
+
+/// Deletes a credential (refused while a workload uses it).
+#[server(endpoint = "delete_credential")]
+pub async fn delete_credential(namespace: String, name: String) -> Result<(), AppError> {
+    crate::server::auth::web::credentials(|service, who| async move { service.delete(&who, &namespace, &name).await }).await
+}
+
+#[component]
+pub fn Actions(row: CredentialRow, refreshes: RwSignal<u32>, dialog_open: RwSignal<bool>) -> impl IntoView {
+    let (rename, replace, delete) = (RwSignal::new(false), RwSignal::new(false), RwSignal::new(false));
+    Effect::new(move |was_open: Option<bool>| {
+        let open = rename.get() || replace.get() || delete.get();
+        dialog_open.set(open);
+        if was_open == Some(true) && !open {
+            refreshes.update(|n| *n += 1);
+        }
+        open
+    });
+    let name = row.display_name.clone();
+    // The dialogs' content is made each time one opens, from the row as the page read it.
+    let row = StoredValue::new(row);
+    view! {
+        <div class="flex flex-wrap gap-2">
+            <button type="button" class="btn-secondary" on:click=move |_| rename.set(true)>"Rename"</button>
+            <button type="button" class="btn-secondary" on:click=move |_| replace.set(true)>"Replace values"</button>
+            <button type="button" class="btn-danger" on:click=move |_| delete.set(true)>"Delete"</button>
+        </div>
+        <Modal id="rename-dialog" title=format!("Rename {name}") open=rename>
+            <RenameForm row=row.get_value() open=rename />
+        </Modal>
+        <Modal id="replace-dialog" title=format!("Replace the values of {name}") open=replace>
+            <ReplaceForm row=row.get_value() open=replace />
+        </Modal>
+        <Modal id="delete-dialog" title=format!("Delete {name}") open=delete>
+            <DeleteForm row=row.get_value() open=delete />
+        </Modal>
+    }
+}
+
+/// A dialog form's submission: one request at a time, its refusal placed by `check`, and `done`
+/// on success.
+fn submission<I, O>(check: FormCheck, run: impl Fn(&I) -> std::pin::Pin<Box<dyn Future<Output = Result<O, AppError>> + Send>> + Send + Sync + 'static, done: impl Fn(O) + 'static) -> Action<I, Result<O, AppError>>
+where
+    I: Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    let action = Action::new(run);
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(out)) => done(out),
+        Some(Err(e)) => check.refused(e),
+        None => {}
+    });
+    action
+}
+
+#[component]
+fn Buttons(label: &'static str, busy: &'static str, pending: Signal<bool>, open: RwSignal<bool>, #[prop(optional)] danger: bool) -> impl IntoView {
+    view! {
+        <FormError />
+        <div class="mt-6 flex justify-end gap-3">
+            <button type="button" class="btn-secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+            <button type="submit" class=if danger { "btn-danger" } else { "btn-primary" } disabled=pending>
+                {move || if pending.get() { busy } else { label }}
+            </button>
+        </div>
+    }
+}
+
+#[component]
+fn RenameForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
+    let display_name = RwSignal::new(row.display_name.clone());
+    let description = RwSignal::new(row.description.clone());
+    let rename = move || Rename { display_name: display_name.get(), description: description.get() };
+    let check = FormCheck::provide(move || rename().problems());
+    let (namespace, name) = (row.namespace, row.name);
+    let action = submission(check, move |r: &Rename| Box::pin(rename_credential(namespace.clone(), name.clone(), r.clone())), move |_| open.set(false));
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !action.pending().get_untracked() && check.attempt() {
+            action.dispatch(rename());
+        }
+    };
+    view! {
+        <form class="space-y-4" on:submit=submit novalidate>
+            <Field label="Name" field="displayName".to_string() id="rename-displayName".to_string() value=display_name />
+            <Field label="Description" field="description".to_string() id="rename-description".to_string() value=description multiline=true />
+            <Buttons label="Save" busy="Saving…" pending=action.pending().into() open />
+        </form>
+    }
+}
+
+#[component]
+fn ReplaceForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
+    // A generic secret starts with its key names (never its values) to fill in again.
+    let draft = ValuesDraft::new(row.credential_type, &row.keys);
+    let check = FormCheck::provide(move || draft.values().problems());
+    let (namespace, name) = (row.namespace, row.name);
+    let action = submission(check, move |v: &SecretValues| Box::pin(replace_values(namespace.clone(), name.clone(), v.clone())), move |_| open.set(false));
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !action.pending().get_untracked() && check.attempt() {
+            action.dispatch(draft.values());
+        }
+    };
+    view! {
+        <form on:submit=submit novalidate>
+            <p class="mb-4 text-sm text-slate-500 dark:text-slate-400">"The new values replace every current one. Workloads get them as Kubernetes updates the Secret and its copies."</p>
+            <ValuesFields draft />
+            <Buttons label="Replace values" busy="Replacing…" pending=action.pending().into() open />
+        </form>
+    }
+}
+
+#[component]
+fn DeleteForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
+    if !row.used_by.is_empty() {
+        // Deleting would break these workloads: the dialog says who, and offers no way to delete.
+        return view! {
+            <p class="text-sm">{format!("{} is in use and cannot be deleted. Stop these workloads using it first:", row.display_name)}</p>
+            <ul class="mt-2 list-disc pl-5 text-sm">{row.used_by.iter().map(|u| view! { <li>{u.clone()}</li> }).collect_view()}</ul>
+            <div class="mt-6 flex justify-end">
+                <button type="button" class="btn-secondary" on:click=move |_| open.set(false)>"Close"</button>
+            </div>
+        }
+        .into_any();
+    }
+    let check = FormCheck::provide(Vec::new);
+    let navigate = use_navigate();
+    let (namespace, name) = (row.namespace.clone(), row.name.clone());
+    let action = submission(check, move |_: &()| Box::pin(delete_credential(namespace.clone(), name.clone())), move |_| navigate("/credentials", Default::default()));
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !action.pending().get_untracked() {
+            action.dispatch(());
+        }
+    };
+    view! {
+        <form on:submit=submit>
+            <p class="text-sm">{format!("Delete {}? Workloads can no longer use it, and the copies Keyhold made are removed. This cannot be undone.", row.display_name)}</p>
+            <Buttons label="Delete" busy="Deleting…" pending=action.pending().into() open danger=true />
+        </form>
+    }
+    .into_any()
+}
