@@ -81,6 +81,13 @@ async fn phase(client: &Client, name: &str) -> Option<Phase> {
     credential.status.map(|s| s.phase)
 }
 
+/// The Drifted warnings recorded on credentials of the system namespace.
+async fn drift_events(client: &Client) -> usize {
+    use k8s_openapi::api::core::v1::Event;
+    let events = Api::<Event>::namespaced(client.clone(), "keyhold-system").list(&Default::default()).await.unwrap();
+    events.items.iter().filter(|e| e.reason.as_deref() == Some("Drifted") && e.type_.as_deref() == Some("Warning")).count()
+}
+
 #[tokio::test]
 async fn a_cluster_scope_credential_reaches_every_project_and_follows_changes() {
     let w = world().await;
@@ -106,6 +113,14 @@ async fn a_cluster_scope_credential_reaches_every_project_and_follows_changes() 
     let patch = serde_json::json!({"data": {"TOKEN": "djI="}});
     source.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
     eventually("copies re-synced", || async { copy_value(&w.client, "nlp", &name).await.as_deref() == Some(b"v2".as_slice()) }).await;
+    assert_eq!(drift_events(&w.client).await, 0, "a new source value is not drift");
+
+    // A copy changed by someone else is restored, and the credential's Events say so.
+    let copies = Api::<Secret>::namespaced(w.client.clone(), "serving");
+    let tamper = serde_json::json!({"data": {"TOKEN": "dGFtcGVyZWQ="}});
+    copies.patch(&name, &PatchParams::default(), &Patch::Merge(&tamper)).await.unwrap();
+    eventually("the changed copy restored", || async { copy_value(&w.client, "serving", &name).await.as_deref() == Some(b"v2".as_slice()) }).await;
+    eventually("a Drifted warning recorded", || async { drift_events(&w.client).await == 1 }).await;
 
     // A namespace that stops being a project loses its copy.
     let unlabel = serde_json::json!({"metadata": {"labels": {"keyhold.dev/project": null}}});

@@ -46,10 +46,20 @@ fn role_ref(role: &str) -> RoleRef {
 }
 
 async fn world() -> World {
+    world_with(&[]).await
+}
+
+/// A world whose cluster also serves the given CustomResourceDefinitions from the start.
+async fn world_with(crds: &[serde_json::Value]) -> World {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     let dir = tempfile::tempdir().unwrap();
     let cluster = keyhold::embedded::Cluster::open(dir.path()).unwrap();
     let client = cluster.client();
     install_crd(client.clone()).await.unwrap();
+    for crd in crds {
+        let crd: CustomResourceDefinition = serde_json::from_value(crd.clone()).unwrap();
+        Api::<CustomResourceDefinition>::all(client.clone()).create(&PostParams::default(), &crd).await.unwrap();
+    }
     let pp = PostParams::default();
     for (name, project) in [("vision", true), ("nlp", true), ("keyhold-system", false)] {
         let labels = project.then(|| [("keyhold.dev/project".to_string(), name.to_string()), ("keyhold.dev/department".to_string(), "research".to_string())].into());
@@ -242,6 +252,33 @@ async fn deletion_is_refused_while_a_workload_uses_the_secret() {
     deployments.delete("trainer", &Default::default()).await.unwrap();
     list_until(&world, &bob(), |p| p.rows.first().is_some_and(|r| r.used_by.is_empty())).await;
     world.service.delete(&bob(), "vision", &row.name).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_kubeflow_poddefault_is_a_user_where_kubeflow_is_installed() {
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+    let crd = serde_json::json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "poddefaults.kubeflow.org"},
+        "spec": {"group": "kubeflow.org", "scope": "Namespaced",
+            "names": {"kind": "PodDefault", "plural": "poddefaults", "singular": "poddefault", "listKind": "PodDefaultList"},
+            "versions": [{"name": "v1alpha1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+    });
+    let world = world_with(&[crd]).await;
+    let row = world.service.create(&bob(), &request("Notebook database", ScopeLevel::Project, Some("vision"))).await.unwrap();
+    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("kubeflow.org", "v1alpha1", "PodDefault"), "poddefaults");
+    let pod_default: DynamicObject = serde_json::from_value(serde_json::json!({
+        "apiVersion": "kubeflow.org/v1alpha1", "kind": "PodDefault",
+        "metadata": {"name": "add-db", "namespace": "vision"},
+        "spec": {"selector": {"matchLabels": {"add-db": "true"}}, "desc": "Database login",
+            "env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": row.name, "key": "password"}}}]}
+    }))
+    .unwrap();
+    Api::<DynamicObject>::namespaced_with(world.client.clone(), "vision", &resource).create(&PostParams::default(), &pod_default).await.unwrap();
+    let listed = list_until(&world, &bob(), |p| p.rows.first().is_some_and(|r| !r.used_by.is_empty())).await;
+    assert_eq!(listed.rows[0].used_by, ["PodDefault/vision/add-db"]);
+    assert!(matches!(world.service.delete(&bob(), "vision", &row.name).await, Err(ServiceError::InUse(_))));
 }
 
 #[tokio::test]

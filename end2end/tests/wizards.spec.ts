@@ -77,7 +77,7 @@ async function created(page: Page, name: string, keys: string) {
 test('the admin makes one credential of every type, at project, department and cluster scope', async ({ page }) => {
   await as(page, 'alice');
   await open(page, '/credentials/new');
-  for (const type of ['Docker registry', 'Access key', 'Username & password', 'Generic secret']) {
+  for (const type of ['Docker registry', 'Access key', 'Username & password', 'Generic secret', 'TLS']) {
     await expect(page.getByRole('link', { name: new RegExp(`^${type}`) })).toBeVisible();
   }
 
@@ -249,6 +249,66 @@ test('rename and replace values in dialogs; delete is refused while in use and w
   await expect(page.getByRole('link', { name: 'GitHub registry (vision)' })).toHaveCount(0);
 });
 
+test('a TLS credential needs a readable certificate and its own key', async ({ page }) => {
+  const fixture = (name: string) => readFileSync(join(__dirname, '../../tests/fixtures/tls', name), 'utf8');
+  const key = fixture('ec.key');
+  canaries.push(key);
+  await as(page, 'alice');
+  await startWizard(page, 'TLS');
+  await nameAndScope(page, 'Inference gateway TLS', /^serving/);
+  await field(page, 'Certificate').fill('not a certificate');
+  await expect(page.getByText('Paste the certificate in PEM form')).toBeVisible();
+  await field(page, 'Certificate').fill(fixture('ec.crt'));
+  await field(page, 'Private key').fill(fixture('other-ec.key'));
+  await expect(page.getByText('The private key does not match the certificate')).toBeVisible();
+  await expect(field(page, 'Private key')).toHaveAttribute('style', /text-security: disc/);
+  await field(page, 'Private key').fill(key);
+  await expect(page.getByText('The private key does not match the certificate')).toHaveCount(0);
+  await page.getByRole('button', { name: 'Create credentials' }).click();
+  await created(page, 'Inference gateway TLS', 'tls.crt, tls.key');
+  const secret = JSON.parse(kubectl(['get', 'secret', 'inference-gateway-tls', '-n', 'serving', '-o', 'json']));
+  expect(secret.type).toBe('kubernetes.io/tls');
+  expect(Buffer.from(secret.data['tls.key'], 'base64').toString()).toBe(key);
+});
+
+test('a Secret as kubectl prints it, pasted as JSON or uploaded as YAML, opens its wizard filled in', async ({ page }) => {
+  await as(page, 'alice');
+  const password = canary('file-docker');
+  const json = kubectl(['create', 'secret', 'docker-registry', 'quay-robot', '--docker-server=quay.io', '--docker-username=robot', `--docker-password=${password}`, '--dry-run=client', '-o', 'json']);
+  await open(page, '/credentials/new');
+  await page.getByLabel('Secret (JSON or YAML)').fill(json);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'New docker registry credential' })).toBeVisible();
+  await expect(page.getByRole('note')).toContainText('kubernetes.io/dockerconfigjson');
+  await expect(field(page, 'Name')).toHaveValue('quay-robot');
+  await expect(field(page, 'Registry URL')).toHaveValue('quay.io');
+  await expect(field(page, 'Username')).toHaveValue('robot');
+  await expect(field(page, 'Password')).toHaveAttribute('type', 'password');
+  await page.getByRole('radio', { name: /^nlp/ }).check();
+  await page.getByRole('button', { name: 'Create credentials' }).click();
+  await created(page, 'quay-robot', '.dockerconfigjson');
+  const docker = JSON.parse(kubectl(['get', 'secret', 'quay-robot', '-n', 'nlp', '-o', 'json']));
+  expect(Buffer.from(docker.data['.dockerconfigjson'], 'base64').toString()).toContain(password);
+
+  const yaml = kubectl(['create', 'secret', 'generic', 'etl-tokens', `--from-literal=SOURCE_TOKEN=${canary('file-1')}`, `--from-literal=SINK_TOKEN=${canary('file-2')}`, '--dry-run=client', '-o', 'yaml']);
+  await open(page, '/credentials/new');
+  await page.getByLabel('Upload a file').setInputFiles({ name: 'etl-tokens.yaml', mimeType: 'application/yaml', buffer: Buffer.from(yaml) });
+  await expect(page.getByLabel('Secret (JSON or YAML)')).toHaveValue(yaml);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'New generic secret credential' })).toBeVisible();
+  await expect(field(page, 'Key')).toHaveCount(2);
+  await expect(field(page, 'Key').first()).toHaveValue('SINK_TOKEN');
+  await page.getByRole('radio', { name: /^etl/ }).check();
+  await page.getByRole('button', { name: 'Create credentials' }).click();
+  await created(page, 'etl-tokens', 'SINK_TOKEN, SOURCE_TOKEN');
+
+  // What is not a Secret is refused, saying why.
+  await open(page, '/credentials/new');
+  await page.getByLabel('Secret (JSON or YAML)').fill('kind: ConfigMap\ndata:\n  a: b\n');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect(page.getByText('This is a ConfigMap, not a Secret')).toBeVisible();
+});
+
 test('no value planted above ever came back: not in a page, a server function, the API or the log', async ({ request }) => {
   expect(canaries.length).toBeGreaterThan(8);
   // The API's view of every credential, as a token holder sees it.
@@ -262,6 +322,8 @@ test('no value planted above ever came back: not in a page, a server function, t
   }
   const everything = [...responses, readFileSync(log, 'utf8')];
   expect(responses.length).toBeGreaterThan(50);
+  // The capture works: key names, which pages do show, are in it.
+  expect(responses.some((text) => text.includes('WEBHOOK_SECRET'))).toBe(true);
   for (const value of canaries) {
     const encoded = Buffer.from(value).toString('base64');
     for (const text of everything) {

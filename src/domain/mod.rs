@@ -13,6 +13,7 @@ pub mod secret_file;
 pub mod session;
 pub mod snippets;
 pub mod time;
+pub mod tls;
 pub mod url;
 pub mod usage;
 

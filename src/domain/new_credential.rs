@@ -17,6 +17,8 @@ pub enum SecretValues {
     AccessKey { access_key_id: String, secret_access_key: String },
     Password { username: String, password: String },
     Generic { entries: Vec<(String, String)> },
+    #[serde(rename = "TLS")]
+    Tls { certificate: String, private_key: String },
 }
 
 impl std::fmt::Debug for SecretValues {
@@ -32,6 +34,7 @@ impl SecretValues {
             SecretValues::AccessKey { .. } => CredentialType::AccessKey,
             SecretValues::Password { .. } => CredentialType::Password,
             SecretValues::Generic { .. } => CredentialType::Generic,
+            SecretValues::Tls { .. } => CredentialType::Tls,
         }
     }
 
@@ -74,6 +77,7 @@ impl SecretValues {
                 }
                 problems
             }
+            SecretValues::Tls { certificate, private_key } => super::tls::tls_problems(certificate, private_key),
         };
         let size: usize = self.data().values().map(Vec::len).sum();
         if size > MAX_SECRET_BYTES {
@@ -98,6 +102,9 @@ impl SecretValues {
                 vec![("username".into(), username.clone().into_bytes()), ("password".into(), password.clone().into_bytes())]
             }
             SecretValues::Generic { entries } => entries.iter().map(|(k, v)| (k.clone(), v.clone().into_bytes())).collect(),
+            SecretValues::Tls { certificate, private_key } => {
+                vec![("tls.crt".into(), certificate.clone().into_bytes()), ("tls.key".into(), private_key.clone().into_bytes())]
+            }
         };
         pairs.into_iter().collect()
     }

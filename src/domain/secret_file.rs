@@ -64,6 +64,7 @@ fn values_of(secret_type: &str, mut data: BTreeMap<String, String>) -> Result<Se
     match secret_type {
         "kubernetes.io/dockerconfigjson" => docker_login(&take(".dockerconfigjson")),
         "kubernetes.io/basic-auth" => Ok(SecretValues::Password { username: take("username"), password: take("password") }),
+        "kubernetes.io/tls" => Ok(SecretValues::Tls { certificate: take("tls.crt"), private_key: take("tls.key") }),
         "Opaque" if data.len() == 2 && data.contains_key("AWS_ACCESS_KEY_ID") && data.contains_key("AWS_SECRET_ACCESS_KEY") => {
             let mut take = |key: &str| data.remove(key).unwrap_or_default();
             Ok(SecretValues::AccessKey { access_key_id: take("AWS_ACCESS_KEY_ID"), secret_access_key: take("AWS_SECRET_ACCESS_KEY") })
@@ -208,6 +209,7 @@ mod tests {
         assert_eq!(message("kind: Secret\ndata:\n  TOKEN: not-base64-canary!\n"), "The value of TOKEN is not base64");
         assert_eq!(message("kind: Secret\nmetadata:\n  name: empty\n"), "The Secret holds no data");
         assert_eq!(message("items:\n- a\n"), "This is neither JSON nor YAML as kubectl prints it");
+        assert_eq!(read_secret_file("kind: Secret\ntype: kubernetes.io/tls\ndata:\n  tls.crt: YQ==\n  tls.key: Yg==\n").unwrap().credential_type(), CredentialType::Tls);
         assert!(message("kind: Secret\ntype: kubernetes.io/ssh-auth\ndata:\n  ssh-privatekey: YQ==\n").contains("kubernetes.io/ssh-auth"));
     }
 }

@@ -112,8 +112,11 @@ pub fn Field(
     };
     let described = error_id(&id);
     let input = if multiline {
+        // A textarea has no password mode: a hidden secret one masks its characters instead.
+        let masked = move || if secret && !shown.get() { "-webkit-text-security: disc" } else { "" };
         view! {
-            <textarea id=id.clone() rows="3" class="input w-full" aria-invalid=move || error.read().is_some().to_string() aria-describedby=described.clone() on:input=on_input prop:value=value></textarea>
+            <textarea id=id.clone() rows="3" class="input w-full font-mono text-xs" style=masked spellcheck="false" autocomplete="off"
+                aria-invalid=move || error.read().is_some().to_string() aria-describedby=described.clone() on:input=on_input prop:value=value></textarea>
         }
         .into_any()
     } else {

@@ -24,6 +24,8 @@ pub struct ValuesDraft {
     password: RwSignal<String>,
     access_key_id: RwSignal<String>,
     secret_access_key: RwSignal<String>,
+    certificate: RwSignal<String>,
+    private_key: RwSignal<String>,
     entries: RwSignal<Vec<Entry>>,
     next_id: StoredValue<usize>,
 }
@@ -39,20 +41,53 @@ impl ValuesDraft {
             password: RwSignal::default(),
             access_key_id: RwSignal::default(),
             secret_access_key: RwSignal::default(),
+            certificate: RwSignal::default(),
+            private_key: RwSignal::default(),
             entries: RwSignal::default(),
             next_id: StoredValue::new(0),
         };
         let starting: Vec<&str> = if keys.is_empty() { vec![""] } else { keys.iter().map(String::as_str).collect() };
         for key in starting {
-            draft.add_entry(key);
+            draft.add_entry(key, "");
         }
         draft
     }
 
-    fn add_entry(&self, key: &str) {
+    /// A draft holding `values` (read from a file the person gave), ready to submit.
+    pub fn holding(values: SecretValues) -> Self {
+        let draft = ValuesDraft::new(values.credential_type(), &[]);
+        match values {
+            SecretValues::DockerRegistry { registry, username, password } => {
+                draft.registry.set(registry);
+                draft.username.set(username);
+                draft.password.set(password);
+            }
+            SecretValues::AccessKey { access_key_id, secret_access_key } => {
+                draft.access_key_id.set(access_key_id);
+                draft.secret_access_key.set(secret_access_key);
+            }
+            SecretValues::Password { username, password } => {
+                draft.username.set(username);
+                draft.password.set(password);
+            }
+            SecretValues::Tls { certificate, private_key } => {
+                draft.certificate.set(certificate);
+                draft.private_key.set(private_key);
+            }
+            SecretValues::Generic { entries } => {
+                draft.entries.set(Vec::new());
+                for (key, value) in entries {
+                    draft.add_entry(&key, &value);
+                }
+            }
+        }
+        draft
+    }
+
+    fn add_entry(&self, key: &str, value: &str) {
         let id = self.next_id.get_value();
         self.next_id.set_value(id + 1);
-        self.entries.update(|e| e.push(Entry { id, key: RwSignal::new(key.to_string()), value: RwSignal::default() }));
+        self.entries.update(|e| e.push(Entry { id, key: RwSignal::new(key.to_string()), value: RwSignal::new(value.to_string()) }));
     }
 
     /// The values as typed, for checking and submitting.
@@ -63,7 +98,8 @@ impl ValuesDraft {
             }
             CredentialType::AccessKey => SecretValues::AccessKey { access_key_id: self.access_key_id.get(), secret_access_key: self.secret_access_key.get() },
             CredentialType::Password => SecretValues::Password { username: self.username.get(), password: self.password.get() },
-            CredentialType::Generic | CredentialType::Tls => SecretValues::Generic { entries: self.entries.get().iter().map(|e| (e.key.get(), e.value.get())).collect() },
+            CredentialType::Generic => SecretValues::Generic { entries: self.entries.get().iter().map(|e| (e.key.get(), e.value.get())).collect() },
+            CredentialType::Tls => SecretValues::Tls { certificate: self.certificate.get(), private_key: self.private_key.get() },
         }
     }
 }
@@ -94,7 +130,14 @@ pub fn ValuesFields(draft: ValuesDraft) -> impl IntoView {
             {secret("Password", "password", draft.password)}
         }
         .into_any(),
-        CredentialType::Generic | CredentialType::Tls => view! { <GenericRows draft /> }.into_any(),
+        CredentialType::Generic => view! { <GenericRows draft /> }.into_any(),
+        CredentialType::Tls => view! {
+            <Field label="Certificate" field="certificate".to_string() id="value-certificate".to_string() value=draft.certificate multiline=true
+                hint=Some("PEM, from -----BEGIN CERTIFICATE-----; a chain starts with this server's certificate.") />
+            <Field label="Private key" field="privateKey".to_string() id="value-privateKey".to_string() value=draft.private_key multiline=true secret=true
+                hint=Some("PEM, unencrypted; it must be the certificate's key.") />
+        }
+        .into_any(),
     };
     view! {
         <div class="space-y-4">
@@ -129,7 +172,7 @@ fn GenericRows(draft: ValuesDraft) -> impl IntoView {
         <ul class="space-y-3">
             <For each=move || entries.get() key=|e| e.id children=row />
         </ul>
-        <button type="button" class="btn-secondary" on:click=move |_| draft.add_entry("")>"+ Key & value"</button>
+        <button type="button" class="btn-secondary" on:click=move |_| draft.add_entry("", "")>"+ Key & value"</button>
         <FieldMessage field="entries" />
     }
 }

@@ -16,6 +16,7 @@ use kube::core::PartialObjectMeta;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 
+use super::events::{self, Severity};
 use super::resource::{Condition, Credential, CredentialStatus, Target};
 use super::service::{CREDENTIAL_LABEL, MANAGED_BY, Settings};
 use crate::domain::credential::{Phase, ScopeLevel, offers};
@@ -23,6 +24,9 @@ use crate::domain::project::{DEPARTMENT_LABEL, PROJECT_LABEL};
 
 pub const FINALIZER: &str = "keyhold.dev/cleanup";
 const MANAGER: &str = "keyhold-controller";
+/// On a copy: the `resourceVersion` of the source it was copied from. A copy that differs from a
+/// source still at that version was changed by someone else (drift), not by a new source value.
+pub const COPIED_FROM: &str = "keyhold.dev/copied-from-version";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -165,26 +169,34 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
     Ok(Action::requeue(Duration::from_secs(300)))
 }
 
-/// Puts a copy of `source` into `namespace`, unless a Secret Keyhold does not manage is there.
+/// Puts a copy of `source` into `namespace`, unless a Secret Keyhold does not manage is there. A
+/// copy someone changed is restored, with a warning Event saying so.
 async fn copy_into(credential: &Credential, source: &Secret, namespace: &str, ctx: &Context) -> Target {
     let name = source.name_any();
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
     let owner = owner_label(credential);
-    match secrets.get_opt(&name).await {
+    let version = source.resource_version().unwrap_or_default();
+    let drifted = match secrets.get_opt(&name).await {
         Ok(Some(existing)) if existing.labels().get(CREDENTIAL_LABEL) != Some(&owner) => {
             return target(ctx, namespace, Phase::Issues, "Clash", format!("a Secret named {name} that Keyhold does not manage is already there"));
         }
-        Ok(Some(existing)) if existing.data == source.data && existing.type_ == source.type_ => {
-            return target(ctx, namespace, Phase::Ready, "", String::new());
+        Ok(Some(existing)) => {
+            let same = existing.data == source.data && existing.type_ == source.type_;
+            let from_current = existing.annotations().get(COPIED_FROM) == Some(&version);
+            if same && from_current {
+                return target(ctx, namespace, Phase::Ready, "", String::new());
+            }
+            !same && from_current
         }
-        Ok(_) => {}
+        Ok(None) => false,
         Err(e) => return target(ctx, namespace, Phase::Issues, "ReplicationError", e.to_string()),
-    }
+    };
     let copy = Secret {
         metadata: ObjectMeta {
             name: Some(name.clone()),
             namespace: Some(namespace.to_string()),
             labels: Some(BTreeMap::from([(MANAGED_BY.to_string(), "keyhold".to_string()), (CREDENTIAL_LABEL.to_string(), owner)])),
+            annotations: Some(BTreeMap::from([(COPIED_FROM.to_string(), version)])),
             ..Default::default()
         },
         type_: source.type_.clone(),
@@ -192,9 +204,16 @@ async fn copy_into(credential: &Credential, source: &Secret, namespace: &str, ct
         ..Default::default()
     };
     // Server-side apply: the values never land in a last-applied annotation.
-    match secrets.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&copy)).await {
+    let written = secrets.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&copy)).await;
+    if drifted {
+        tracing::warn!(namespace, secret = %name, restored = written.is_ok(), "a copy was changed outside Keyhold");
+        let outcome = if written.is_ok() { "Keyhold restored it" } else { "Keyhold could not restore it" };
+        let message = format!("The copy {namespace}/{name} was changed outside Keyhold; {outcome}");
+        events::publish(&ctx.client, credential, Severity::Warning, "Drifted", message).await;
+    }
+    match written {
         Ok(_) => target(ctx, namespace, Phase::Ready, "", String::new()),
-        Err(e) => target(ctx, namespace, Phase::Issues, "ReplicationError", e.to_string()),
+        Err(e) => target(ctx, namespace, Phase::Issues, if drifted { "Drifted" } else { "ReplicationError" }, e.to_string()),
     }
 }
 

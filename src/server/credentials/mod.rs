@@ -2,6 +2,7 @@
 //! calls, and the controller that propagates and reports.
 
 pub mod controller;
+pub mod events;
 pub mod resource;
 pub mod roles;
 pub mod service;

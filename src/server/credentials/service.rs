@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
 use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::{Event, ObjectReference, Secret};
+use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher;
@@ -16,6 +16,7 @@ use kube::core::PartialObjectMeta;
 use kube::{Client, ResourceExt};
 use tokio::sync::watch;
 
+use super::events::{self, Severity};
 use super::resource::{Credential, CredentialSpec, SecretRef};
 use super::usage::{Usage, UsageIndex};
 use crate::server::auth::access::Access;
@@ -535,30 +536,12 @@ impl CredentialsService {
     }
 
     /// Records a change: a Kubernetes Event on the credential and an audit log line. Neither
-    /// carries a value. A failure to record does not undo the change; it is logged.
+    /// carries a value.
     async fn record(&self, who: &Identity, credential: &Credential, reason: &str, verb: &str) {
         let namespace = credential.namespace().unwrap_or_default();
-        let name = credential.name_any();
-        tracing::info!(target: "audit", user = %who.user, action = verb, namespace, credential = %name, "credential {verb}");
-        let event = Event {
-            metadata: ObjectMeta { generate_name: Some(format!("{name}.")), namespace: Some(namespace.clone()), ..Default::default() },
-            involved_object: ObjectReference {
-                api_version: Some("keyhold.dev/v1".into()),
-                kind: Some("Credential".into()),
-                name: Some(name.clone()),
-                namespace: Some(namespace.clone()),
-                uid: credential.metadata.uid.clone(),
-                ..Default::default()
-            },
-            reason: Some(reason.into()),
-            message: Some(format!("Credential {:?} {verb} by {}", credential.spec.display_name, who.user)),
-            type_: Some("Normal".into()),
-            source: Some(k8s_openapi::api::core::v1::EventSource { component: Some("keyhold".into()), ..Default::default() }),
-            ..Default::default()
-        };
-        if let Err(e) = Api::<Event>::namespaced(self.client.clone(), &namespace).create(&PostParams::default(), &event).await {
-            tracing::warn!(error = %e, "could not record an event");
-        }
+        tracing::info!(target: "audit", user = %who.user, action = verb, namespace, credential = %credential.name_any(), "credential {verb}");
+        let message = format!("Credential {:?} {verb} by {}", credential.spec.display_name, who.user);
+        events::publish(&self.client, credential, Severity::Normal, reason, message).await;
     }
 }
 

@@ -1,5 +1,6 @@
-//! The usage index: which workloads use which Secrets, kept current from watches of Pods and the
-//! pod templates of Deployments, StatefulSets, DaemonSets, Jobs and CronJobs.
+//! The usage index: which workloads use which Secrets, kept current from watches of Pods, the pod
+//! templates of Deployments, StatefulSets, DaemonSets, Jobs and CronJobs, and Kubeflow's
+//! PodDefaults where Kubeflow is installed.
 
 use std::collections::HashMap;
 
@@ -20,11 +21,24 @@ const WORKLOADS: &[(&str, &str, &str, &str)] = &[
     ("apps", "v1", "DaemonSet", "daemonsets"),
     ("batch", "v1", "Job", "jobs"),
     ("batch", "v1", "CronJob", "cronjobs"),
+    ("kubeflow.org", "v1alpha1", "PodDefault", "poddefaults"),
 ];
+
+/// Kinds a cluster may not serve: watched once they are, never waited for.
+const OPTIONAL: &[&str] = &["PodDefault"];
+/// How often Keyhold looks again for an optional kind the cluster did not serve.
+const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct UsageIndex {
     stores: Vec<(&'static str, Store<DynamicObject>)>,
+}
+
+/// Resolves once the cluster serves `api`'s kind (Kubeflow may be installed after Keyhold).
+async fn served(api: &Api<DynamicObject>) {
+    while api.list_metadata(&kube::api::ListParams::default().limit(1)).await.is_err() {
+        tokio::time::sleep(LOOK_AGAIN).await;
+    }
 }
 
 impl UsageIndex {
@@ -38,7 +52,14 @@ impl UsageIndex {
             let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
             let writer = reflector::store::Writer::new(resource.clone());
             let store = writer.as_reader();
-            let driver = counted(writer, api, watcher::Config::default(), changes.clone(), kind);
+            let changes = changes.clone();
+            let optional = OPTIONAL.contains(kind);
+            let driver = async move {
+                if optional {
+                    served(&api).await;
+                }
+                counted(writer, api, watcher::Config::default(), changes, kind).await
+            };
             stores.push((*kind, store));
             drivers.push(driver.boxed());
         }
@@ -46,8 +67,10 @@ impl UsageIndex {
     }
 
     pub async fn synced(&self) {
-        for (_, store) in &self.stores {
-            let _ = store.wait_until_ready().await;
+        for (kind, store) in &self.stores {
+            if !OPTIONAL.contains(kind) {
+                let _ = store.wait_until_ready().await;
+            }
         }
     }
 

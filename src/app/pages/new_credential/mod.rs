@@ -2,6 +2,7 @@
 //! for one (scope, name, description, and a new or an existing secret), and the server functions
 //! behind it, thin doors onto the credentials service.
 
+mod from_file;
 mod scope_picker;
 
 use leptos::prelude::*;
@@ -18,10 +19,9 @@ use crate::domain::credential::{CredentialType, FieldError, Scope, ScopeLevel};
 use crate::domain::new_credential::{ExistingSecretCredential, ExistingSecrets, NewCredential};
 use crate::domain::query::CredentialRow;
 use crate::domain::scope_tree::ScopeNode;
+use crate::domain::secret_file::SecretFile;
+use from_file::FromFile;
 use scope_picker::ScopePicker;
-
-/// The types the wizard makes, in the order it offers them.
-const WIZARD_TYPES: [CredentialType; 4] = [CredentialType::DockerRegistry, CredentialType::AccessKey, CredentialType::Password, CredentialType::Generic];
 
 /// The scopes the signed-in person may create credentials in; `None` if there are none.
 #[server(endpoint = "creation_scopes")]
@@ -56,21 +56,24 @@ pub async fn create_from_existing(request: ExistingSecretCredential) -> Result<C
 #[component]
 pub fn NewCredentialPage() -> impl IntoView {
     let query = use_query_map();
-    let chosen = Memo::new(move |_| query.with(|q| q.get("type").and_then(|t| CredentialType::from_resource_label(&t))).filter(|t| WIZARD_TYPES.contains(t)));
+    let chosen = Memo::new(move |_| query.with(|q| q.get("type").and_then(|t| CredentialType::from_resource_label(&t))));
     let scopes = Resource::new(|| (), |_| creation_scopes());
+    // A Secret read from a file opens the wizard of its type, holding its values.
+    let imported = RwSignal::new(None::<SecretFile>);
     view! {
         <Title text="New credential" />
         <Suspense>
             {move || {
-                let chosen = chosen.get();
+                let (chosen, file) = (chosen.get(), imported.get());
                 Suspend::new(async move {
-                    match (scopes.await, chosen) {
-                        (Ok(None) | Err(AppError::Forbidden(_)), _) => {
+                    match (scopes.await, chosen, file) {
+                        (Ok(None) | Err(AppError::Forbidden(_)), _, _) => {
                             Ok(view! { <ForbiddenPage message="Your roles do not let you create credentials anywhere.".into() /> }.into_any())
                         }
-                        (Ok(Some(_)), None) => Ok(view! { <TypeChoice /> }.into_any()),
-                        (Ok(Some(tree)), Some(credential_type)) => Ok(view! { <Wizard credential_type tree /> }.into_any()),
-                        (Err(e), _) => Err(e),
+                        (Ok(Some(tree)), _, Some(file)) => Ok(view! { <Wizard credential_type=file.credential_type() tree file /> }.into_any()),
+                        (Ok(Some(_)), None, None) => Ok(view! { <TypeChoice imported /> }.into_any()),
+                        (Ok(Some(tree)), Some(credential_type), None) => Ok(view! { <Wizard credential_type tree /> }.into_any()),
+                        (Err(e), _, _) => Err(e),
                     }
                 })
             }}
@@ -84,16 +87,16 @@ fn type_summary(credential_type: CredentialType) -> &'static str {
         CredentialType::AccessKey => "An access key ID and secret access key, as S3-compatible storage and cloud APIs use.",
         CredentialType::Password => "A username and password for a database, a service or a web login.",
         CredentialType::Generic => "Any keys and values, for tokens and settings the other types do not cover.",
-        CredentialType::Tls => "A certificate and its private key.",
+        CredentialType::Tls => "A certificate and its private key, for serving or calling over TLS.",
     }
 }
 
 #[component]
-fn TypeChoice() -> impl IntoView {
+fn TypeChoice(imported: RwSignal<Option<SecretFile>>) -> impl IntoView {
     view! {
         <PageHeader title="New credential" subtitle="Choose what kind of secret it holds" />
         <ul class="grid gap-4 sm:grid-cols-2">
-            {WIZARD_TYPES
+            {CredentialType::ALL
                 .into_iter()
                 .map(|t| view! {
                     <li>
@@ -105,6 +108,7 @@ fn TypeChoice() -> impl IntoView {
                 })
                 .collect_view()}
         </ul>
+        <FromFile imported />
     }
 }
 
@@ -139,15 +143,16 @@ impl Request {
 }
 
 #[component]
-fn Wizard(credential_type: CredentialType, tree: ScopeNode) -> impl IntoView {
+fn Wizard(credential_type: CredentialType, tree: ScopeNode, #[prop(optional)] file: Option<SecretFile>) -> impl IntoView {
     let offered = tree.allowed_scopes();
     // One scope on offer is picked for the person.
     let scope = RwSignal::new((offered.len() == 1).then(|| offered[0].clone()));
-    let display_name = RwSignal::new(String::new());
+    let display_name = RwSignal::new(file.as_ref().map(|f| f.name.clone()).unwrap_or_default());
     let description = RwSignal::new(String::new());
     let source = RwSignal::new(Source::New);
     let secret_name = RwSignal::new(String::new());
-    let draft = ValuesDraft::new(credential_type, &[]);
+    let from = file.as_ref().map(|f| format!("From the {} Secret {} you gave: check the values, then create.", f.secret_type, f.name));
+    let draft = file.map(|f| ValuesDraft::holding(f.values)).unwrap_or_else(|| ValuesDraft::new(credential_type, &[]));
 
     let request = move || {
         // Until a scope is picked, the request carries an unpicked project, which the rules refuse.
@@ -209,6 +214,7 @@ fn Wizard(credential_type: CredentialType, tree: ScopeNode) -> impl IntoView {
             <a href="/credentials/new" class="text-indigo-700 hover:underline dark:text-indigo-300">"New credential"</a>
         </nav>
         <h1 class="mb-6 text-2xl font-semibold tracking-tight">{format!("New {} credential", credential_type.label().to_lowercase())}</h1>
+        {from.map(|note| view! { <p role="note" class="mb-4 max-w-2xl text-sm text-slate-600 dark:text-slate-300">{note}</p> })}
         <form class="card max-w-2xl space-y-6 p-6" on:submit=submit novalidate>
             <ScopePicker tree selected=scope />
             <Field label="Name" field="displayName".to_string() id="displayName".to_string() value=display_name hint=Some("Unique in the cluster; people see it in the table.") />

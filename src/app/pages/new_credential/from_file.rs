@@ -1,0 +1,55 @@
+//! "Create from file": a Secret as kubectl prints it, pasted or uploaded, read in the browser (see
+//! `domain::secret_file`) into a wizard opened with its type, keys and values. The values go to the
+//! server only when the wizard submits.
+
+use leptos::prelude::*;
+
+use crate::app::components::form::{Field, FormCheck};
+use crate::domain::credential::FieldError;
+use crate::domain::secret_file::{SecretFile, read_secret_file};
+
+#[component]
+pub fn FromFile(imported: RwSignal<Option<SecretFile>>) -> impl IntoView {
+    let text = RwSignal::new(String::new());
+    let read = move || read_secret_file(&text.get());
+    let check = FormCheck::provide(move || if text.read().trim().is_empty() { vec![FieldError::new("file", "Paste or upload a Secret")] } else { read().err().into_iter().collect() });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if check.attempt() {
+            imported.set(read().ok());
+        }
+    };
+    view! {
+        <section class="card mt-8 max-w-2xl p-6">
+            <h2 class="text-lg font-semibold">"Create from file"</h2>
+            <p class="mt-1 mb-4 text-sm text-slate-500 dark:text-slate-400">
+                "Paste or upload a Secret as "<code>"kubectl create secret … --dry-run=client -o json"</code>" (or "<code>"-o yaml"</code>") prints it. The wizard opens with its type, keys and values; nothing is sent until you create the credential."
+            </p>
+            <form class="space-y-4" on:submit=submit novalidate>
+                <Field label="Secret (JSON or YAML)" field="file".to_string() id="secret-file".to_string() value=text multiline=true />
+                <div>
+                    <label for="secret-upload" class="field-label">"Upload a file"</label>
+                    <input id="secret-upload" type="file" accept=".json,.yaml,.yml,application/json,application/yaml,text/yaml" class="text-sm" on:change=move |ev| upload(ev, text, check) />
+                </div>
+                <button type="submit" class="btn-primary">"Continue"</button>
+            </form>
+        </section>
+    }
+}
+
+/// Puts an uploaded file's text where a pasted one goes.
+fn upload(ev: leptos::ev::Event, text: RwSignal<String>, check: FormCheck) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(file) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()).and_then(|input| input.files()).and_then(|files| files.get(0)) else { return };
+        leptos::task::spawn_local(async move {
+            if let Ok(content) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                text.set(content.as_string().unwrap_or_default());
+                check.touch("file");
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ev, text, check);
+}
