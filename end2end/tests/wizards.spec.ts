@@ -180,6 +180,22 @@ test('an existing secret is offered once labelled, and the wizard says which lab
   await page.getByRole('button', { name: 'Create credentials' }).click();
   await created(page, 'Warehouse login', 'password, username');
   await expect(page.locator('dd', { hasText: 'etl/warehouse-login' })).toHaveCount(1);
+
+  // Cluster-wide: a Secret of the system namespace labelled for it, copied to every project.
+  kubectl(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+    metadata: { name: 'shared-object-store', namespace: 'keyhold-system', labels: { 'keyhold.dev/resource': 'access-key', 'keyhold.dev/cluster-wide': 'true' } },
+    stringData: { AWS_ACCESS_KEY_ID: 'AKIASHARED', AWS_SECRET_ACCESS_KEY: canary('existing-wide') },
+  }));
+  await startWizard(page, 'Access key');
+  await nameAndScope(page, 'Shared object store', /^local/);
+  await page.getByRole('radio', { name: 'Existing secret' }).check();
+  await expect(field(page, 'Secret')).toHaveValue('shared-object-store');
+  await page.getByRole('button', { name: 'Create credentials' }).click();
+  await created(page, 'Shared object store', 'AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY');
+  for (const project of ['vision', 'nlp', 'serving', 'etl']) {
+    await expect(page.getByRole('table', { name: 'Propagation' }).getByRole('row', { name: new RegExp(`^${project}`) })).toContainText('No issues found');
+  }
 });
 
 test('the editor is offered only their projects; the viewer can neither create nor change', async ({ page, browser }) => {
