@@ -10,7 +10,7 @@ use leptos::server_fn::codec::Json;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::app::components::form::{Field, FormCheck, FormError};
+use crate::app::components::form::{Field, FieldMessage, FormCheck, FormError};
 use crate::app::components::values::{ValuesDraft, ValuesFields};
 use crate::app::layout::PageHeader;
 use crate::app::pages::ForbiddenPage;
@@ -282,7 +282,7 @@ fn ExistingSecretPicker(credential_type: CredentialType, scope: RwSignal<Option<
                                 <select id="secretName" class="input w-full" on:change=move |ev| { secret_name.set(event_target_value(&ev)); check.touch("secretName"); }>
                                     {found.names.into_iter().map(|n| view! { <option value=n.clone() selected=n == secret_name.get_untracked()>{n.clone()}</option> }).collect_view()}
                                 </select>
-                                <p class="field-error">{move || check.error("secretName")}</p>
+                                <FieldMessage field="secretName" />
                             </div>
                         }
                         .into_any()
