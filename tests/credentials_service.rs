@@ -6,7 +6,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding, RoleRef, Subject};
 use kube::api::{ObjectMeta, PostParams};
-use kube::{Api, Client};
+use kube::{Api, Client, ResourceExt};
 
 use keyhold::domain::credential::{Scope, ScopeLevel};
 use keyhold::domain::identity::Identity;
@@ -410,4 +410,30 @@ async fn every_operation_for_every_role() {
         ("delete", vec![true, true, false, false]),
     ];
     assert_eq!(outcomes, expected, "columns: admin, editor, viewer, no role");
+}
+
+#[tokio::test]
+async fn project_secrets_keep_values_in_and_say_when_a_key_went() {
+    use keyhold::domain::project_secrets::SecretEntry;
+    use keyhold::server::project_secrets::{ProjectSecretsError, ProjectSecretsService};
+    let world = world().await;
+    let secrets = ProjectSecretsService::new(world.client.clone(), world.service.access().clone(), world.service.projects().clone(), "keyhold-project-secrets".into());
+    let entry = |key: &str| SecretEntry { key: key.into(), value: CANARY.into() };
+    let added = secrets.add(&bob(), "vision", &entry("TOKEN")).await.unwrap();
+    assert_eq!(added.keys, ["TOKEN"]);
+    assert!(matches!(secrets.add(&bob(), "vision", &entry("TOKEN")).await, Err(ProjectSecretsError::Conflict(ref f)) if f.field == "key"));
+    assert!(matches!(secrets.add(&carol(), "vision", &entry("MINE")).await, Err(ProjectSecretsError::Forbidden { .. })));
+    assert!(matches!(secrets.keys(&dave(), "vision").await, Err(ProjectSecretsError::NotFound(_))));
+    let seen = secrets.keys(&carol(), "vision").await.unwrap();
+    assert_eq!((seen.keys.clone(), seen.may_change), (vec!["TOKEN".to_string()], false));
+
+    // Replacing a key someone just deleted says so, and does not bring it back.
+    secrets.delete(&bob(), "vision", "TOKEN").await.unwrap();
+    match secrets.replace(&bob(), "vision", &entry("TOKEN")).await {
+        Err(ProjectSecretsError::NotFound(message)) => assert!(message.contains("someone deleted it"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(secrets.keys(&bob(), "vision").await.unwrap().keys.is_empty());
+    let secret = Api::<Secret>::namespaced(world.client.clone(), "vision").get("keyhold-project-secrets").await.unwrap();
+    assert_eq!(secret.annotations()["keyhold.dev/updated-by"], "bob");
 }

@@ -120,3 +120,56 @@ async fn credentials_through_the_rest_api_for_each_role() {
     let (status, body) = api.call(Method::DELETE, "/credentials/vision/model-registry", bob, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 }
+
+#[tokio::test]
+async fn project_secrets_through_the_rest_api_for_each_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+    let kubeconfig = dir.path().join("kubeconfig");
+    let token = |user: &str| {
+        let (ok, token, stderr) = keyhold_cli(&["user", "token", user], &kubeconfig, None);
+        assert!(ok, "{stderr}");
+        token
+    };
+    let (bob, carol, alice) = (token("bob"), token("carol"), token("alice"));
+    let api = Api { server: &server };
+    let (bob, carol, alice) = (Some(bob.as_str()), Some(carol.as_str()), Some(alice.as_str()));
+    let keys = |body: &Value| body["keys"].as_array().unwrap().iter().map(|k| k.as_str().unwrap().to_string()).collect::<Vec<_>>();
+
+    // The editor writes keys; the viewer lists their names and may not write; others see nothing.
+    let (status, body) = api.call(Method::PUT, "/projects/vision/secrets/API_TOKEN", bob, Some(json!({"value": CANARY}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = api.call(Method::GET, "/projects/vision/secrets", carol, None).await;
+    assert_eq!((status, keys(&body), body["mayChange"].as_bool()), (StatusCode::OK, vec!["API_TOKEN".to_string()], Some(false)));
+    let (status, _) = api.call(Method::PUT, "/projects/vision/secrets/OTHER", carol, Some(json!({"value": CANARY}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = api.call(Method::GET, "/projects/serving/secrets", carol, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a project without a role is not there");
+    let (status, body) = api.call(Method::PUT, "/projects/vision/secrets/bad%20key", bob, Some(json!({"value": CANARY}))).await;
+    assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("key")));
+
+    // Twenty writers at once, each its own key: every key is there afterwards.
+    let paths: Vec<String> = (0..20).map(|i| format!("/projects/nlp/secrets/KEY_{i}")).collect();
+    let writes = paths.iter().map(|path| api.call(Method::PUT, path, bob, Some(json!({"value": CANARY}))));
+    for (status, body) in futures::future::join_all(writes).await {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (_, body) = api.call(Method::GET, "/projects/nlp/secrets", bob, None).await;
+    assert_eq!(keys(&body).len(), 20, "{body}");
+
+    // Import: a bad line writes nothing and is named; a good file is one write.
+    let (status, body) = api.call(Method::POST, "/projects/vision/secrets:import", bob, Some(json!({"text": format!("A={CANARY}\nnot a line\n")}))).await;
+    assert_eq!((status, body["message"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("Line 2: expected KEY=VALUE")));
+    let (_, body) = api.call(Method::GET, "/projects/vision/secrets", bob, None).await;
+    assert_eq!(keys(&body), ["API_TOKEN"]);
+    let (status, body) = api.call(Method::POST, "/projects/vision/secrets:import", alice, Some(json!({"text": format!("# from .env\nDB_URL=\"{NEW_CANARY}\"\nexport S3_KEY={CANARY}\n")}))).await;
+    assert_eq!((status, keys(&body)), (StatusCode::OK, vec!["API_TOKEN".to_string(), "DB_URL".into(), "S3_KEY".into()]));
+
+    // Delete, and a second delete (someone was faster) says the key is gone.
+    let (status, _) = api.call(Method::DELETE, "/projects/vision/secrets/DB_URL", bob, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = api.call(Method::DELETE, "/projects/vision/secrets/DB_URL", bob, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("someone deleted it"), "{body}");
+    server.stop();
+}

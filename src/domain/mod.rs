@@ -7,6 +7,7 @@ pub mod error;
 pub mod identity;
 pub mod new_credential;
 pub mod project;
+pub mod project_secrets;
 pub mod query;
 pub mod scope_tree;
 pub mod secret_file;

@@ -12,6 +12,7 @@ use super::credential::{CredentialType, FieldError, MAX_SECRET_BYTES, Scope, che
 /// on to the Kubernetes API, never back; `Debug` shows key names only, so a log line cannot leak one.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all_fields = "camelCase")]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum SecretValues {
     DockerRegistry { registry: String, username: String, password: String },
     AccessKey { access_key_id: String, secret_access_key: String },
@@ -113,6 +114,7 @@ impl SecretValues {
 /// A new display name and description for a credential; its Kubernetes names never change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Rename {
     pub display_name: String,
     #[serde(default)]
@@ -129,6 +131,7 @@ impl Rename {
 /// A request to create a credential with a new secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct NewCredential {
     pub display_name: String,
     pub description: String,

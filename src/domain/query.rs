@@ -11,6 +11,7 @@ use super::credential::{CredentialType, Phase, ScopeLevel};
 /// One credential as the table shows it. Key names, never values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct CredentialRow {
     pub namespace: String,
     pub name: String,
@@ -40,6 +41,7 @@ pub struct CredentialRow {
 /// The state of a credential's Secret in one namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct TargetStatus {
     pub namespace: String,
     pub phase: Phase,
@@ -49,6 +51,7 @@ pub struct TargetStatus {
 
 /// The table's columns, in the order they are shown, by which rows are filtered and sorted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum Column {
     Credential,
     Description,
@@ -278,6 +281,7 @@ impl ListQuery {
 /// One page of the table, and what the filter pickers offer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Page {
     pub rows: Vec<CredentialRow>,
     /// Rows matching the query, over all pages.
@@ -298,6 +302,7 @@ impl Page {
 /// The table as the server read it: one page, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Listing {
     pub page: Page,
     /// RFC 3339 time at which the server read its cache.

@@ -145,6 +145,9 @@ pub struct ServeArgs {
     /// Do not create the demo organisation in a new embedded cluster.
     #[arg(long, env = "KEYHOLD_NO_DEMO")]
     pub no_demo: bool,
+    /// The Secret in each project namespace that holds the project's secrets.
+    #[arg(long, env = "KEYHOLD_PROJECT_SECRET_NAME", default_value = "keyhold-project-secrets")]
+    pub project_secret_name: String,
 }
 
 #[derive(Debug, Clone, Args)]

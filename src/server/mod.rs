@@ -10,6 +10,7 @@ mod events;
 mod http;
 pub mod leader;
 pub mod preferences;
+pub mod project_secrets;
 pub mod projects;
 mod rest;
 mod shutdown;
@@ -42,6 +43,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub projects: ProjectsService,
     pub credentials: CredentialsService,
+    pub project_secrets: project_secrets::ProjectSecretsService,
     pub preferences: preferences::Preferences,
     pub auth: Auth,
     pub web: Arc<WebSettings>,
@@ -230,7 +232,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
 
     let auth_settings = AuthSettings { max_failures: args.sign_in_max_failures, window: args.sign_in_window, trusted_proxies: args.trusted_proxies.clone() };
     let auth = Auth::new(connection.client.clone(), &settings.system_namespace, auth_settings);
-    let state = AppState { leptos_options, projects, credentials, preferences, auth, web: Arc::new(web), readiness, system_namespace: settings.system_namespace.clone(), stopping: stop.clone() };
+    let project_secrets = project_secrets::ProjectSecretsService::new(connection.client.clone(), credentials.access().clone(), projects.clone(), args.project_secret_name.clone());
+    let state = AppState { leptos_options, projects, credentials, project_secrets, preferences, auth, web: Arc::new(web), readiness, system_namespace: settings.system_namespace.clone(), stopping: stop.clone() };
     let listener = bind(args.listen).await?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: args.listen, source })?;
     tracing::info!(%addr, %public_url, "Keyhold listening");

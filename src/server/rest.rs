@@ -16,7 +16,9 @@ use crate::domain::identity::Identity;
 use crate::domain::new_credential::{NewCredential, Rename, SecretValues};
 use crate::domain::query::{CredentialRow, ListQuery, Listing};
 use crate::server::AppState;
+use crate::domain::project_secrets::{ProjectSecretKeys, SecretEntry};
 use crate::server::credentials::service::ServiceError;
+use crate::server::project_secrets::ProjectSecretsError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -35,6 +37,12 @@ pub enum ApiError {
 
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
+        ApiError::App(e.into())
+    }
+}
+
+impl From<ProjectSecretsError> for ApiError {
+    fn from(e: ProjectSecretsError) -> Self {
         ApiError::App(e.into())
     }
 }
@@ -90,6 +98,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/credentials", get(list_credentials).post(create_credential))
         .route("/credentials/{namespace}/{name}", get(get_credential).patch(rename_credential).delete(delete_credential))
         .route("/credentials/{namespace}/{name}/values", put(replace_values))
+        .route("/projects/{project}/secrets", get(project_secret_keys))
+        .route("/projects/{project}/secrets/{key}", put(put_project_secret).delete(delete_project_secret))
+        .route("/projects/{project}/secrets:import", axum::routing::post(import_project_secrets))
         .layer(axum::middleware::from_fn_with_state(state, bearer))
 }
 
@@ -155,4 +166,46 @@ async fn replace_values(
 async fn delete_credential(State(state): State<AppState>, Extension(who): Caller, Path((namespace, name)): CredentialPath) -> Result<StatusCode, ApiError> {
     state.credentials.delete(&who, &namespace, &name).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /projects/{project}/secrets`: the key names, never a value.
+async fn project_secret_keys(State(state): State<AppState>, Extension(who): Caller, Path(project): Path<String>) -> Result<Json<ProjectSecretKeys>, ApiError> {
+    Ok(Json(state.project_secrets.keys(&who, &project).await?))
+}
+
+#[derive(serde::Deserialize)]
+struct NewValue {
+    value: String,
+}
+
+/// `PUT /projects/{project}/secrets/{key}` with `{"value": …}`: adds the key or replaces its value.
+async fn put_project_secret(
+    State(state): State<AppState>,
+    Extension(who): Caller,
+    Path((project, key)): Path<(String, String)>,
+    body: Result<Json<NewValue>, JsonRejection>,
+) -> Result<Json<ProjectSecretKeys>, ApiError> {
+    let Json(NewValue { value }) = body?;
+    Ok(Json(state.project_secrets.put(&who, &project, &[SecretEntry { key, value }]).await?))
+}
+
+async fn delete_project_secret(State(state): State<AppState>, Extension(who): Caller, Path((project, key)): Path<(String, String)>) -> Result<Json<ProjectSecretKeys>, ApiError> {
+    Ok(Json(state.project_secrets.delete(&who, &project, &key).await?))
+}
+
+#[derive(serde::Deserialize)]
+struct EnvFile {
+    text: String,
+}
+
+/// `POST /projects/{project}/secrets:import` with `{"text": "KEY=VALUE\n…"}`: every line checked,
+/// then one write for the lot.
+async fn import_project_secrets(
+    State(state): State<AppState>,
+    Extension(who): Caller,
+    Path(project): Path<String>,
+    body: Result<Json<EnvFile>, JsonRejection>,
+) -> Result<Json<ProjectSecretKeys>, ApiError> {
+    let Json(EnvFile { text }) = body?;
+    Ok(Json(state.project_secrets.import(&who, &project, &text).await?))
 }

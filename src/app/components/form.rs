@@ -159,3 +159,37 @@ pub fn FieldMessage(field: &'static str) -> impl IntoView {
     check.show(field);
     view! { <p class="field-error" aria-live="polite">{move || check.error(field)}</p> }
 }
+
+/// A form's submission: one request at a time, its refusal placed by `check`, and `done`
+/// on success.
+pub fn submission<I, O>(check: FormCheck, run: impl Fn(&I) -> std::pin::Pin<Box<dyn Future<Output = Result<O, AppError>> + Send>> + Send + Sync + 'static, done: impl Fn(O) + 'static) -> Action<I, Result<O, AppError>>
+where
+    I: Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    let action = Action::new(run);
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(out)) => done(out),
+        Some(Err(e)) => check.refused(e),
+        None => {}
+    });
+    action
+}
+
+/// Puts the text of the file chosen in a file input (`ev`'s target) into `text`, as if pasted into
+/// `field`.
+pub fn read_upload(ev: leptos::ev::Event, text: RwSignal<String>, check: FormCheck, field: &'static str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(file) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()).and_then(|input| input.files()).and_then(|files| files.get(0)) else { return };
+        leptos::task::spawn_local(async move {
+            if let Ok(content) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                text.set(content.as_string().unwrap_or_default());
+                check.touch(field);
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ev, text, check, field);
+}

@@ -6,6 +6,7 @@ mod forbidden;
 mod login;
 mod new_credential;
 mod not_found;
+mod project_secrets;
 mod projects;
 mod status_page;
 
@@ -15,4 +16,5 @@ pub use forbidden::ForbiddenPage;
 pub use login::LoginPage;
 pub use new_credential::NewCredentialPage;
 pub use not_found::NotFoundPage;
+pub use project_secrets::ProjectSecretsPage;
 pub use projects::ProjectsPage;

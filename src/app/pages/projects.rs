@@ -59,6 +59,7 @@ fn ProjectTable(list: ProjectList) -> impl IntoView {
                         <th scope="col">"Project"</th>
                         <th scope="col">"Department"</th>
                         <th scope="col">"Namespace"</th>
+                        <th scope="col"><span class="sr-only">"Settings"</span></th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
@@ -71,9 +72,13 @@ fn ProjectTable(list: ProjectList) -> impl IntoView {
 fn ProjectRow(project: ProjectSummary) -> impl IntoView {
     view! {
         <tr>
-            <td class="font-medium">{project.name}</td>
+            <td class="font-medium">{project.name.clone()}</td>
             <td>{project.department.unwrap_or_else(|| "—".into())}</td>
             <td class="font-mono text-xs">{project.namespace}</td>
+            <td class="text-right">
+                <a href=format!("/projects/{}/settings/secrets", crate::domain::url::encode(&project.name)) class="text-indigo-700 hover:underline dark:text-indigo-300"
+                    aria-label=format!("Secrets of {}", project.name)>"Secrets"</a>
+            </td>
         </tr>
     }
 }

@@ -178,15 +178,32 @@ pub fn fail(error: AppError) -> AppError {
     error
 }
 
-/// Runs a credentials-service call for the signed-in person and maps its error once: the body of
-/// every credentials server function.
+/// Runs a service call for the signed-in person and maps its error once: the body of every
+/// server function that is a door onto a service (`pick` chooses the service).
+async fn call_service<S, T, E, Fut>(pick: impl FnOnce(&AppState) -> S, call: impl FnOnce(S, crate::domain::identity::Identity) -> Fut) -> Result<T, AppError>
+where
+    Fut: Future<Output = Result<T, E>>,
+    E: Into<AppError>,
+{
+    let state = leptos::prelude::expect_context::<AppState>();
+    let who = signed_in()?.identity;
+    call(pick(&state), who).await.map_err(|e| fail(e.into()))
+}
+
+/// `call_service` on the credentials service.
 pub async fn credentials<T, Fut>(call: impl FnOnce(crate::server::credentials::service::CredentialsService, crate::domain::identity::Identity) -> Fut) -> Result<T, AppError>
 where
     Fut: Future<Output = Result<T, crate::server::credentials::service::ServiceError>>,
 {
-    let state = leptos::prelude::expect_context::<AppState>();
-    let who = signed_in()?.identity;
-    call(state.credentials.clone(), who).await.map_err(|e| fail(e.into()))
+    call_service(|state| state.credentials.clone(), call).await
+}
+
+/// `call_service` on the project secrets service.
+pub async fn project_secrets<T, Fut>(call: impl FnOnce(crate::server::project_secrets::ProjectSecretsService, crate::domain::identity::Identity) -> Fut) -> Result<T, AppError>
+where
+    Fut: Future<Output = Result<T, crate::server::project_secrets::ProjectSecretsError>>,
+{
+    call_service(|state| state.project_secrets.clone(), call).await
 }
 
 /// Who is calling, or `Unauthenticated`.

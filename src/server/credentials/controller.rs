@@ -209,7 +209,7 @@ async fn copy_into(credential: &Credential, source: &Secret, namespace: &str, ct
         tracing::warn!(namespace, secret = %name, restored = written.is_ok(), "a copy was changed outside Keyhold");
         let outcome = if written.is_ok() { "Keyhold restored it" } else { "Keyhold could not restore it" };
         let message = format!("The copy {namespace}/{name} was changed outside Keyhold; {outcome}");
-        events::publish(&ctx.client, credential, Severity::Warning, "Drifted", message).await;
+        events::publish(&ctx.client, events::reference(credential), Severity::Warning, "Drifted", message).await;
     }
     match written {
         Ok(_) => target(ctx, namespace, Phase::Ready, "", String::new()),

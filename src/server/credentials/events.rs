@@ -1,4 +1,4 @@
-//! Kubernetes Events on credentials: what happened to one, for `kubectl describe` and the audit
+//! Kubernetes Events on credentials and project secrets: what happened to one, for `kubectl describe` and the audit
 //! trail. Messages name people, namespaces and Secrets, never a value.
 
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
@@ -14,21 +14,26 @@ pub enum Severity {
     Warning,
 }
 
-/// Records an Event on `credential`. A failure to record is logged, never an error: the change it
-/// reports has happened either way.
-pub async fn publish(client: &Client, credential: &Credential, severity: Severity, reason: &str, message: String) {
-    let namespace = credential.namespace().unwrap_or_default();
-    let name = credential.name_any();
+/// How an Event names a credential.
+pub fn reference(credential: &Credential) -> ObjectReference {
+    ObjectReference {
+        api_version: Some("keyhold.dev/v1".into()),
+        kind: Some("Credential".into()),
+        name: Some(credential.name_any()),
+        namespace: credential.namespace(),
+        uid: credential.metadata.uid.clone(),
+        ..Default::default()
+    }
+}
+
+/// Records an Event on `object` (in its namespace). A failure to record is logged, never an
+/// error: the change it reports has happened either way.
+pub async fn publish(client: &Client, object: ObjectReference, severity: Severity, reason: &str, message: String) {
+    let namespace = object.namespace.clone().unwrap_or_default();
+    let name = object.name.clone().unwrap_or_default();
     let event = Event {
         metadata: ObjectMeta { generate_name: Some(format!("{name}.")), namespace: Some(namespace.clone()), ..Default::default() },
-        involved_object: ObjectReference {
-            api_version: Some("keyhold.dev/v1".into()),
-            kind: Some("Credential".into()),
-            name: Some(name),
-            namespace: Some(namespace.clone()),
-            uid: credential.metadata.uid.clone(),
-            ..Default::default()
-        },
+        involved_object: object,
         reason: Some(reason.into()),
         message: Some(message),
         type_: Some(format!("{severity:?}")),

@@ -541,7 +541,7 @@ impl CredentialsService {
         let namespace = credential.namespace().unwrap_or_default();
         tracing::info!(target: "audit", user = %who.user, action = verb, namespace, credential = %credential.name_any(), "credential {verb}");
         let message = format!("Credential {:?} {verb} by {}", credential.spec.display_name, who.user);
-        events::publish(&self.client, credential, Severity::Normal, reason, message).await;
+        events::publish(&self.client, events::reference(credential), Severity::Normal, reason, message).await;
     }
 }
 

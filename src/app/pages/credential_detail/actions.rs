@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use leptos_router::hooks::use_navigate;
 
-use crate::app::components::form::{Field, FormCheck, FormError};
-use crate::app::components::modal::Modal;
+use crate::app::components::form::{Field, FormCheck, submission};
+use crate::app::components::modal::{DialogButtons, Modal};
 use crate::app::components::values::{ValuesDraft, ValuesFields};
 use crate::domain::AppError;
 use crate::domain::new_credential::{Rename, SecretValues};
@@ -63,35 +63,6 @@ pub fn Actions(row: CredentialRow, refreshes: RwSignal<u32>, dialog_open: RwSign
     }
 }
 
-/// A dialog form's submission: one request at a time, its refusal placed by `check`, and `done`
-/// on success.
-fn submission<I, O>(check: FormCheck, run: impl Fn(&I) -> std::pin::Pin<Box<dyn Future<Output = Result<O, AppError>> + Send>> + Send + Sync + 'static, done: impl Fn(O) + 'static) -> Action<I, Result<O, AppError>>
-where
-    I: Send + Sync + 'static,
-    O: Clone + Send + Sync + 'static,
-{
-    let action = Action::new(run);
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(out)) => done(out),
-        Some(Err(e)) => check.refused(e),
-        None => {}
-    });
-    action
-}
-
-#[component]
-fn Buttons(label: &'static str, busy: &'static str, pending: Signal<bool>, open: RwSignal<bool>, #[prop(optional)] danger: bool) -> impl IntoView {
-    view! {
-        <FormError />
-        <div class="mt-6 flex justify-end gap-3">
-            <button type="button" class="btn-secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-            <button type="submit" class=if danger { "btn-danger" } else { "btn-primary" } disabled=pending>
-                {move || if pending.get() { busy } else { label }}
-            </button>
-        </div>
-    }
-}
-
 #[component]
 fn RenameForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
     let display_name = RwSignal::new(row.display_name.clone());
@@ -110,7 +81,7 @@ fn RenameForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
         <form class="space-y-4" on:submit=submit novalidate>
             <Field label="Name" field="displayName".to_string() id="rename-displayName".to_string() value=display_name />
             <Field label="Description" field="description".to_string() id="rename-description".to_string() value=description multiline=true />
-            <Buttons label="Save" busy="Saving…" pending=action.pending().into() open />
+            <DialogButtons label="Save" busy="Saving…" pending=action.pending().into() open />
         </form>
     }
 }
@@ -132,7 +103,7 @@ fn ReplaceForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
         <form on:submit=submit novalidate>
             <p class="mb-4 text-sm text-slate-500 dark:text-slate-400">"The new values replace every current one. Workloads get them as Kubernetes updates the Secret and its copies."</p>
             <ValuesFields draft />
-            <Buttons label="Replace values" busy="Replacing…" pending=action.pending().into() open />
+            <DialogButtons label="Replace values" busy="Replacing…" pending=action.pending().into() open />
         </form>
     }
 }
@@ -163,7 +134,7 @@ fn DeleteForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
     view! {
         <form on:submit=submit>
             <p class="text-sm">{format!("Delete {}? Workloads can no longer use it, and the copies Keyhold made are removed. This cannot be undone.", row.display_name)}</p>
-            <Buttons label="Delete" busy="Deleting…" pending=action.pending().into() open danger=true />
+            <DialogButtons label="Delete" busy="Deleting…" pending=action.pending().into() open danger=true />
         </form>
     }
     .into_any()

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::app::components::form::{Field, FormCheck};
+use crate::app::components::form::{Field, FormCheck, read_upload};
 use crate::domain::credential::FieldError;
 use crate::domain::secret_file::{SecretFile, read_secret_file};
 
@@ -29,27 +29,10 @@ pub fn FromFile(imported: RwSignal<Option<SecretFile>>) -> impl IntoView {
                 <Field label="Secret (JSON or YAML)" field="file".to_string() id="secret-file".to_string() value=text multiline=true />
                 <div>
                     <label for="secret-upload" class="field-label">"Upload a file"</label>
-                    <input id="secret-upload" type="file" accept=".json,.yaml,.yml,application/json,application/yaml,text/yaml" class="text-sm" on:change=move |ev| upload(ev, text, check) />
+                    <input id="secret-upload" type="file" accept=".json,.yaml,.yml,application/json,application/yaml,text/yaml" class="text-sm" on:change=move |ev| read_upload(ev, text, check, "file") />
                 </div>
                 <button type="submit" class="btn-primary">"Continue"</button>
             </form>
         </section>
     }
-}
-
-/// Puts an uploaded file's text where a pasted one goes.
-fn upload(ev: leptos::ev::Event, text: RwSignal<String>, check: FormCheck) {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        let Some(file) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()).and_then(|input| input.files()).and_then(|files| files.get(0)) else { return };
-        leptos::task::spawn_local(async move {
-            if let Ok(content) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
-                text.set(content.as_string().unwrap_or_default());
-                check.touch("file");
-            }
-        });
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (ev, text, check);
 }
