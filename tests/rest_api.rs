@@ -173,3 +173,51 @@ async fn project_secrets_through_the_rest_api_for_each_role() {
     assert!(body["message"].as_str().unwrap().contains("someone deleted it"), "{body}");
     server.stop();
 }
+
+/// A concrete path for a documented one, its parameters filled in.
+fn concrete(path: &str) -> String {
+    path.replace("{namespace}", "vision").replace("{name}", "no-such-credential").replace("{project}", "vision").replace("{key}", "SOME_KEY")
+}
+
+#[tokio::test]
+async fn the_openapi_document_names_exactly_the_routes_that_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+    let (ok, token, stderr) = keyhold_cli(&["user", "token", "alice"], &dir.path().join("kubeconfig"), None);
+    assert!(ok, "{stderr}");
+    let api = Api { server: &server };
+    // Public, without a token.
+    let (status, document) = api.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(document["openapi"], "3.0.3");
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    for schema in ["Listing", "CredentialRow", "NewCredential", "SecretValues", "ProjectSecretKeys"] {
+        assert!(schemas.contains_key(schema), "{schema} missing from {:?}", schemas.keys());
+    }
+    let mut operations = 0;
+    for (path, methods) in document["paths"].as_object().unwrap() {
+        for (method, operation) in methods.as_object().unwrap() {
+            operations += 1;
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let body = operation.get("requestBody").map(|_| json!({}));
+            let response = server.http.request(method.clone(), format!("{}/api/v1{}", server.url, concrete(path))).bearer_auth(&token);
+            let response = match body {
+                Some(body) => response.json(&body),
+                None => response,
+            }
+            .send()
+            .await
+            .unwrap();
+            let status = response.status();
+            let text = response.text().await.unwrap();
+            // An unrouted path gets a 405 or the console's HTML 404; every handler answers JSON.
+            assert!(status != StatusCode::METHOD_NOT_ALLOWED && serde_json::from_str::<Value>(&text).is_ok(), "{method} {path}: {status} {text:?}");
+        }
+    }
+    assert_eq!(operations, 11, "the document lists every operation once");
+    // A route it does not list is not one: the console's HTML 404 answers, not JSON.
+    let stray = server.http.get(format!("{}/api/v1/secrets", server.url)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(stray.status(), StatusCode::NOT_FOUND);
+    assert!(serde_json::from_str::<Value>(&stray.text().await.unwrap()).is_err());
+    server.stop();
+}

@@ -1,15 +1,21 @@
 //! The REST API under `/api/v1`: JSON, authenticated with `Authorization: Bearer` only (an API
 //! token Keyhold issued, or a Kubernetes token), never with the session cookie. Handlers are thin
-//! doors onto the services; errors are JSON `{code, message, field}`.
+//! doors onto the services; errors are JSON `{code, message, field}`. The operations are listed
+//! once (`operations`), for the router and the OpenAPI document alike.
+
+mod openapi;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::http::Method;
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Extension, Json, Router};
 use serde::Serialize;
+
+use openapi::Operation;
 
 use crate::domain::AppError;
 use crate::domain::identity::Identity;
@@ -92,16 +98,49 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The `GET /credentials` query parameters, the same as the Credentials page's address.
+const LIST_PARAMETERS: &[(&str, &str)] = &[
+    ("q", "search: name, description, creator, scope and key names"),
+    ("type", "filter: a type label (Docker registry, Access key, …); repeat for alternatives"),
+    ("status", "filter: a status label; repeat for alternatives"),
+    ("scope", "filter: a scope path; repeat for alternatives"),
+    ("cluster", "filter: a cluster; repeat for alternatives"),
+    ("created_by", "filter: a creator; repeat for alternatives"),
+    ("credential", "filter: the name contains this"),
+    ("description", "filter: the description contains this"),
+    ("data_sources", "filter: a workload using it contains this"),
+    ("sort", "the column to sort by (the names above, or created)"),
+    ("order", "asc or desc"),
+    ("page", "the page, from 1"),
+    ("per_page", "25, 50 or 100"),
+];
+
+/// Every operation of the API.
+fn operations() -> Vec<Operation> {
+    let op = Operation::new;
+    vec![
+        op(Method::GET, "/whoami", "Who the token belongs to", get(whoami)).answers::<Identity>(200),
+        op(Method::GET, "/credentials", "A page of the credentials the caller may list", get(list_credentials)).query(LIST_PARAMETERS).answers::<Listing>(200),
+        op(Method::POST, "/credentials", "Create a credential with a new secret", post(create_credential)).takes::<NewCredential>().answers::<CredentialRow>(201),
+        op(Method::GET, "/credentials/{namespace}/{name}", "One credential: key names and status per namespace, never a value", get(get_credential)).answers::<CredentialRow>(200),
+        op(Method::PATCH, "/credentials/{namespace}/{name}", "Rename: display name and description", patch(rename_credential)).takes::<Rename>().answers::<CredentialRow>(200),
+        op(Method::DELETE, "/credentials/{namespace}/{name}", "Delete (409 naming the workloads while any uses it)", delete(delete_credential)),
+        op(Method::PUT, "/credentials/{namespace}/{name}/values", "Replace the values (write-only, same type)", put(replace_values)).takes::<SecretValues>().answers::<CredentialRow>(200),
+        op(Method::GET, "/projects/{project}/secrets", "The key names of a project's secret", get(project_secret_keys)).answers::<ProjectSecretKeys>(200),
+        op(Method::PUT, "/projects/{project}/secrets/{key}", "Add a key or replace its value", put(put_project_secret)).takes::<NewValue>().answers::<ProjectSecretKeys>(200),
+        op(Method::DELETE, "/projects/{project}/secrets/{key}", "Delete a key (404 if it is gone)", delete(delete_project_secret)).answers::<ProjectSecretKeys>(200),
+        op(Method::POST, "/projects/{project}/secrets:import", "Import .env lines: all checked, then one write", post(import_project_secrets)).takes::<EnvFile>().answers::<ProjectSecretKeys>(200),
+    ]
+}
+
 pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/whoami", get(whoami))
-        .route("/credentials", get(list_credentials).post(create_credential))
-        .route("/credentials/{namespace}/{name}", get(get_credential).patch(rename_credential).delete(delete_credential))
-        .route("/credentials/{namespace}/{name}/values", put(replace_values))
-        .route("/projects/{project}/secrets", get(project_secret_keys))
-        .route("/projects/{project}/secrets/{key}", put(put_project_secret).delete(delete_project_secret))
-        .route("/projects/{project}/secrets:import", axum::routing::post(import_project_secrets))
+    let operations = operations();
+    let document = Json(openapi::document(&operations));
+    let routes = operations.into_iter().fold(Router::new(), |router, operation| router.route(operation.path, operation.route));
+    routes
         .layer(axum::middleware::from_fn_with_state(state, bearer))
+        // The document is public: it describes the API, not anyone's data.
+        .route("/openapi.json", get(move || std::future::ready(document.clone())))
 }
 
 type Caller = Extension<Identity>;
@@ -173,7 +212,7 @@ async fn project_secret_keys(State(state): State<AppState>, Extension(who): Call
     Ok(Json(state.project_secrets.keys(&who, &project).await?))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 struct NewValue {
     value: String,
 }
@@ -193,7 +232,7 @@ async fn delete_project_secret(State(state): State<AppState>, Extension(who): Ca
     Ok(Json(state.project_secrets.delete(&who, &project, &key).await?))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 struct EnvFile {
     text: String,
 }
