@@ -45,6 +45,8 @@ async function openTab(page: Page, user: string) {
   await signIn(page, user, DEMO_PASSWORD, keyhold.url);
   await page.goto(`${keyhold.url}/projects`);
   await page.locator('html[data-hydrated]').waitFor();
+  // The demo's vision: its two credentials, research's and the cluster-wide one; and its keys.
+  await expect(page.getByRole('row', { name: /^vision/ })).toHaveText(/vision\s*research\s*vision\s*4\s*\d+ keys?/);
   await page.getByRole('link', { name: 'Secrets of vision' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'vision: Secrets' })).toBeVisible();
 }
@@ -98,6 +100,9 @@ test('an editor adds, replaces, deletes and imports keys, and never sees a value
   await confirm.getByRole('button', { name: 'Delete' }).click();
   await expect(keys(page)).toHaveText(['API_TOKEN', 'DB_URL']);
   expect(stored('S3_SECRET')).toBeUndefined();
+
+  await page.getByRole('link', { name: 'Projects' }).first().click();
+  await expect(page.getByRole('link', { name: 'Secrets of vision' })).toHaveText('2 keys');
 });
 
 test('a viewer sees the key names only, and the server refuses their writes', async ({ page }) => {

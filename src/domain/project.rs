@@ -13,6 +13,12 @@ pub struct ProjectSummary {
     pub name: String,
     pub namespace: String,
     pub department: Option<String>,
+    /// How many credentials the reader sees that reach the project (counted for the Projects page).
+    #[serde(default)]
+    pub credentials: Option<usize>,
+    /// How many keys the project's secret holds, when the reader may list them.
+    #[serde(default)]
+    pub secret_keys: Option<usize>,
 }
 
 /// What the Projects page shows: the projects and when the server's cache last changed.
@@ -33,7 +39,7 @@ mod tests {
     use super::*;
 
     fn project(name: &str, department: Option<&str>) -> ProjectSummary {
-        ProjectSummary { name: name.into(), namespace: name.into(), department: department.map(Into::into) }
+        ProjectSummary { name: name.into(), namespace: name.into(), department: department.map(Into::into), credentials: None, secret_keys: None }
     }
 
     #[test]

@@ -60,7 +60,7 @@ mod tests {
     use super::*;
 
     fn projects() -> Vec<ProjectSummary> {
-        let p = |name: &str, department: Option<&str>| ProjectSummary { name: name.into(), namespace: name.into(), department: department.map(Into::into) };
+        let p = |name: &str, department: Option<&str>| ProjectSummary { name: name.into(), namespace: name.into(), department: department.map(Into::into), credentials: None, secret_keys: None };
         vec![p("sandbox", None), p("etl", Some("production")), p("serving", Some("production")), p("nlp", Some("research")), p("vision", Some("research"))]
     }
 

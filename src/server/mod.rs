@@ -68,13 +68,21 @@ impl AppState {
         Ok(CurrentUser { name: identity.user, groups: identity.groups, method: signed_in.method, permissions })
     }
 
-    /// The projects `who` has a role in; `Forbidden` when there are none.
+    /// The projects `who` has a role in, with how many credentials reach each and how many keys
+    /// its secret holds (where `who` may list them); `Forbidden` when there are none.
     pub async fn visible_projects(&self, who: &Identity) -> Result<ProjectList, AppError> {
-        self.projects
+        let mut list = self
+            .projects
             .visible_to(who, self.credentials.access())
             .await
             .map_err(unavailable)?
-            .ok_or_else(|| AppError::Forbidden("Your roles do not include any project.".into()))
+            .ok_or_else(|| AppError::Forbidden("Your roles do not include any project.".into()))?;
+        let counts = self.credentials.count_by_namespace(who).await.map_err(AppError::from)?;
+        for project in &mut list.projects {
+            project.credentials = Some(counts.get(&project.namespace).copied().unwrap_or(0));
+            project.secret_keys = self.project_secrets.keys(who, &project.name).await.ok().map(|k| k.keys.len());
+        }
+        Ok(list)
     }
 
     /// What the console offers `who`: the pages they may open and the actions to show.

@@ -67,5 +67,7 @@ fn summary(ns: &Namespace) -> ProjectSummary {
         name: labels.get(PROJECT_LABEL).cloned().unwrap_or_else(|| ns.name_any()),
         namespace: ns.name_any(),
         department: labels.get(DEPARTMENT_LABEL).cloned(),
+        credentials: None,
+        secret_keys: None,
     }
 }

@@ -59,7 +59,8 @@ fn ProjectTable(list: ProjectList) -> impl IntoView {
                         <th scope="col">"Project"</th>
                         <th scope="col">"Department"</th>
                         <th scope="col">"Namespace"</th>
-                        <th scope="col"><span class="sr-only">"Settings"</span></th>
+                        <th scope="col">"Credentials"</th>
+                        <th scope="col">"Secrets"</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
@@ -75,9 +76,16 @@ fn ProjectRow(project: ProjectSummary) -> impl IntoView {
             <td class="font-medium">{project.name.clone()}</td>
             <td>{project.department.unwrap_or_else(|| "—".into())}</td>
             <td class="font-mono text-xs">{project.namespace}</td>
-            <td class="text-right">
+            <td>{project.credentials.map(|n| n.to_string()).unwrap_or_default()}</td>
+            <td>
                 <a href=format!("/projects/{}/settings/secrets", crate::domain::url::encode(&project.name)) class="text-indigo-700 hover:underline dark:text-indigo-300"
-                    aria-label=format!("Secrets of {}", project.name)>"Secrets"</a>
+                    aria-label=format!("Secrets of {}", project.name)>
+                    {match project.secret_keys {
+                        Some(1) => "1 key".to_string(),
+                        Some(n) => format!("{n} keys"),
+                        None => "Secrets".to_string(),
+                    }}
+                </a>
             </td>
         </tr>
     }

@@ -170,6 +170,24 @@ impl CredentialsService {
         Ok(Listing { page, read_at })
     }
 
+    /// How many of the credentials `who` may list reach each namespace (where they live or are
+    /// copied to), for the Projects page's counts.
+    pub async fn count_by_namespace(&self, who: &Identity) -> Result<HashMap<String, usize>, ServiceError> {
+        let mut may_list = NamespaceAccess::new(self, who, "list").await?;
+        let mut counts = HashMap::new();
+        for row in self.all_rows().iter() {
+            if may_list.reaches(row).await? {
+                let mut reached: Vec<&String> = std::iter::once(&row.namespace).chain(row.targets.iter().map(|t| &t.namespace)).collect();
+                reached.sort();
+                reached.dedup();
+                for namespace in reached {
+                    *counts.entry(namespace.clone()).or_default() += 1;
+                }
+            }
+        }
+        Ok(counts)
+    }
+
     /// One credential as a row, to those who may get it (by the same rule as `list`); `NotFound`
     /// to everyone else, so its existence is not revealed.
     pub async fn get(&self, who: &Identity, namespace: &str, name: &str) -> Result<CredentialRow, ServiceError> {
