@@ -32,6 +32,10 @@ async fn main() -> ExitCode {
             print!("{}", server::credentials::resource::crd_yaml());
             Ok(())
         }
+        Some(Command::Roles) => {
+            print!("{}", server::credentials::roles::roles_yaml());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

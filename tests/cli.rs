@@ -63,6 +63,15 @@ fn the_crd_in_deploy_is_current() {
 }
 
 #[test]
+fn the_roles_in_deploy_are_current() {
+    let out = Command::new(env!("CARGO_BIN_EXE_keyhold")).arg("roles").output().unwrap();
+    assert!(out.status.success());
+    let generated = String::from_utf8(out.stdout).unwrap();
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/roles.yaml")).unwrap();
+    assert!(generated == committed, "deploy/roles.yaml is stale: run `cargo run --features ssr -- roles > deploy/roles.yaml`");
+}
+
+#[test]
 fn json_logs_and_a_graceful_stop_on_sigterm() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();

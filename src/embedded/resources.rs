@@ -129,6 +129,7 @@ pub fn builtin_types() -> Vec<ResourceType> {
         R::builtin("", "configmaps", "ConfigMap", true, &["cm"], CRUD),
         R::builtin("", "pods", "Pod", true, &["po"], CRUD).with_status(),
         R::builtin("", "serviceaccounts", "ServiceAccount", true, &["sa"], CRUD),
+        R::builtin("", "services", "Service", true, &["svc"], CRUD).with_status(),
         R::builtin("", "events", "Event", true, &["ev"], CRUD),
         R::builtin("apps", "deployments", "Deployment", true, &["deploy"], CRUD).with_status(),
         R::builtin("apps", "statefulsets", "StatefulSet", true, &["sts"], CRUD).with_status(),

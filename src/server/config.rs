@@ -25,6 +25,8 @@ pub enum Command {
     KubeApi(KubeApiArgs),
     /// Print the Credential CustomResourceDefinition (what `deploy/crd.yaml` holds).
     Crd,
+    /// Print the shipped ClusterRoles keyhold-viewer, -editor, -admin (what `deploy/roles.yaml` holds).
+    Roles,
     /// Manage local accounts (kept in the cluster, in the system namespace).
     User(UserArgs),
 }

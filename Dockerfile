@@ -1,0 +1,20 @@
+# Keyhold's image: built with cargo-leptos (the server binary and the site: WASM, JS, CSS), run
+# as a non-root user on a small Debian base. Not built in this repository's CI (no registry access
+# here); `deploy/keyhold.yaml` names the image it produces.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY . .
+# The same tools `make build` installs (cargo-leptos, wasm-bindgen-cli, tailwind and wasm-opt from npm).
+RUN scripts/tools.sh build \
+ && PATH="/src/node_modules/.bin:$PATH" cargo leptos build --release
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /src/target/release/keyhold /usr/local/bin/keyhold
+COPY --from=build /src/target/site target/site
+COPY Leptos.toml .
+USER 65532:65532
+EXPOSE 3000
+ENTRYPOINT ["keyhold"]
+CMD ["serve", "--cluster", "in-cluster", "--listen", "0.0.0.0:3000", "--data-dir", "/data"]

@@ -1,0 +1,127 @@
+//! The manifests in `deploy/` on the embedded API, as the README's "Install on a cluster" has an
+//! administrator apply them: with kubectl (`--dry-run=server`, then for real), and then Keyhold run
+//! with exactly its ServiceAccount's RBAC (every request impersonates it, and the embedded API
+//! enforces RBAC), so a missing permission fails here.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use support::{Server, eventually, free_port, keyhold_cli};
+
+fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write;
+    let mut child = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl on PATH (make test puts .tools/venv/bin there)");
+    child.stdin.take().unwrap().write_all(stdin.unwrap_or_default().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `keyhold kube-api`: an empty cluster, the stand-in for the administrator's.
+struct Cluster {
+    child: Child,
+    admin: std::path::PathBuf,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cluster(dir: &Path) -> Cluster {
+    let admin = dir.join("admin.kubeconfig");
+    let child = Command::new(env!("CARGO_BIN_EXE_keyhold"))
+        .args(["kube-api", "--listen", &format!("127.0.0.1:{}", free_port()), "--data-dir"])
+        .arg(dir.join("cluster"))
+        .arg("--write-kubeconfig")
+        .arg(&admin)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !admin.exists() {
+        assert!(std::time::Instant::now() < deadline, "keyhold kube-api did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Cluster { child, admin }
+}
+
+#[tokio::test]
+async fn the_manifests_apply_and_keyhold_works_with_exactly_their_rbac() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = cluster(dir.path());
+    let admin = &cluster.admin;
+    let deploy = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy");
+
+    // The README's steps: the namespace first (a server dry run needs it), then the whole.
+    kubectl(admin, &["apply", "-f", &format!("{deploy}/namespace.yaml")], None);
+    let dry = kubectl(admin, &["apply", "-k", deploy, "--dry-run=server"], None);
+    assert!(dry.contains("deployment.apps/keyhold created (server dry run)"), "{dry}");
+    kubectl(admin, &["apply", "-k", deploy], None);
+    let replicas = kubectl(admin, &["get", "deployment", "keyhold", "-n", "keyhold-system", "-o", "jsonpath={.spec.replicas}"], None);
+    assert_eq!(replicas, "2");
+    for role in ["keyhold-viewer", "keyhold-editor", "keyhold-admin"] {
+        kubectl(admin, &["get", "clusterrole", role], None);
+    }
+
+    // A project, and a person granted a shipped role the ordinary way.
+    let project = r#"{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "vision", "labels": {"keyhold.dev/project": "vision", "keyhold.dev/department": "research"}}}"#;
+    kubectl(admin, &["apply", "-f", "-"], Some(project));
+    kubectl(admin, &["create", "clusterrolebinding", "ada-admin", "--clusterrole=keyhold-admin", "--user=ada"], None);
+
+    // Keyhold as its ServiceAccount: the admin's kubeconfig, every request impersonating it.
+    let mut config: Value = serde_yaml::from_str(&std::fs::read_to_string(admin).unwrap()).unwrap();
+    config["users"][0]["user"]["as"] = json!("system:serviceaccount:keyhold-system:keyhold");
+    let as_keyhold = dir.path().join("keyhold.kubeconfig");
+    std::fs::write(&as_keyhold, config.to_string()).unwrap();
+    let whoami = kubectl(&as_keyhold, &["auth", "can-i", "list", "secrets", "-n", "vision"], None);
+    assert_eq!(whoami.trim(), "yes");
+    let denied = Command::new("kubectl").arg("--kubeconfig").arg(&as_keyhold).args(["auth", "can-i", "delete", "namespaces"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&denied.stdout).trim(), "no", "the account is least-privileged");
+
+    let (ok, _, stderr) = keyhold_cli(&["user", "add", "ada"], &as_keyhold, Some("a-long-enough-password\n"));
+    assert!(ok, "{stderr}");
+    let (ok, token, stderr) = keyhold_cli(&["user", "token", "ada"], &as_keyhold, None);
+    assert!(ok, "{stderr}");
+
+    // Ready means every watch cache synced, which needs every list/watch permission.
+    let server = Server::start(&dir.path().join("keyhold"), &["--cluster", "kubeconfig"], &[("KUBECONFIG", as_keyhold.to_str().unwrap())]).await;
+    let api = |method: reqwest::Method, path: &str| server.http.request(method, format!("{}/api/v1{path}", server.url)).bearer_auth(&token);
+    let created = api(reqwest::Method::POST, "/credentials")
+        .json(&json!({"displayName": "Shared token", "description": "", "scope": {"level": "Cluster"}, "values": {"type": "Generic", "entries": [["TOKEN", "deploy-test"]]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED, "{}", created.text().await.unwrap());
+    // The controller (it takes the Lease, copies, writes status) works with these permissions.
+    let ready = eventually(Duration::from_secs(30), || async {
+        let row: Value = api(reqwest::Method::GET, "/credentials/keyhold-system/shared-token").send().await.unwrap().json().await.unwrap_or_default();
+        row["phase"] == "Ready" && row["targets"].as_array().is_some_and(|t| t.iter().any(|t| t["namespace"] == "vision" && t["phase"] == "Ready"))
+    })
+    .await;
+    assert!(ready, "{}", kubectl(admin, &["get", "cred", "shared-token", "-n", "keyhold-system", "-o", "yaml"], None));
+    let lease = kubectl(admin, &["get", "lease", "keyhold-controller", "-n", "keyhold-system", "-o", "jsonpath={.spec.holderIdentity}"], None);
+    assert!(!lease.is_empty());
+
+    // Project secrets and the preferences ConfigMap are within the RBAC too.
+    let put = api(reqwest::Method::PUT, "/projects/vision/secrets/API_TOKEN").json(&json!({"value": "deploy-test"})).send().await.unwrap();
+    assert_eq!(put.status(), StatusCode::OK, "{}", put.text().await.unwrap());
+    server.stop();
+}
