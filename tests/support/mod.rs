@@ -1,5 +1,5 @@
 //! What the tests that run the real binary share: a `keyhold serve` process on free ports, a signed-in
-//! HTTP client, the CLI, and polling for a condition. Each test crate uses part of it.
+//! HTTP client, the CLI, kubectl, and polling for a condition. Each test crate uses part of it.
 #![allow(dead_code)]
 
 use std::net::TcpListener;
@@ -126,3 +126,22 @@ pub fn keyhold_cli(args: &[&str], kubeconfig: &Path, stdin: Option<&str>) -> (bo
     (out.status.success(), String::from_utf8_lossy(&out.stdout).trim().to_string(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+
+/// Runs kubectl (from PATH; `make test` puts `.tools/venv/bin` there) against `kubeconfig`, feeding
+/// `stdin`; its output, after asserting it succeeded.
+pub fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write;
+    let mut child = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl on PATH (make test puts .tools/venv/bin there)");
+    child.stdin.take().unwrap().write_all(stdin.unwrap_or_default().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
