@@ -5,51 +5,18 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use support::{Server, eventually, free_port, keyhold_cli, kubectl};
-
-/// `keyhold kube-api`: an empty cluster, the stand-in for the administrator's.
-struct Cluster {
-    child: Child,
-    admin: std::path::PathBuf,
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn cluster(dir: &Path) -> Cluster {
-    let admin = dir.join("admin.kubeconfig");
-    let child = Command::new(env!("CARGO_BIN_EXE_keyhold"))
-        .args(["kube-api", "--listen", &format!("127.0.0.1:{}", free_port()), "--data-dir"])
-        .arg(dir.join("cluster"))
-        .arg("--write-kubeconfig")
-        .arg(&admin)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !admin.exists() {
-        assert!(std::time::Instant::now() < deadline, "keyhold kube-api did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Cluster { child, admin }
-}
+use support::{KubeApi, Server, eventually, keyhold_cli, kubectl};
 
 #[tokio::test]
 async fn the_manifests_apply_and_keyhold_works_with_exactly_their_rbac() {
     let dir = tempfile::tempdir().unwrap();
-    let cluster = cluster(dir.path());
+    let cluster = KubeApi::start(dir.path());
     let admin = &cluster.admin;
     let deploy = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy");
 

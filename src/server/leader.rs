@@ -126,7 +126,12 @@ impl Elector {
                 }
             }
             tokio::select! {
-                _ = &mut stop => return,
+                // The work may have ended on the same signal (the controller stops on SIGTERM
+                // too): give the Lease up all the same, if this replica still holds it.
+                _ = &mut stop => {
+                    let _ = self.release().await;
+                    return;
+                }
                 _ = tokio::time::sleep(self.timing.retry) => {}
             }
         }

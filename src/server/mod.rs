@@ -218,7 +218,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     let projects = credentials.projects().clone();
     // Only the replica that holds the Lease runs the controller.
     let elector = leader::Elector::new(connection.client.clone(), &settings.system_namespace, "keyhold-controller", &replica_identity(), leader::Timing::default());
-    tokio::spawn({
+    let election = tokio::spawn({
         let (client, stop, settings) = (connection.client.clone(), stop.clone(), settings.clone());
         async move { elector.run(|| credentials::controller::run(client.clone(), settings.clone()), stop.wait()).await }
     });
@@ -247,6 +247,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     tracing::info!(%addr, %public_url, "Keyhold listening");
     let app = http::router(state, sessions).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(stop.wait()).await.map_err(StartError::Serve)?;
+    // The election gives the Lease up on the same signal; waiting for it lets another replica
+    // take over at once rather than when the Lease runs out.
+    if tokio::time::timeout(std::time::Duration::from_secs(5), election).await.is_err() {
+        tracing::warn!("the Lease was not released within 5 s");
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -145,3 +145,38 @@ pub fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> String 
     assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// `keyhold kube-api` on `dir`: an empty cluster, the stand-in for a real one.
+pub struct KubeApi {
+    child: Child,
+    /// An administrator's kubeconfig for it.
+    pub admin: std::path::PathBuf,
+}
+
+impl Drop for KubeApi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl KubeApi {
+    pub fn start(dir: &Path) -> KubeApi {
+    let admin = dir.join("admin.kubeconfig");
+    let child = Command::new(env!("CARGO_BIN_EXE_keyhold"))
+        .args(["kube-api", "--listen", &format!("127.0.0.1:{}", free_port()), "--data-dir"])
+        .arg(dir.join("cluster"))
+        .arg("--write-kubeconfig")
+        .arg(&admin)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !admin.exists() {
+        assert!(std::time::Instant::now() < deadline, "keyhold kube-api did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    KubeApi { child, admin }
+    }
+}
