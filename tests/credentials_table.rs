@@ -73,6 +73,23 @@ async fn each_role_lists_what_it_may_and_only_editors_may_change() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
+/// A server function's body that does not decode is refused without quoting it: serde's message
+/// repeats the input, and the input may be a secret sent in the wrong place.
+#[tokio::test]
+async fn an_undecodable_server_function_body_is_not_quoted_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+    let bob = server.sign_in("bob", DEMO).await;
+    let canary = "canary-decode-4f1e";
+    let body = json!({"request": {"displayName": "x", "description": "", "scope": {"level": "Project", "project": "vision"}, "values": {"type": canary}}});
+    let response = server.http.post(format!("{}/api/create_credential", server.url)).header(ORIGIN, &server.url).header(COOKIE, &bob).json(&body).send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_client_error() || status.is_server_error(), "{status}");
+    assert!(!text.contains(canary), "the input came back: {text}");
+    assert!(text.contains("the request was not what this function takes"), "{text}");
+}
+
 #[tokio::test]
 async fn a_signed_in_browser_hears_of_changes() {
     let dir = tempfile::tempdir().unwrap();

@@ -11,7 +11,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use support::{KubeApi, Server, eventually, keyhold_cli, kubectl};
+use support::{KubeApi, Server, api_token, eventually, keyhold_cli, kubectl};
 
 #[tokio::test]
 async fn the_manifests_apply_and_keyhold_works_with_exactly_their_rbac() {
@@ -48,8 +48,7 @@ async fn the_manifests_apply_and_keyhold_works_with_exactly_their_rbac() {
 
     let (ok, _, stderr) = keyhold_cli(&["user", "add", "ada"], &as_keyhold, Some("a-long-enough-password\n"));
     assert!(ok, "{stderr}");
-    let (ok, token, stderr) = keyhold_cli(&["user", "token", "ada"], &as_keyhold, None);
-    assert!(ok, "{stderr}");
+    let token = api_token("ada", &as_keyhold);
 
     // Ready means every watch cache synced, which needs every list/watch permission.
     let server = Server::start(&dir.path().join("keyhold"), &["--cluster", "kubeconfig"], &[("KUBECONFIG", as_keyhold.to_str().unwrap())]).await;

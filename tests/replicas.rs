@@ -11,7 +11,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use support::{KubeApi, Server, eventually, keyhold_cli, kubectl};
+use support::{KubeApi, Server, api_token, eventually, keyhold_cli, kubectl};
 
 /// The pid in the Lease's holder (`<host>-<pid>`), if any.
 fn leader_pid(admin: &Path) -> Option<u32> {
@@ -46,7 +46,7 @@ async fn one_leader_at_a_time_and_the_survivor_finishes_the_work() {
     }
     kubectl(admin, &["create", "clusterrolebinding", "ada-admin", "--clusterrole=keyhold-admin", "--user=ada"], None);
     assert!(keyhold_cli(&["user", "add", "ada"], admin, Some("a-long-enough-password\n")).0);
-    let (_, token, _) = keyhold_cli(&["user", "token", "ada"], admin, None);
+    let token = api_token("ada", admin);
 
     let mut replicas = vec![replica(dir.path(), "a", admin).await, replica(dir.path(), "b", admin).await];
     let leads = |replicas: &Vec<Server>| replicas.iter().position(|r| Some(r.child.id()) == leader_pid(admin));

@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use support::{Server, eventually, keyhold_cli};
+use support::{Server, api_token, eventually};
 
 const CANARY: &str = "canary-rest-7f3a";
 const NEW_CANARY: &str = "canary-rest-new-91c2";
@@ -44,11 +44,7 @@ async fn credentials_through_the_rest_api_for_each_role() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::embedded(dir.path(), &[]).await;
     let kubeconfig = dir.path().join("kubeconfig");
-    let token = |user: &str| {
-        let (ok, token, stderr) = keyhold_cli(&["user", "token", user], &kubeconfig, None);
-        assert!(ok, "{stderr}");
-        token
-    };
+    let token = |user: &str| api_token(user, &kubeconfig);
     let (bob, carol) = (token("bob"), token("carol"));
     let api = Api { server: &server };
     let (bob, carol) = (Some(bob.as_str()), Some(carol.as_str()));
@@ -126,11 +122,7 @@ async fn project_secrets_through_the_rest_api_for_each_role() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::embedded(dir.path(), &[]).await;
     let kubeconfig = dir.path().join("kubeconfig");
-    let token = |user: &str| {
-        let (ok, token, stderr) = keyhold_cli(&["user", "token", user], &kubeconfig, None);
-        assert!(ok, "{stderr}");
-        token
-    };
+    let token = |user: &str| api_token(user, &kubeconfig);
     let (bob, carol, alice) = (token("bob"), token("carol"), token("alice"));
     let api = Api { server: &server };
     let (bob, carol, alice) = (Some(bob.as_str()), Some(carol.as_str()), Some(alice.as_str()));
@@ -183,8 +175,7 @@ fn concrete(path: &str) -> String {
 async fn the_openapi_document_names_exactly_the_routes_that_answer() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::embedded(dir.path(), &[]).await;
-    let (ok, token, stderr) = keyhold_cli(&["user", "token", "alice"], &dir.path().join("kubeconfig"), None);
-    assert!(ok, "{stderr}");
+    let token = api_token("alice", &dir.path().join("kubeconfig"));
     let api = Api { server: &server };
     // Public, without a token.
     let (status, document) = api.call(Method::GET, "/openapi.json", None, None).await;

@@ -110,6 +110,13 @@ pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
     set_cookie(response).and_then(|c| c.split(';').next().map(str::to_string))
 }
 
+/// An API token for `user`, issued with `keyhold user token` through `kubeconfig`.
+pub fn api_token(user: &str, kubeconfig: &Path) -> String {
+    let (ok, token, stderr) = keyhold_cli(&["user", "token", user], kubeconfig, None);
+    assert!(ok, "keyhold user token {user}: {stderr}");
+    token
+}
+
 pub fn keyhold_cli(args: &[&str], kubeconfig: &Path, stdin: Option<&str>) -> (bool, String, String) {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_keyhold"))

@@ -176,6 +176,21 @@ where
     action
 }
 
+/// A form's submit handler: nothing is sent while a request is on its way (a second press does
+/// nothing) or while a rule is broken (the messages show); otherwise `input()` is dispatched.
+pub fn on_submit<I, O>(action: Action<I, O>, check: FormCheck, input: impl Fn() -> I + 'static) -> impl Fn(leptos::ev::SubmitEvent) + 'static
+where
+    I: Send + Sync + 'static,
+    O: Send + Sync + 'static,
+{
+    move |ev| {
+        ev.prevent_default();
+        if !action.pending().get_untracked() && check.attempt() {
+            action.dispatch(input());
+        }
+    }
+}
+
 /// Puts the text of the file chosen in a file input (`ev`'s target) into `text`, as if pasted into
 /// `field`.
 pub fn read_upload(ev: leptos::ev::Event, text: RwSignal<String>, check: FormCheck, field: &'static str) {

@@ -8,7 +8,7 @@ use leptos::server_fn::codec::Json;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::app::components::form::{Field, FormCheck, FormError, read_upload, submission};
+use crate::app::components::form::{Field, FormCheck, FormError, on_submit, read_upload, submission};
 use crate::app::components::modal::{DialogButtons, Modal};
 use crate::app::pages::NotFoundPage;
 use crate::domain::AppError;
@@ -132,12 +132,7 @@ fn AddSecret(project: String, refresh: impl Fn() + Copy + Send + Sync + 'static)
         value.set(String::new());
         refresh();
     });
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if !action.pending().get_untracked() && check.attempt() {
-            action.dispatch(entry());
-        }
-    };
+    let submit = on_submit(action, check, entry);
     view! {
         <form class="card space-y-4 p-6" on:submit=submit novalidate>
             <h2 class="text-lg font-semibold">"Add secret"</h2>
@@ -164,12 +159,7 @@ fn ReplaceValue(project: String, key: String, open: RwSignal<bool>, refresh: imp
         open.set(false);
         refresh();
     });
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if !action.pending().get_untracked() && check.attempt() {
-            action.dispatch(entry());
-        }
-    };
+    let submit = on_submit(action, check, entry);
     view! {
         <form on:submit=submit novalidate>
             <Field label="Value" field="value".to_string() id="replace-value".to_string() value secret=true />
@@ -186,12 +176,7 @@ fn DeleteKey(project: String, key: String, open: RwSignal<bool>, refresh: impl F
         open.set(false);
         refresh();
     });
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if !action.pending().get_untracked() {
-            action.dispatch(());
-        }
-    };
+    let submit = on_submit(action, check, move || ());
     view! {
         <form on:submit=submit>
             <p class="text-sm">{format!("Delete the key {shown}? Jobs that read it will no longer find it.")}</p>
@@ -208,12 +193,7 @@ fn Import(project: String, refresh: impl Fn() + Copy + Send + Sync + 'static) ->
         text.set(String::new());
         refresh();
     });
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if !action.pending().get_untracked() && check.attempt() {
-            action.dispatch(text.get());
-        }
-    };
+    let submit = on_submit(action, check, move || text.get());
     view! {
         <form class="card space-y-4 p-6" on:submit=submit novalidate>
             <h2 class="text-lg font-semibold">"Import"</h2>

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use leptos_router::hooks::use_navigate;
 
-use crate::app::components::form::{Field, FormCheck, submission};
+use crate::app::components::form::{Field, FormCheck, on_submit, submission};
 use crate::app::components::modal::{DialogButtons, Modal};
 use crate::app::components::values::{ValuesDraft, ValuesFields};
 use crate::domain::AppError;
@@ -71,12 +71,7 @@ fn RenameForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
     let check = FormCheck::provide(move || rename().problems());
     let (namespace, name) = (row.namespace, row.name);
     let action = submission(check, move |r: &Rename| Box::pin(rename_credential(namespace.clone(), name.clone(), r.clone())), move |_| open.set(false));
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if !action.pending().get_untracked() && check.attempt() {
-            action.dispatch(rename());
-        }
-    };
+    let submit = on_submit(action, check, rename);
     view! {
         <form class="space-y-4" on:submit=submit novalidate>
             <Field label="Name" field="displayName".to_string() id="rename-displayName".to_string() value=display_name />
@@ -93,12 +88,7 @@ fn ReplaceForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
     let check = FormCheck::provide(move || draft.values().problems());
     let (namespace, name) = (row.namespace, row.name);
     let action = submission(check, move |v: &SecretValues| Box::pin(replace_values(namespace.clone(), name.clone(), v.clone())), move |_| open.set(false));
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if !action.pending().get_untracked() && check.attempt() {
-            action.dispatch(draft.values());
-        }
-    };
+    let submit = on_submit(action, check, move || draft.values());
     view! {
         <form on:submit=submit novalidate>
             <p class="mb-4 text-sm text-slate-500 dark:text-slate-400">"The new values replace every current one. Workloads get them as Kubernetes updates the Secret and its copies."</p>
@@ -125,12 +115,7 @@ fn DeleteForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
     let navigate = use_navigate();
     let (namespace, name) = (row.namespace.clone(), row.name.clone());
     let action = submission(check, move |_: &()| Box::pin(delete_credential(namespace.clone(), name.clone())), move |_| navigate("/credentials", Default::default()));
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if !action.pending().get_untracked() {
-            action.dispatch(());
-        }
-    };
+    let submit = on_submit(action, check, move || ());
     view! {
         <form on:submit=submit>
             <p class="text-sm">{format!("Delete {}? Workloads can no longer use it, and the copies Keyhold made are removed. This cannot be undone.", row.display_name)}</p>

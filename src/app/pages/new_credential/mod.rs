@@ -10,7 +10,7 @@ use leptos::server_fn::codec::Json;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::app::components::form::{Field, FieldMessage, FormCheck, FormError};
+use crate::app::components::form::{Field, FieldMessage, FormCheck, FormError, on_submit};
 use crate::app::components::values::{ValuesDraft, ValuesFields};
 use crate::app::layout::PageHeader;
 use crate::app::pages::ForbiddenPage;
@@ -192,14 +192,7 @@ fn Wizard(credential_type: CredentialType, tree: ScopeNode, #[prop(optional)] fi
     });
 
     let create = Action::new(|request: &Request| request.clone().submit());
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        // A second press while the first is on its way does nothing.
-        if create.pending().get_untracked() || !check.attempt() {
-            return;
-        }
-        create.dispatch(request());
-    };
+    let submit = on_submit(create, check, request);
     let navigate = use_navigate();
     Effect::new(move |_| match create.value().get() {
         Some(Ok(row)) => navigate(&format!("/credentials/{}/{}", row.namespace, row.name), Default::default()),
