@@ -1,0 +1,1 @@
+//! (attacks on controller: filled in by its owner)

@@ -1,0 +1,1 @@
+//! (attacks on files: filled in by its owner)

@@ -1,0 +1,1 @@
+//! (attacks on inputs: filled in by its owner)

@@ -1,0 +1,1 @@
+//! (attacks on sign_in: filled in by its owner)
