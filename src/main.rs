@@ -32,8 +32,13 @@ async fn main() -> ExitCode {
             print!("{}", server::credentials::resource::crd_yaml());
             Ok(())
         }
-        Some(Command::Roles) => {
-            print!("{}", server::credentials::roles::roles_yaml());
+        Some(Command::Roles { department }) => {
+            use server::credentials::roles;
+            let shown = match department {
+                Some(department) => vec![roles::department_admin(&department)],
+                None => roles::cluster_roles(),
+            };
+            print!("{}", roles::roles_yaml(&shown));
             Ok(())
         }
     };

@@ -30,7 +30,7 @@ kind: Secret
 metadata:
   name: gitops-token
   namespace: keyhold-system
-  labels: {app.kubernetes.io/managed-by: keyhold, keyhold.dev/credential: keyhold-system.gitops-token}
+  labels: {keyhold.dev/resource: generic, keyhold.dev/cluster-wide: "true"}
 stringData: {TOKEN: applied-by-kubectl}
 ---
 apiVersion: keyhold.dev/v1
@@ -40,7 +40,7 @@ spec:
   displayName: GitOps token
   type: Generic
   scope: {level: Cluster}
-  secretRef: {name: gitops-token, managed: true}
+  secretRef: {name: gitops-token}
 "#;
     kubectl(&kubeconfig, &["apply", "-f", "-"], Some(manifests));
     let propagated = eventually(Duration::from_secs(20), || async {

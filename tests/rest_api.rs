@@ -20,16 +20,7 @@ struct Api<'a> {
 
 impl Api<'_> {
     async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self.server.http.request(method, format!("{}/api/v1{path}", self.server.url));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
+        let (status, text) = self.server.api(method, path, token, body).await;
         assert!(!text.contains(CANARY) && !text.contains(NEW_CANARY), "a value came back: {text}");
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }

@@ -81,6 +81,21 @@ pub struct Scope {
     pub project: Option<String>,
 }
 
+impl Scope {
+    /// The namespace a credential of this scope lives in: its project's for Project scope, the
+    /// system namespace for the wider ones; `None` for a scope this cluster cannot serve (Account,
+    /// or a scope that names no project or department).
+    pub fn home(&self, system_namespace: &str) -> Option<String> {
+        let named = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        match self.level {
+            ScopeLevel::Project if named(&self.project) => self.project.clone(),
+            ScopeLevel::Department if named(&self.department) => Some(system_namespace.to_string()),
+            ScopeLevel::Cluster => Some(system_namespace.to_string()),
+            _ => None,
+        }
+    }
+}
+
 /// The label that offers a Secret as an existing secret of one type (see `CredentialType::resource_label`).
 pub const RESOURCE_LABEL: &str = "keyhold.dev/resource";
 /// With `"true"`, offers a Secret of the system namespace to Cluster-scope credentials.

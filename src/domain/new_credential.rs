@@ -195,7 +195,8 @@ fn described_problems(display_name: &str, description: &str, scope: &Scope) -> V
     problems
 }
 
-fn scope_problems(scope: &Scope) -> Vec<FieldError> {
+/// What is wrong with a scope on its own, checked before anything that costs more.
+pub fn scope_problems(scope: &Scope) -> Vec<FieldError> {
     use super::credential::ScopeLevel;
     let missing = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
     match scope.level {

@@ -14,6 +14,9 @@ use super::credential::{CredentialType, Phase, ScopeLevel};
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct CredentialRow {
     pub namespace: String,
+    /// The department whose administrators may manage it (a project's, or a Department scope's).
+    #[serde(default)]
+    pub governing_department: Option<String>,
     pub name: String,
     /// The Kubernetes Secret workloads reference (in `namespace`, and copied where the scope reaches).
     pub secret_name: String,
@@ -24,8 +27,12 @@ pub struct CredentialRow {
     /// Where the credential's Secret is, or should be, with what went wrong there: the status
     /// badge's detail.
     pub targets: Vec<TargetStatus>,
-    /// The workloads and templates that use it, as `kind/namespace/name`.
+    /// The workloads and templates that use it, as `kind/namespace/name`, in namespaces the reader
+    /// may see.
     pub used_by: Vec<String>,
+    /// How many more use it in namespaces the reader may not see: counted, never named.
+    #[serde(default)]
+    pub unseen_users: usize,
     pub created_by: String,
     pub scope_level: ScopeLevel,
     /// `cluster › department › project`, as far as the scope reaches.
@@ -36,6 +43,28 @@ pub struct CredentialRow {
     pub keys: Vec<String>,
     /// Whether the person asking may rename, give new values to or delete it.
     pub may_change: bool,
+}
+
+impl CredentialRow {
+    /// Whether some workload uses it, seen by the reader or not.
+    pub fn in_use(&self) -> bool {
+        !self.used_by.is_empty() || self.unseen_users > 0
+    }
+
+    /// The workloads that use it as the reader may be told: by name where they may see them, and
+    /// the `unseen_note` for the rest.
+    pub fn users_described(&self) -> Vec<String> {
+        self.used_by.iter().cloned().chain(self.unseen_note()).collect()
+    }
+
+    /// "2 workloads in projects you cannot see", when there are such.
+    pub fn unseen_note(&self) -> Option<String> {
+        match self.unseen_users {
+            0 => None,
+            1 => Some("1 workload in a project you cannot see".into()),
+            n => Some(format!("{n} workloads in projects you cannot see")),
+        }
+    }
 }
 
 /// The state of a credential's Secret in one namespace.
@@ -397,6 +426,7 @@ mod tests {
     fn row(name: &str, kind: CredentialType, phase: Phase, creator: &str, keys: &[&str]) -> CredentialRow {
         CredentialRow {
             namespace: "vision".into(),
+            governing_department: None,
             name: name.to_lowercase().replace(' ', "-"),
             secret_name: name.to_lowercase().replace(' ', "-"),
             display_name: name.into(),
@@ -404,6 +434,7 @@ mod tests {
             credential_type: kind,
             phase,
             used_by: Vec::new(),
+            unseen_users: 0,
             created_by: creator.into(),
             scope_level: ScopeLevel::Project,
             scope_path: "local › research › vision".into(),

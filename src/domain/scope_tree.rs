@@ -18,11 +18,17 @@ pub struct ScopeNode {
 }
 
 impl ScopeNode {
-    /// The tree over `projects` (sorted by department, then name). `wide` says whether the person
-    /// may create the cluster- and department-wide credentials (they live in the system namespace);
-    /// `in_project` whether they may create in a project's namespace. `None` when they may create
-    /// nowhere.
-    pub fn build(cluster: &str, projects: &[ProjectSummary], wide: bool, in_project: impl Fn(&str) -> bool) -> Option<ScopeNode> {
+    /// The tree over `projects` (sorted by department, then name). `cluster_wide` says whether the
+    /// person may create cluster-wide credentials, `in_department` whether they may create a
+    /// department's, `in_project` whether they may create in a project's namespace. `None` when
+    /// they may create nowhere.
+    pub fn build(
+        cluster: &str,
+        projects: &[ProjectSummary],
+        cluster_wide: bool,
+        in_department: impl Fn(&str) -> bool,
+        in_project: impl Fn(&str) -> bool,
+    ) -> Option<ScopeNode> {
         let project = |p: &ProjectSummary| ScopeNode {
             label: p.name.clone(),
             scope: Scope { level: ScopeLevel::Project, department: None, project: Some(p.namespace.clone()) },
@@ -35,10 +41,10 @@ impl ScopeNode {
         children.extend(departments.into_iter().map(|department| ScopeNode {
             label: department.to_string(),
             scope: Scope { level: ScopeLevel::Department, department: Some(department.to_string()), project: None },
-            allowed: wide,
+            allowed: in_department(department),
             children: projects.iter().filter(|p| p.department.as_deref() == Some(department)).map(project).collect(),
         }));
-        ScopeNode { label: cluster.to_string(), scope: Scope { level: ScopeLevel::Cluster, department: None, project: None }, allowed: wide, children }.pruned()
+        ScopeNode { label: cluster.to_string(), scope: Scope { level: ScopeLevel::Cluster, department: None, project: None }, allowed: cluster_wide, children }.pruned()
     }
 
     /// The node without the branches that offer nothing; `None` if it offers nothing itself.
@@ -72,7 +78,7 @@ mod tests {
 
     #[test]
     fn an_admin_gets_every_scope() {
-        let tree = ScopeNode::build("local", &projects(), true, |_| true).unwrap();
+        let tree = ScopeNode::build("local", &projects(), true, |_| true, |_| true).unwrap();
         assert_eq!(labels(&tree), ["local", "  sandbox", "  production", "    etl", "    serving", "  research", "    nlp", "    vision"]);
         assert_eq!(tree.allowed_scopes().len(), 8);
         assert_eq!(tree.children[1].scope.department.as_deref(), Some("production"));
@@ -80,14 +86,22 @@ mod tests {
 
     #[test]
     fn an_editor_sees_the_path_to_their_projects_only() {
-        let tree = ScopeNode::build("local", &projects(), false, |ns| ns == "vision" || ns == "nlp").unwrap();
+        let tree = ScopeNode::build("local", &projects(), false, |_| false, |ns| ns == "vision" || ns == "nlp").unwrap();
         assert_eq!(labels(&tree), ["local (no)", "  research (no)", "    nlp", "    vision"]);
         let offered: Vec<_> = tree.allowed_scopes().into_iter().map(|s| s.project.clone().unwrap()).collect();
         assert_eq!(offered, ["nlp", "vision"]);
     }
 
     #[test]
+    fn a_department_admin_gets_their_department_and_its_projects_only() {
+        let research = |d: &str| d == "research";
+        let tree = ScopeNode::build("local", &projects(), false, research, |ns| ns == "vision" || ns == "nlp").unwrap();
+        assert_eq!(labels(&tree), ["local (no)", "  research", "    nlp", "    vision"]);
+        assert_eq!(tree.allowed_scopes().len(), 3);
+    }
+
+    #[test]
     fn nobody_gets_nothing() {
-        assert_eq!(ScopeNode::build("local", &projects(), false, |_| false), None);
+        assert_eq!(ScopeNode::build("local", &projects(), false, |_| false, |_| false), None);
     }
 }

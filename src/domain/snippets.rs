@@ -63,6 +63,7 @@ mod tests {
     fn row(kind: CredentialType, keys: &[&str]) -> CredentialRow {
         CredentialRow {
             namespace: "vision".into(),
+            governing_department: None,
             name: "docker-hub".into(),
             secret_name: "docker-hub".into(),
             display_name: "Docker Hub".into(),
@@ -71,6 +72,7 @@ mod tests {
             phase: Phase::Ready,
             targets: Vec::new(),
             used_by: Vec::new(),
+            unseen_users: 0,
             created_by: "alice".into(),
             scope_level: ScopeLevel::Project,
             scope_path: "local › research › vision".into(),

@@ -48,7 +48,6 @@ pub struct AppState {
     pub auth: Auth,
     pub web: Arc<WebSettings>,
     pub readiness: Readiness,
-    pub system_namespace: String,
     /// Resolves at shutdown: long-lived responses (the live-update stream) end with it, so a
     /// graceful shutdown does not wait on open browsers.
     pub stopping: shutdown::Signal,
@@ -63,7 +62,7 @@ pub fn unavailable(e: kube::Error) -> AppError {
 impl AppState {
     /// The signed-in person as the pages see them.
     pub async fn current_user(&self, signed_in: auth::SignedIn) -> Result<CurrentUser, AppError> {
-        let permissions = self.permissions(&signed_in.identity).await.map_err(unavailable)?;
+        let permissions = self.permissions(&signed_in.identity).await.map_err(AppError::from)?;
         let identity = signed_in.identity;
         Ok(CurrentUser { name: identity.user, groups: identity.groups, method: signed_in.method, permissions })
     }
@@ -86,14 +85,8 @@ impl AppState {
     }
 
     /// What the console offers `who`: the pages they may open and the actions to show.
-    pub async fn permissions(&self, who: &Identity) -> Result<Permissions, kube::Error> {
-        let mut namespaces: Vec<String> = self.projects.list().projects.into_iter().map(|p| p.namespace).collect();
-        namespaces.push(self.system_namespace.clone());
-        let access = self.credentials.access();
-        Ok(Permissions {
-            list_credentials: access.may_somewhere(who, "list", "credentials", &namespaces).await?,
-            create_credentials: access.may_somewhere(who, "create", "credentials", &namespaces).await?,
-        })
+    pub async fn permissions(&self, who: &Identity) -> Result<Permissions, credentials::service::ServiceError> {
+        Ok(Permissions { list_credentials: self.credentials.may_somewhere(who, "list").await?, create_credentials: self.credentials.may_somewhere(who, "create").await? })
     }
 }
 
@@ -241,7 +234,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     let auth_settings = AuthSettings { max_failures: args.sign_in_max_failures, window: args.sign_in_window, trusted_proxies: args.trusted_proxies.clone() };
     let auth = Auth::new(connection.client.clone(), &settings.system_namespace, auth_settings);
     let project_secrets = project_secrets::ProjectSecretsService::new(connection.client.clone(), credentials.access().clone(), projects.clone(), args.project_secret_name.clone());
-    let state = AppState { leptos_options, projects, credentials, project_secrets, preferences, auth, web: Arc::new(web), readiness, system_namespace: settings.system_namespace.clone(), stopping: stop.clone() };
+    let state = AppState { leptos_options, projects, credentials, project_secrets, preferences, auth, web: Arc::new(web), readiness, stopping: stop.clone() };
     let listener = bind(args.listen).await?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: args.listen, source })?;
     tracing::info!(%addr, %public_url, "Keyhold listening");

@@ -1,1 +1,223 @@
-//! (attacks on controller: filled in by its owner)
+//! Keyhold's controller and service act with an account that may write any Secret, so nothing a
+//! person writes into a Credential (its scope, `secretRef`, `managed`) may make Keyhold copy, show
+//! or overwrite a Secret that person could not touch; a department's administrator gets that
+//! department and nothing more; and "Used by" names only workloads the reader may see. The demo
+//! users act through kubectl (impersonated by the administrator's kubeconfig) and the REST API.
+
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::{Server, api_token, eventually, keyhold_cli, kubectl};
+
+/// The value of a Secret bob has no right to: it must never be copied, shown or overwritten.
+const PAYROLL: &str = "canary-payroll-5d1e";
+const PROJECTS: [&str; 4] = ["vision", "nlp", "serving", "etl"];
+
+/// kubectl as a demo user, impersonated through the administrator's kubeconfig.
+fn kubectl_as(kubeconfig: &Path, user: &str, group: &str, args: &[&str], stdin: Option<&str>) -> String {
+    let mut all = vec!["--as", user, "--as-group", group];
+    all.extend_from_slice(args);
+    kubectl(kubeconfig, &all, stdin)
+}
+
+/// A Secret only administrators may read, in `vision`.
+fn plant_payroll(kubeconfig: &Path) {
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "payroll-db", "namespace": "vision"}, "stringData": {"password": PAYROLL}});
+    kubectl(kubeconfig, &["apply", "-f", "-"], Some(&secret.to_string()));
+}
+
+fn payroll_value(kubeconfig: &Path) -> String {
+    let encoded = kubectl(kubeconfig, &["get", "secret", "payroll-db", "-n", "vision", "-o", "jsonpath={.data.password}"], None);
+    String::from_utf8(base64_decode(&encoded)).unwrap()
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(text.trim()).unwrap()
+}
+
+/// The namespaces other than `vision` that hold a Secret named `payroll-db`.
+fn payroll_copies(kubeconfig: &Path) -> Vec<&'static str> {
+    PROJECTS.into_iter().filter(|ns| *ns != "vision").filter(|ns| !kubectl(kubeconfig, &["get", "secret", "payroll-db", "-n", ns, "--ignore-not-found", "-o", "name"], None).is_empty()).collect()
+}
+
+/// A Credential bob writes himself with kubectl, as his editor role allows.
+fn bobs_credential(kubeconfig: &Path, name: &str, scope: Value, secret: &str) {
+    let credential = json!({
+        "apiVersion": "keyhold.dev/v1", "kind": "Credential",
+        "metadata": {"name": name, "namespace": "vision"},
+        "spec": {"displayName": name, "type": "Generic", "scope": scope, "secretRef": {"name": secret, "managed": true}},
+    });
+    kubectl_as(kubeconfig, "bob", "research", &["apply", "-f", "-"], Some(&credential.to_string()));
+}
+
+/// The Kubernetes name of the demo's system-namespace credential shown as `display_name`.
+fn system_credential(kubeconfig: &Path, display_name: &str) -> String {
+    let path = format!("jsonpath={{.items[?(@.spec.displayName==\"{display_name}\")].metadata.name}}");
+    kubectl(kubeconfig, &["get", "creds", "-n", "keyhold-system", "-o", &path], None)
+}
+
+/// Waits until the controller reports `reason` for the credential's own namespace.
+async fn reported(kubeconfig: &Path, namespace: &str, name: &str, reason: &str) -> bool {
+    let path = format!("jsonpath={{.status.targets[?(@.namespace==\"{namespace}\")].reason}}");
+    eventually(Duration::from_secs(20), || async { kubectl(kubeconfig, &["get", "cred", name, "-n", namespace, "-o", &path], None) == reason }).await
+}
+
+#[tokio::test]
+async fn an_editor_cannot_spread_a_secret_by_writing_a_wider_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let _server = Server::embedded(dir.path(), &[]).await;
+    let kubeconfig = dir.path().join("kubeconfig");
+    plant_payroll(&kubeconfig);
+
+    bobs_credential(&kubeconfig, "everywhere", json!({"level": "Cluster"}), "payroll-db");
+    bobs_credential(&kubeconfig, "department", json!({"level": "Department", "department": "research"}), "payroll-db");
+    bobs_credential(&kubeconfig, "elsewhere", json!({"level": "Project", "project": "etl"}), "payroll-db");
+    for name in ["everywhere", "department", "elsewhere"] {
+        assert!(reported(&kubeconfig, "vision", name, "WrongNamespace").await, "{name}: {}", kubectl(&kubeconfig, &["get", "cred", name, "-n", "vision", "-o", "yaml"], None));
+        let phase = kubectl(&kubeconfig, &["get", "cred", name, "-n", "vision", "-o", "jsonpath={.status.phase}"], None);
+        assert_eq!(phase, "Issues");
+    }
+    assert_eq!(payroll_copies(&kubeconfig), Vec::<&str>::new(), "payroll-db was copied out of vision");
+}
+
+#[tokio::test]
+async fn managed_true_does_not_make_a_secret_keyholds_to_show_overwrite_or_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+    let kubeconfig = dir.path().join("kubeconfig");
+    plant_payroll(&kubeconfig);
+    let bob = api_token("bob", &kubeconfig);
+
+    bobs_credential(&kubeconfig, "payroll", json!({"level": "Project", "project": "vision"}), "payroll-db");
+    assert!(reported(&kubeconfig, "vision", "payroll", "NotLabelled").await);
+    // The Secret's key names are not shown either.
+    let keys = kubectl(&kubeconfig, &["get", "cred", "payroll", "-n", "vision", "-o", "jsonpath={.status.keys}"], None);
+    assert!(!keys.contains("password"), "{keys}");
+
+    let (status, body) = server.api(Method::PUT, "/credentials/vision/payroll/values", Some(&bob), Some(json!({"type": "Generic", "entries": [["password", "overwritten"]]}))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(payroll_value(&kubeconfig), PAYROLL);
+
+    let (status, body) = server.api(Method::DELETE, "/credentials/vision/payroll", Some(&bob), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let gone = eventually(Duration::from_secs(20), || async { kubectl(&kubeconfig, &["get", "cred", "payroll", "-n", "vision", "--ignore-not-found", "-o", "name"], None).is_empty() }).await;
+    assert!(gone);
+    assert_eq!(payroll_value(&kubeconfig), PAYROLL, "deleting the credential deleted a Secret Keyhold did not make");
+}
+
+#[tokio::test]
+async fn repointing_a_keyhold_made_credential_overwrites_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+    let kubeconfig = dir.path().join("kubeconfig");
+    plant_payroll(&kubeconfig);
+    let bob = api_token("bob", &kubeconfig);
+
+    let request = json!({"displayName": "Bob's token", "description": "", "scope": {"level": "Project", "project": "vision"}, "values": {"type": "Generic", "entries": [["TOKEN", "bobs"]]}});
+    let (status, body) = server.api(Method::POST, "/credentials", Some(&bob), Some(request)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let name = serde_json::from_str::<Value>(&body).unwrap()["name"].as_str().unwrap().to_string();
+    // What Keyhold made for it, it may still write.
+    let values = json!({"type": "Generic", "entries": [["TOKEN", "bobs-new"]]});
+    let (status, body) = server.api(Method::PUT, &format!("/credentials/vision/{name}/values"), Some(&bob), Some(values.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let repoint = json!({"spec": {"secretRef": {"name": "payroll-db", "managed": true}}}).to_string();
+    kubectl_as(&kubeconfig, "bob", "research", &["patch", "cred", &name, "-n", "vision", "--type", "merge", "-p", &repoint], None);
+    assert!(reported(&kubeconfig, "vision", &name, "NotLabelled").await);
+    let (status, body) = server.api(Method::PUT, &format!("/credentials/vision/{name}/values"), Some(&bob), Some(values)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(payroll_value(&kubeconfig), PAYROLL);
+}
+
+#[tokio::test]
+async fn a_department_admin_manages_their_department_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+    let kubeconfig = dir.path().join("kubeconfig");
+    let (ok, role, stderr) = keyhold_cli(&["roles", "--department", "research"], &kubeconfig, None);
+    assert!(ok, "{stderr}");
+    kubectl(&kubeconfig, &["apply", "-f", "-"], Some(&role));
+    kubectl(&kubeconfig, &["create", "clusterrolebinding", "research-admins", "--clusterrole", "keyhold-department-admin-research", "--group", "research-admins"], None);
+    let (ok, _, stderr) = keyhold_cli(&["user", "add", "dana", "--groups", "research-admins"], &kubeconfig, None);
+    assert!(ok, "{stderr}");
+    let dana = api_token("dana", &kubeconfig);
+    let alice = api_token("alice", &kubeconfig);
+
+    let create = |display_name: &str, scope: Value| json!({"displayName": display_name, "description": "", "scope": scope, "values": {"type": "Generic", "entries": [["K", "v"]]}});
+    let (status, body) = server.api(Method::POST, "/credentials", Some(&alice), Some(create("Serving only", json!({"level": "Project", "project": "serving"})))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let serving_only = serde_json::from_str::<Value>(&body).unwrap()["name"].as_str().unwrap().to_string();
+
+    let attempts = [
+        ("Research models", json!({"level": "Department", "department": "research"}), StatusCode::CREATED),
+        ("Vision bucket", json!({"level": "Project", "project": "vision"}), StatusCode::CREATED),
+        ("Production models", json!({"level": "Department", "department": "production"}), StatusCode::FORBIDDEN),
+        ("Serving bucket", json!({"level": "Project", "project": "serving"}), StatusCode::FORBIDDEN),
+        ("Everywhere", json!({"level": "Cluster"}), StatusCode::FORBIDDEN),
+    ];
+    for (display_name, scope, expected) in attempts {
+        let (status, body) = server.api(Method::POST, "/credentials", Some(&dana), Some(create(display_name, scope))).await;
+        assert_eq!(status, expected, "{display_name}: {body}");
+    }
+
+    let listed = eventually(Duration::from_secs(10), || async {
+        let (_, body) = server.api(Method::GET, "/credentials?per_page=100", Some(&dana), None).await;
+        body.contains("Research models") && body.contains("Vision bucket") && body.contains("Hugging Face (research)")
+    })
+    .await;
+    let (_, body) = server.api(Method::GET, "/credentials?per_page=100", Some(&dana), None).await;
+    assert!(listed, "{body}");
+    assert!(!body.contains("Serving only"), "a production project's credential was listed: {body}");
+
+    // The department's own credential may be changed; a production project's may not even be seen.
+    let hugging_face = system_credential(&kubeconfig, "Hugging Face (research)");
+    let (status, body) = server.api(Method::PATCH, &format!("/credentials/keyhold-system/{hugging_face}"), Some(&dana), Some(json!({"displayName": "Hugging Face (research team)", "description": ""}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = server.api(Method::GET, &format!("/credentials/serving/{serving_only}"), Some(&dana), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = server.api(Method::DELETE, &format!("/credentials/serving/{serving_only}"), Some(&dana), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let wandb = system_credential(&kubeconfig, "Weights & Biases");
+    let (status, _) = server.api(Method::DELETE, &format!("/credentials/keyhold-system/{wandb}"), Some(&dana), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn used_by_names_only_workloads_the_reader_may_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+    let kubeconfig = dir.path().join("kubeconfig");
+    let wandb = system_credential(&kubeconfig, "Weights & Biases");
+    for (namespace, workload) in [("vision", "vision-tracker"), ("etl", "payroll-forecaster")] {
+        let deployment = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": workload, "namespace": namespace},
+            "spec": {"selector": {"matchLabels": {"app": workload}}, "template": {"metadata": {"labels": {"app": workload}}, "spec": {
+                "containers": [{"name": "main", "image": "registry.example/main:1", "envFrom": [{"secretRef": {"name": wandb}}]}]}}},
+        });
+        kubectl(&kubeconfig, &["apply", "-f", "-"], Some(&deployment.to_string()));
+    }
+    let path = format!("/credentials/keyhold-system/{wandb}");
+    let alice = api_token("alice", &kubeconfig);
+    let both = eventually(Duration::from_secs(20), || async { server.api(Method::GET, &path, Some(&alice), None).await.1.contains("payroll-forecaster") }).await;
+    assert!(both, "the administrator sees every workload");
+
+    // carol is a viewer in vision only: the etl workload is counted, not named, in the page, the
+    // list and a search for it.
+    let carol = api_token("carol", &kubeconfig);
+    let (status, body) = server.api(Method::GET, &path, Some(&carol), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let row: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(row["usedBy"].as_array().unwrap().len(), 1, "{body}");
+    assert!(body.contains("vision-tracker"), "{body}");
+    assert_eq!(row["unseenUsers"], 1, "{body}");
+    assert!(!body.contains("payroll-forecaster"), "{body}");
+    let (_, listing) = server.api(Method::GET, "/credentials?per_page=100", Some(&carol), None).await;
+    assert!(listing.contains("vision-tracker") && !listing.contains("payroll-forecaster"), "{listing}");
+    let (_, searched) = server.api(Method::GET, "/credentials?q=payroll-forecaster", Some(&carol), None).await;
+    assert!(!searched.contains("Weights"), "a search found the credential by a workload carol may not see: {searched}");
+}

@@ -89,6 +89,19 @@ impl Server {
         Ok(body["name"].as_str().unwrap().to_string())
     }
 
+    /// Calls the REST API under `/api/v1` with a bearer token; the status and the body as text.
+    pub async fn api(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<serde_json::Value>) -> (StatusCode, String) {
+        let mut request = self.http.request(method, format!("{}/api/v1{path}", self.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
     pub fn stop(mut self) {
         Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
         self.child.wait().unwrap();

@@ -21,6 +21,7 @@ struct Question {
     verb: String,
     resource: String,
     namespace: String,
+    name: String,
 }
 
 #[derive(Clone)]
@@ -38,7 +39,17 @@ impl Access {
     /// Whether `who` may `verb` the `resource` of keyhold.dev in `namespace` ("" for every
     /// namespace).
     pub async fn may(&self, who: &Identity, verb: &str, resource: &str, namespace: &str) -> Result<bool, kube::Error> {
-        let question = Question { who: who.clone(), verb: verb.into(), resource: resource.into(), namespace: namespace.into() };
+        self.ask(Question { who: who.clone(), verb: verb.into(), resource: resource.into(), namespace: namespace.into(), name: String::new() }).await
+    }
+
+    /// Whether `who` may `verb` the credentials of `department`: the virtual, cluster-wide resource
+    /// `departments.keyhold.dev` by name, which `keyhold-department-admin` grants through
+    /// `resourceNames`.
+    pub async fn may_in_department(&self, who: &Identity, verb: &str, department: &str) -> Result<bool, kube::Error> {
+        self.ask(Question { who: who.clone(), verb: verb.into(), resource: "departments".into(), namespace: String::new(), name: department.into() }).await
+    }
+
+    async fn ask(&self, question: Question) -> Result<bool, kube::Error> {
         let now = Instant::now();
         if let Some((allowed, at)) = self.answers.lock().unwrap_or_else(|p| p.into_inner()).get(&question)
             && now.duration_since(*at) < self.ttl
@@ -47,13 +58,14 @@ impl Access {
         }
         let review = SubjectAccessReview {
             spec: SubjectAccessReviewSpec {
-                user: Some(who.user.clone()),
-                groups: Some(who.groups.clone()),
+                user: Some(question.who.user.clone()),
+                groups: Some(question.who.groups.clone()),
                 resource_attributes: Some(ResourceAttributes {
                     group: Some(GROUP.into()),
-                    resource: Some(resource.into()),
-                    verb: Some(verb.into()),
-                    namespace: (!namespace.is_empty()).then(|| namespace.to_string()),
+                    resource: Some(question.resource.clone()),
+                    verb: Some(question.verb.clone()),
+                    namespace: (!question.namespace.is_empty()).then(|| question.namespace.clone()),
+                    name: (!question.name.is_empty()).then(|| question.name.clone()),
                     ..Default::default()
                 }),
                 ..Default::default()

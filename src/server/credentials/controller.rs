@@ -18,8 +18,8 @@ use kube::{Client, ResourceExt};
 
 use super::events::{self, Severity};
 use super::resource::{Condition, Credential, CredentialStatus, Target};
-use super::service::{CREDENTIAL_LABEL, MANAGED_BY, Settings};
-use crate::domain::credential::{Phase, ScopeLevel, offers};
+use super::service::{CREDENTIAL_LABEL, MANAGED_BY, Settings, managed_for, offered};
+use crate::domain::credential::{Phase, ScopeLevel};
 use crate::domain::project::{DEPARTMENT_LABEL, PROJECT_LABEL};
 
 pub const FINALIZER: &str = "keyhold.dev/cleanup";
@@ -113,15 +113,29 @@ async fn target_namespaces(credential: &Credential, ctx: &Context) -> Result<Vec
     Ok(namespaces.items.into_iter().map(|n| n.name_any()).filter(|n| *n != own).collect())
 }
 
-/// Whether an existing (not Keyhold-made) secret carries the labels that offer it for this
-/// credential's type and scope.
-fn offered(secret: &Secret, credential: &Credential, settings: &Settings) -> bool {
-    let in_system = secret.namespace().as_deref() == Some(settings.system_namespace.as_str());
-    offers(secret.labels(), in_system, credential.spec.credential_type, &credential.spec.scope)
-}
-
 fn target(ctx: &Context, namespace: &str, state: Phase, reason: &str, message: String) -> Target {
     Target { cluster: ctx.settings.cluster_name.clone(), namespace: namespace.to_string(), state, reason: reason.into(), message }
+}
+
+/// Why a credential may not use its Secret, if it may not. Everything in a Credential's spec was
+/// written by whoever may edit Credentials, so none of it is believed on its own: the credential
+/// must live where its scope says, and its Secret must be one Keyhold made for it or one an
+/// administrator offered for its type and scope.
+fn refusal(credential: &Credential, namespace: &str, secret: &Secret, settings: &Settings) -> Option<(&'static str, String)> {
+    let scope = &credential.spec.scope;
+    if scope.home(&settings.system_namespace).as_deref() != Some(namespace) {
+        let home = match scope.level {
+            ScopeLevel::Project => "in its project's namespace".to_string(),
+            ScopeLevel::Account => "on a cluster that serves Account scope".to_string(),
+            _ => format!("in {}", settings.system_namespace),
+        };
+        return Some(("WrongNamespace", format!("a {:?}-scope credential must live {home}; nothing is copied", scope.level)));
+    }
+    if !managed_for(&secret.metadata, credential) && !offered(&secret.metadata, settings, credential.spec.credential_type, scope) {
+        let name = secret.name_any();
+        return Some(("NotLabelled", format!("the Secret {name} was not made by Keyhold for this credential and lacks the labels that offer it for this type and scope; nothing is copied")));
+    }
+    None
 }
 
 async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> {
@@ -130,13 +144,15 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
     let source = Api::<Secret>::namespaced(ctx.client.clone(), &namespace).get_opt(source_name).await?;
     let mut targets = Vec::new();
     let mut keys = Vec::new();
-    match &source {
-        None => targets.push(target(ctx, &namespace, Phase::Issues, "NotCreated", format!("the Secret {source_name} does not exist"))),
-        Some(secret) if !credential.spec.secret_ref.managed && !offered(secret, credential, &ctx.settings) => {
-            let message = format!("the Secret {source_name} lacks the labels that offer it for this type and scope");
-            targets.push(target(ctx, &namespace, Phase::Issues, "NotLabelled", message));
+    let refused = source.as_ref().and_then(|secret| refusal(credential, &namespace, secret, &ctx.settings));
+    match (&source, refused) {
+        (None, _) => targets.push(target(ctx, &namespace, Phase::Issues, "NotCreated", format!("the Secret {source_name} does not exist"))),
+        (Some(_), Some((reason, message))) => {
+            targets.push(target(ctx, &namespace, Phase::Issues, reason, message));
+            // Copies made before the credential was changed to something refused go too.
+            remove_copies(credential, ctx, &BTreeSet::new()).await?;
         }
-        Some(secret) => {
+        (Some(secret), None) => {
             keys = secret.data.as_ref().map(|d| d.keys().cloned().collect()).unwrap_or_default();
             targets.push(target(ctx, &namespace, Phase::Ready, "", String::new()));
             let wanted = target_namespaces(credential, ctx).await?;
@@ -237,7 +253,7 @@ async fn cleanup(credential: &Credential, ctx: &Context) -> Result<Action, Error
         let namespace = credential.namespace().unwrap_or_default();
         let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
         if let Some(source) = secrets.get_opt(&credential.spec.secret_ref.name).await?
-            && source.labels().get(CREDENTIAL_LABEL) == Some(&owner_label(credential))
+            && managed_for(&source.metadata, credential)
         {
             secrets.delete(&source.name_any(), &DeleteParams::default()).await?;
         }

@@ -12,7 +12,6 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher;
-use kube::core::PartialObjectMeta;
 use kube::{Client, ResourceExt};
 use tokio::sync::watch;
 
@@ -25,7 +24,7 @@ use crate::server::watching::counted;
 use crate::domain::credential::{CredentialType, FieldError, Phase, RESOURCE_LABEL, Scope, ScopeLevel, check_display_name, labels_that_offer, object_name_from, offers};
 use crate::domain::AppError;
 use crate::domain::identity::Identity;
-use crate::domain::new_credential::{ExistingSecretCredential, ExistingSecrets, NewCredential, Rename, SecretValues};
+use crate::domain::new_credential::{ExistingSecretCredential, ExistingSecrets, NewCredential, Rename, SecretValues, scope_problems};
 use crate::domain::query::{CredentialRow, ListQuery, Listing, TargetStatus, select};
 use crate::domain::scope_tree::ScopeNode;
 
@@ -62,6 +61,8 @@ pub enum ServiceError {
     NotFound(String),
     #[error("the credential is still used by {}", .0.join(", "))]
     InUse(Vec<String>),
+    #[error("this credential's Secret was not made by Keyhold for it; change its values where the Secret is kept")]
+    NotManaged,
     #[error("the Kubernetes API failed: {0}")]
     Kube(#[from] kube::Error),
 }
@@ -77,7 +78,7 @@ impl From<ServiceError> for AppError {
             ServiceError::Conflict(field) => AppError::Invalid { field: field.field, message: field.message },
             e @ ServiceError::Forbidden { .. } => AppError::Forbidden(e.to_string()),
             e @ ServiceError::NotFound(_) => AppError::NotFound(e.to_string()),
-            e @ ServiceError::InUse(_) => AppError::Conflict(e.to_string()),
+            e @ (ServiceError::InUse(_) | ServiceError::NotManaged) => AppError::Conflict(e.to_string()),
             ServiceError::Kube(e) => crate::server::unavailable(e),
         }
     }
@@ -139,13 +140,71 @@ impl CredentialsService {
         Ok(self.access.may(who, verb, "credentials", namespace).await?)
     }
 
+    /// The department whose administrators govern a credential besides the RBAC of its namespace:
+    /// a project's department, or the department of a Department-scope credential where such
+    /// credentials live. What a credential claims elsewhere gives nobody anything.
+    fn governing_department(&self, namespace: &str, scope: &Scope) -> Option<String> {
+        match scope.level {
+            ScopeLevel::Department if namespace == self.settings.system_namespace => scope.department.clone(),
+            ScopeLevel::Project => self.projects.department_of(namespace),
+            _ => None,
+        }
+    }
+
+    /// Whether `who` may `verb` credentials in `namespace`, by their roles there or as an
+    /// administrator of `department`.
+    async fn may_at(&self, who: &Identity, verb: &str, namespace: &str, department: Option<&str>) -> Result<bool, ServiceError> {
+        if self.may(who, verb, namespace).await? {
+            return Ok(true);
+        }
+        match department {
+            Some(department) => Ok(self.access.may_in_department(who, verb, department).await?),
+            None => Ok(false),
+        }
+    }
+
+    async fn require_at(&self, who: &Identity, verb: &'static str, namespace: &str, department: Option<&str>) -> Result<(), ServiceError> {
+        if self.may_at(who, verb, namespace, department).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden { verb, namespace: namespace.to_string() })
+        }
+    }
+
+    /// Whether `who` may `verb` some credentials: in some namespace, or in some department.
+    pub async fn may_somewhere(&self, who: &Identity, verb: &str) -> Result<bool, ServiceError> {
+        let projects = self.projects.list().projects;
+        let mut namespaces: Vec<String> = projects.iter().map(|p| p.namespace.clone()).collect();
+        namespaces.push(self.settings.system_namespace.clone());
+        if self.access.may_somewhere(who, verb, "credentials", &namespaces).await? {
+            return Ok(true);
+        }
+        let mut departments: Vec<&str> = projects.iter().filter_map(|p| p.department.as_deref()).collect();
+        departments.sort();
+        departments.dedup();
+        for department in departments {
+            if self.access.may_in_department(who, verb, department).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The credential `who` names, once they may `verb` it. Who may not is refused whether or not
+    /// it exists, so the answer does not reveal that.
+    async fn authorized(&self, who: &Identity, verb: &'static str, namespace: &str, name: &str) -> Result<Credential, ServiceError> {
+        let found = Api::<Credential>::namespaced(self.client.clone(), namespace).get_opt(name).await?;
+        let department = match &found {
+            Some(credential) => self.governing_department(namespace, &credential.spec.scope),
+            None => self.projects.department_of(namespace),
+        };
+        self.require_at(who, verb, namespace, department.as_deref()).await?;
+        found.ok_or_else(|| ServiceError::NotFound(format!("{namespace}/{name}")))
+    }
+
     /// The permission checks this service makes, for pages that decide what to offer.
     pub fn access(&self) -> &Access {
         &self.access
-    }
-
-    async fn require(&self, who: &Identity, verb: &'static str, namespace: &str) -> Result<(), ServiceError> {
-        if self.may(who, verb, namespace).await? { Ok(()) } else { Err(ServiceError::Forbidden { verb, namespace: namespace.to_string() }) }
     }
 
     /// The credentials `who` may list, as table rows, filtered, sorted and cut to one page. A
@@ -158,14 +217,15 @@ impl CredentialsService {
         let mut visible = Vec::with_capacity(all.len());
         for row in all.iter() {
             if may_list.reaches(row).await? {
-                visible.push(row);
+                visible.push(may_list.without_unseen_users(row).await?);
             }
         }
-        let mut page = select(visible, query);
+        // Rows are searched and sorted only after workloads the reader may not see are taken out.
+        let mut page = select(visible.iter().map(|row| row.as_ref()).collect::<Vec<&CredentialRow>>(), query);
         // Whether the reader may change a row matters only for the rows shown.
         let mut may_update = NamespaceAccess::new(self, who, "update").await?;
         for row in &mut page.rows {
-            row.may_change = may_update.allows(&row.namespace).await?;
+            row.may_change = may_update.governs(row).await?;
         }
         Ok(Listing { page, read_at })
     }
@@ -194,11 +254,12 @@ impl CredentialsService {
         let all = self.all_rows();
         let not_found = || ServiceError::NotFound(format!("{namespace}/{name}"));
         let row = all.iter().find(|r| r.namespace == namespace && r.name == name).ok_or_else(not_found)?;
-        if !NamespaceAccess::new(self, who, "get").await?.reaches(row).await? {
+        let mut may_get = NamespaceAccess::new(self, who, "get").await?;
+        if !may_get.reaches(row).await? {
             return Err(not_found());
         }
-        let mut row = row.clone();
-        row.may_change = self.may(who, "update", namespace).await?;
+        let mut row = may_get.without_unseen_users(row).await?.into_owned();
+        row.may_change = NamespaceAccess::new(self, who, "update").await?.governs(&row).await?;
         Ok(row)
     }
 
@@ -228,6 +289,8 @@ impl CredentialsService {
         let spec = &credential.spec;
         // No status yet: the controller has not seen it, so it is still being created.
         let status = credential.status.clone().unwrap_or_else(|| super::resource::CredentialStatus { phase: Phase::Creating, ..Default::default() });
+        let namespace = credential.namespace().unwrap_or_default();
+        let governing_department = self.governing_department(&namespace, &spec.scope);
         // A project's department is its namespace's label, not part of the credential's scope.
         let department = spec.scope.department.clone().or_else(|| spec.scope.project.as_deref().and_then(|p| self.projects.department_of(p)));
         let scope_path = [Some(self.settings.cluster_name.clone()), department, spec.scope.project.clone()]
@@ -236,7 +299,8 @@ impl CredentialsService {
             .collect::<Vec<_>>()
             .join(" › ");
         CredentialRow {
-            namespace: credential.namespace().unwrap_or_default(),
+            namespace,
+            governing_department,
             name: credential.name_any(),
             secret_name: spec.secret_ref.name.clone(),
             display_name: spec.display_name.clone(),
@@ -245,6 +309,7 @@ impl CredentialsService {
             phase: status.phase,
             targets: status.targets.into_iter().map(|t| TargetStatus { namespace: t.namespace, phase: t.state, message: t.message }).collect(),
             used_by: Self::users(usage, credential),
+            unseen_users: 0,
             created_by: credential.annotations().get(CREATED_BY).cloned().unwrap_or_default(),
             scope_level: spec.scope.level,
             scope_path,
@@ -255,12 +320,12 @@ impl CredentialsService {
         }
     }
 
-    /// The namespace a credential of this scope lives in.
-    fn home(&self, scope: &Scope) -> String {
-        match scope.level {
-            ScopeLevel::Project => scope.project.clone().unwrap_or_default(),
-            _ => self.settings.system_namespace.clone(),
-        }
+    /// Where a credential of this scope lives, once `who` may `verb` credentials there.
+    async fn authorized_home(&self, who: &Identity, verb: &'static str, scope: &Scope) -> Result<String, ServiceError> {
+        let problems = scope_problems(scope);
+        let Some(namespace) = scope.home(&self.settings.system_namespace) else { return Err(ServiceError::Invalid(problems)) };
+        self.require_at(who, verb, &namespace, self.governing_department(&namespace, scope).as_deref()).await?;
+        Ok(namespace)
     }
 
     fn name_taken_field(display_name: &str) -> FieldError {
@@ -271,25 +336,21 @@ impl CredentialsService {
         ServiceError::Conflict(Self::name_taken_field(display_name))
     }
 
-    /// Whether an existing Secret may back a new credential of this type and scope: offered by its
-    /// labels, and not one Keyhold made (those belong to their credential).
-    fn offered(&self, secret: &PartialObjectMeta<Secret>, credential_type: CredentialType, scope: &Scope) -> bool {
-        let in_system = secret.namespace().as_deref() == Some(self.settings.system_namespace.as_str());
-        secret.labels().get(MANAGED_BY).map(String::as_str) != Some("keyhold") && offers(secret.labels(), in_system, credential_type, scope)
-    }
-
-    /// Admits a create request: no broken rule, the caller may create where its scope lands, the
-    /// display name is free. Returns that namespace.
-    async fn admit(&self, who: &Identity, problems: Vec<FieldError>, scope: &Scope, display_name: &str) -> Result<String, ServiceError> {
+    /// Admits a create request: the caller may create where its scope lands (asked before the
+    /// request's other rules are checked, so a request from someone who may not costs nothing),
+    /// and no rule is broken. Returns that namespace.
+    async fn admit(&self, who: &Identity, scope: &Scope, problems: impl FnOnce() -> Vec<FieldError>) -> Result<String, ServiceError> {
+        let namespace = self.authorized_home(who, "create", scope).await?;
+        let problems = problems();
         if !problems.is_empty() {
             return Err(ServiceError::Invalid(problems));
         }
-        let namespace = self.home(scope);
-        self.require(who, "create", &namespace).await?;
-        if self.display_name_taken(display_name, None) {
-            return Err(Self::name_taken(display_name));
-        }
         Ok(namespace)
+    }
+
+    /// Refuses a display name another credential has. Called with the create lock held.
+    fn name_free(&self, display_name: &str) -> Result<(), ServiceError> {
+        if self.display_name_taken(display_name, None) { Err(Self::name_taken(display_name)) } else { Ok(()) }
     }
 
     /// The credential an existing Secret already backs, if any (it may back only one).
@@ -304,15 +365,14 @@ impl CredentialsService {
     /// The Secrets a credential of this type and scope may be made from: labelled for it and not
     /// yet backing a credential. Read as metadata only, so no value is fetched.
     pub async fn existing_secrets(&self, who: &Identity, scope: &Scope, credential_type: CredentialType) -> Result<ExistingSecrets, ServiceError> {
-        let namespace = self.home(scope);
-        self.require(who, "create", &namespace).await?;
+        let namespace = self.authorized_home(who, "create", scope).await?;
         let secrets = Api::<Secret>::namespaced(self.client.clone(), &namespace)
             .list_metadata(&ListParams::default().labels(&format!("{RESOURCE_LABEL}={}", credential_type.resource_label())))
             .await?;
         let mut names: Vec<String> = secrets
             .items
             .iter()
-            .filter(|s| self.offered(s, credential_type, scope) && self.backed_by(&namespace, &s.name_any()).is_none())
+            .filter(|s| offered(&s.metadata, &self.settings, credential_type, scope) && self.backed_by(&namespace, &s.name_any()).is_none())
             .map(|s| s.name_any())
             .collect();
         names.sort();
@@ -324,13 +384,18 @@ impl CredentialsService {
         let wide = self.may(who, "create", &self.settings.system_namespace).await?;
         let projects = self.projects.list().projects;
         let mut may_create = NamespaceAccess::new(self, who, "create").await?;
-        let mut allowed = std::collections::HashSet::new();
+        let (mut in_projects, mut in_departments) = (std::collections::HashSet::new(), std::collections::HashSet::new());
         for project in &projects {
             if may_create.allows(&project.namespace).await? {
-                allowed.insert(project.namespace.as_str());
+                in_projects.insert(project.namespace.as_str());
+            }
+            if let Some(department) = project.department.as_deref()
+                && (wide || may_create.allows_department(department).await?)
+            {
+                in_departments.insert(department);
             }
         }
-        Ok(ScopeNode::build(&self.settings.cluster_name, &projects, wide, |ns| allowed.contains(ns)))
+        Ok(ScopeNode::build(&self.settings.cluster_name, &projects, wide, |d| in_departments.contains(d), |ns| in_projects.contains(ns)))
     }
 
     /// What is wrong with a display name for a new credential, if anything: its rules, or that a
@@ -363,12 +428,13 @@ impl CredentialsService {
     /// Creates a credential for an existing Secret that is labelled for its type and scope and
     /// backs no other credential. The Secret is left as it is; deleting the credential keeps it.
     pub async fn create_from_existing(&self, who: &Identity, request: &ExistingSecretCredential) -> Result<CredentialRow, ServiceError> {
+        let namespace = self.admit(who, &request.scope, || request.problems()).await?;
         let _creating = self.creating.lock().await;
-        let namespace = self.admit(who, request.problems(), &request.scope, &request.display_name).await?;
+        self.name_free(&request.display_name)?;
         let secret_field = |message: String| ServiceError::Invalid(vec![FieldError::new("secretName", message)]);
         let secret = Api::<Secret>::namespaced(self.client.clone(), &namespace).get_metadata_opt(&request.secret_name).await?;
         let Some(secret) = secret else { return Err(secret_field(format!("There is no Secret {} in {namespace}", request.secret_name))) };
-        if !self.offered(&secret, request.credential_type, &request.scope) {
+        if !offered(&secret.metadata, &self.settings, request.credential_type, &request.scope) {
             let needed: Vec<String> = labels_that_offer(request.credential_type, &request.scope).into_iter().map(|(k, v)| format!("{k}={v}")).collect();
             return Err(secret_field(format!("The Secret {} is not offered for this type and scope; it needs the labels {}", request.secret_name, needed.join(", "))));
         }
@@ -433,8 +499,9 @@ impl CredentialsService {
     /// Creates a credential with a new secret. The Secret is made first and removed again if the
     /// Credential cannot be, so a failure leaves nothing half-made.
     pub async fn create(&self, who: &Identity, request: &NewCredential) -> Result<CredentialRow, ServiceError> {
+        let namespace = self.admit(who, &request.scope, || request.problems()).await?;
         let _creating = self.creating.lock().await;
-        let namespace = self.admit(who, request.problems(), &request.scope, &request.display_name).await?;
+        self.name_free(&request.display_name)?;
         let name = self.free_name(&namespace, &request.display_name).await?;
         let credential_type = request.values.credential_type();
         let owner = format!("{namespace}.{name}");
@@ -480,17 +547,28 @@ impl CredentialsService {
                 return Err(e.into());
             }
         };
+        // The Secret's proof that Keyhold made it for this credential (see `managed_for`).
+        let owner = serde_json::json!({"metadata": {"ownerReferences": [owner_reference(&created)]}});
+        if let Err(e) = secrets.patch(&name, &PatchParams::default(), &Patch::Merge(&owner)).await {
+            let credentials: Api<Credential> = Api::namespaced(self.client.clone(), &namespace);
+            for result in [credentials.delete(&name, &DeleteParams::default()).await.map(|_| ()), secrets.delete(&name, &DeleteParams::default()).await.map(|_| ())] {
+                if let Err(cleanup) = result {
+                    tracing::error!(namespace, name, error = %cleanup, "could not remove what a failed create made");
+                }
+            }
+            return Err(e.into());
+        }
         Ok(self.created(who, &created).await)
     }
 
     /// Changes a credential's display name and description; the Kubernetes names never change.
     pub async fn rename(&self, who: &Identity, namespace: &str, name: &str, rename: &Rename) -> Result<CredentialRow, ServiceError> {
+        self.authorized(who, "update", namespace, name).await?;
         let problems = rename.problems();
         let (display_name, description) = (rename.display_name.as_str(), rename.description.as_str());
         if !problems.is_empty() {
             return Err(ServiceError::Invalid(problems));
         }
-        self.require(who, "update", namespace).await?;
         if self.display_name_taken(display_name, Some((namespace, name))) {
             return Err(Self::name_taken(display_name));
         }
@@ -507,15 +585,15 @@ impl CredentialsService {
     }
 
     /// Replaces the values of a credential's Secret (write-only: nothing is returned but the row).
-    /// The type cannot change; the controller re-syncs the copies.
+    /// The type cannot change; the controller re-syncs the copies. Only a Secret Keyhold made for
+    /// this credential is written: what `secretRef` names is whatever its editor wrote there.
     pub async fn replace_values(&self, who: &Identity, namespace: &str, name: &str, values: &SecretValues) -> Result<CredentialRow, ServiceError> {
+        let credential = self.authorized(who, "update", namespace, name).await?;
         let problems = values.problems();
         if !problems.is_empty() {
             return Err(ServiceError::Invalid(problems));
         }
-        self.require(who, "update", namespace).await?;
         let credentials: Api<Credential> = Api::namespaced(self.client.clone(), namespace);
-        let credential = credentials.get(name).await.map_err(|e| not_found(e, namespace, name))?;
         if values.credential_type() != credential.spec.credential_type {
             let message = format!("This credential holds a {}; its type cannot change", credential.spec.credential_type.label());
             return Err(ServiceError::Invalid(vec![FieldError::new("type", message)]));
@@ -524,7 +602,10 @@ impl CredentialsService {
         let data: BTreeMap<String, ByteString> = values.data().into_iter().map(|(k, v)| (k, ByteString(v))).collect();
         // The whole data map is replaced (a merge would keep keys the new values dropped); the
         // resourceVersion read with it makes the replace safe against a concurrent change.
-        let mut secret = secrets.get(&credential.spec.secret_ref.name).await?;
+        let mut secret = secrets.get_opt(&credential.spec.secret_ref.name).await?.ok_or(ServiceError::NotManaged)?;
+        if !managed_for(&secret.metadata, &credential) {
+            return Err(ServiceError::NotManaged);
+        }
         secret.data = Some(data);
         secret.annotations_mut().insert(UPDATED_BY.to_string(), who.user.clone());
         secrets.replace(&credential.spec.secret_ref.name, &PostParams { field_manager: Some("keyhold".into()), ..Default::default() }, &secret).await?;
@@ -541,12 +622,13 @@ impl CredentialsService {
     /// Deletes a credential. The controller's finalizer then removes its copies and, when Keyhold
     /// made it, its Secret; an existing secret is kept.
     pub async fn delete(&self, who: &Identity, namespace: &str, name: &str) -> Result<(), ServiceError> {
-        self.require(who, "delete", namespace).await?;
+        let credential = self.authorized(who, "delete", namespace, name).await?;
         let credentials: Api<Credential> = Api::namespaced(self.client.clone(), namespace);
-        let credential = credentials.get(name).await.map_err(|e| not_found(e, namespace, name))?;
-        let users = Self::users(&self.usage.snapshot(), &credential);
-        if !users.is_empty() {
-            return Err(ServiceError::InUse(users));
+        let row = self.row(&credential, &self.usage.snapshot(), true);
+        if row.in_use() {
+            // The refusal names only the workloads the person may see.
+            let row = NamespaceAccess::new(self, who, "list").await?.without_unseen_users(&row).await?.into_owned();
+            return Err(ServiceError::InUse(row.users_described()));
         }
         credentials.delete(name, &DeleteParams::default()).await?;
         self.record(who, &credential, "Deleted", "deleted").await;
@@ -563,6 +645,31 @@ impl CredentialsService {
     }
 }
 
+/// Whether an existing Secret may back a credential of this type and scope: offered by its labels,
+/// and not one Keyhold made (those belong to their credential). The one rule for the wizard's
+/// choice and the controller alike.
+pub fn offered(secret: &ObjectMeta, settings: &Settings, credential_type: CredentialType, scope: &Scope) -> bool {
+    let none = BTreeMap::new();
+    let labels = secret.labels.as_ref().unwrap_or(&none);
+    let in_system = secret.namespace.as_deref() == Some(settings.system_namespace.as_str());
+    labels.get(MANAGED_BY).map(String::as_str) != Some("keyhold") && offers(labels, in_system, credential_type, scope)
+}
+
+/// An ownerReference to `credential`, by uid: a credential of the same name made later is not its
+/// owner.
+fn owner_reference(credential: &Credential) -> serde_json::Value {
+    serde_json::json!({"apiVersion": "keyhold.dev/v1", "kind": "Credential", "name": credential.name_any(), "uid": credential.uid()})
+}
+
+/// Whether Keyhold made this Secret for this credential: the credential says so (`managed`) and the
+/// Secret carries the ownerReference the service set when it made it. `managed` alone proves
+/// nothing: whoever may edit a Credential may write it, and Keyhold's account may write any Secret.
+pub fn managed_for(secret: &ObjectMeta, credential: &Credential) -> bool {
+    let Some(uid) = credential.metadata.uid.as_deref() else { return false };
+    credential.spec.secret_ref.managed
+        && secret.owner_references.iter().flatten().any(|r| r.kind == "Credential" && r.api_version == "keyhold.dev/v1" && r.uid == uid)
+}
+
 fn not_found(e: kube::Error, namespace: &str, name: &str) -> ServiceError {
     match &e {
         kube::Error::Api(status) if status.code == 404 => ServiceError::NotFound(format!("{namespace}/{name}")),
@@ -570,41 +677,93 @@ fn not_found(e: kube::Error, namespace: &str, name: &str) -> ServiceError {
     }
 }
 
-/// One person's answers for one verb on credentials, per namespace, asked once per listing (and
-/// not at all per namespace when the answer holds everywhere).
+/// One person's answers for one verb on credentials, per namespace and per department, asked once
+/// per listing (and not at all when the answer holds everywhere).
 struct NamespaceAccess<'a> {
     service: &'a CredentialsService,
     who: &'a Identity,
     verb: &'static str,
     everywhere: bool,
-    known: HashMap<String, bool>,
+    namespaces: HashMap<String, bool>,
+    departments: HashMap<String, bool>,
 }
 
 impl<'a> NamespaceAccess<'a> {
     async fn new(service: &'a CredentialsService, who: &'a Identity, verb: &'static str) -> Result<Self, ServiceError> {
         let everywhere = service.may(who, verb, "").await?;
-        Ok(NamespaceAccess { service, who, verb, everywhere, known: HashMap::new() })
+        Ok(NamespaceAccess { service, who, verb, everywhere, namespaces: HashMap::new(), departments: HashMap::new() })
     }
 
-    /// Whether the verb is allowed where the row lives or in a namespace it reaches.
+    /// Whether the verb is allowed on the row itself: where it lives, or as its department's
+    /// administrator.
+    async fn governs(&mut self, row: &CredentialRow) -> Result<bool, ServiceError> {
+        if self.allows(&row.namespace).await? {
+            return Ok(true);
+        }
+        match &row.governing_department {
+            Some(department) => self.allows_department(department).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Whether the verb is allowed on the row or in a namespace it reaches.
     async fn reaches(&mut self, row: &CredentialRow) -> Result<bool, ServiceError> {
-        for namespace in std::iter::once(&row.namespace).chain(row.targets.iter().map(|t| &t.namespace)) {
-            if self.allows(namespace).await? {
+        if self.governs(row).await? {
+            return Ok(true);
+        }
+        for target in &row.targets {
+            if self.allows(&target.namespace).await? {
                 return Ok(true);
             }
         }
         Ok(false)
     }
 
+    /// The row as this person may see it: workloads in namespaces they may not see are counted,
+    /// not named.
+    async fn without_unseen_users<'r>(&mut self, row: &'r CredentialRow) -> Result<std::borrow::Cow<'r, CredentialRow>, ServiceError> {
+        if self.everywhere || row.used_by.is_empty() {
+            return Ok(std::borrow::Cow::Borrowed(row));
+        }
+        let mut seen = Vec::with_capacity(row.used_by.len());
+        for user in &row.used_by {
+            // `kind/namespace/name`
+            let namespace = user.split('/').nth(1).unwrap_or_default();
+            if self.allows(namespace).await? {
+                seen.push(user.clone());
+            }
+        }
+        if seen.len() == row.used_by.len() {
+            return Ok(std::borrow::Cow::Borrowed(row));
+        }
+        let mut row = row.clone();
+        row.unseen_users = row.used_by.len() - seen.len();
+        row.used_by = seen;
+        Ok(std::borrow::Cow::Owned(row))
+    }
+
+    /// By the person's roles in `namespace`, or as an administrator of its project's department.
     async fn allows(&mut self, namespace: &str) -> Result<bool, ServiceError> {
         if self.everywhere {
             return Ok(true);
         }
-        if let Some(allowed) = self.known.get(namespace) {
+        if let Some(allowed) = self.namespaces.get(namespace) {
             return Ok(*allowed);
         }
-        let allowed = self.service.may(self.who, self.verb, namespace).await?;
-        self.known.insert(namespace.to_string(), allowed);
+        let mut allowed = self.service.may(self.who, self.verb, namespace).await?;
+        if !allowed && let Some(department) = self.service.projects.department_of(namespace) {
+            allowed = self.allows_department(&department).await?;
+        }
+        self.namespaces.insert(namespace.to_string(), allowed);
+        Ok(allowed)
+    }
+
+    async fn allows_department(&mut self, department: &str) -> Result<bool, ServiceError> {
+        if let Some(allowed) = self.departments.get(department) {
+            return Ok(*allowed);
+        }
+        let allowed = self.service.access.may_in_department(self.who, self.verb, department).await?;
+        self.departments.insert(department.to_string(), allowed);
         Ok(allowed)
     }
 }

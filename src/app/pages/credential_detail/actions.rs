@@ -100,11 +100,11 @@ fn ReplaceForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
 
 #[component]
 fn DeleteForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
-    if !row.used_by.is_empty() {
+    if row.in_use() {
         // Deleting would break these workloads: the dialog says who, and offers no way to delete.
         return view! {
             <p class="text-sm">{format!("{} is in use and cannot be deleted. Stop these workloads using it first:", row.display_name)}</p>
-            <ul class="mt-2 list-disc pl-5 text-sm">{row.used_by.iter().map(|u| view! { <li>{u.clone()}</li> }).collect_view()}</ul>
+            <ul class="mt-2 list-disc pl-5 text-sm">{row.users_described().into_iter().map(|u| view! { <li>{u}</li> }).collect_view()}</ul>
             <div class="mt-6 flex justify-end">
                 <button type="button" class="btn-secondary" on:click=move |_| open.set(false)>"Close"</button>
             </div>

@@ -62,10 +62,10 @@ fn CredentialDetail(row: CredentialRow, refreshes: RwSignal<u32>, dialog_open: R
         .iter()
         .map(|t| view! { <tr><td class="font-mono text-xs">{t.namespace.clone()}</td><td>{t.phase.label()}</td><td>{t.message.clone()}</td></tr> })
         .collect_view();
-    let used_by = if row.used_by.is_empty() {
-        view! { <p class="text-sm text-slate-500">"No workload uses it."</p> }.into_any()
+    let used_by = if row.in_use() {
+        view! { <ul class="list-disc pl-5 text-sm">{row.users_described().into_iter().map(|u| view! { <li>{u}</li> }).collect_view()}</ul> }.into_any()
     } else {
-        view! { <ul class="list-disc pl-5 text-sm">{row.used_by.iter().map(|u| view! { <li>{u.clone()}</li> }).collect_view()}</ul> }.into_any()
+        view! { <p class="text-sm text-slate-500">"No workload uses it."</p> }.into_any()
     };
     view! {
         <Title text=row.display_name.clone() />

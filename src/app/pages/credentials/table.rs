@@ -92,7 +92,7 @@ fn Row(row: CredentialRow, read_at: String, columns: Memo<Vec<Column>>) -> impl 
             Column::Description => view! { <td class="max-w-xs truncate" title=row.description.clone()>{row.description.clone()}</td> }.into_any(),
             Column::Type => view! { <td>{row.credential_type.label()}</td> }.into_any(),
             Column::Status => view! { <td><StatusBadge row=row.clone() /></td> }.into_any(),
-            Column::DataSources => view! { <td><DataSources used_by=row.used_by.clone() /></td> }.into_any(),
+            Column::DataSources => view! { <td><DataSources used_by=row.used_by.clone() unseen=row.unseen_note() /></td> }.into_any(),
             Column::CreatedBy => view! { <td>{row.created_by.clone()}</td> }.into_any(),
             Column::Scope => view! { <td class="whitespace-nowrap">{row.scope_path.clone()}</td> }.into_any(),
             Column::CreationTime => {
@@ -137,10 +137,10 @@ fn StatusBadge(row: CredentialRow) -> impl IntoView {
     }
 }
 
-/// The workloads that use the credential, by kind and name.
+/// The workloads that use the credential, by kind and name, and how many the reader may not see.
 #[component]
-fn DataSources(used_by: Vec<String>) -> impl IntoView {
-    if used_by.is_empty() {
+fn DataSources(used_by: Vec<String>, unseen: Option<String>) -> impl IntoView {
+    if used_by.is_empty() && unseen.is_none() {
         return view! { <span class="text-slate-400">"—"</span> }.into_any();
     }
     // `Kind/namespace/name`: the namespace is in the Scope column already.
@@ -149,7 +149,8 @@ fn DataSources(used_by: Vec<String>) -> impl IntoView {
         let (kind, _, name) = (parts.next().unwrap_or_default().to_string(), parts.next(), parts.next().unwrap_or_default().to_string());
         view! { <li title=u.clone()>{format!("{kind} {name}")}</li> }
     });
-    view! { <ul class="text-xs">{shown.collect_view()}</ul> }.into_any()
+    let unseen = unseen.into_iter().map(|note| view! { <li class="text-slate-500">{note}</li> });
+    view! { <ul class="text-xs">{shown.collect_view()}{unseen.collect_view()}</ul> }.into_any()
 }
 
 /// Page sizes and moving between pages; links, so they work without JavaScript.
