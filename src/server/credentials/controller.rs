@@ -19,7 +19,7 @@ use kube::{Client, ResourceExt};
 use super::events::{self, Severity};
 use super::resource::{Condition, Credential, CredentialStatus, Target};
 use super::service::{CREDENTIAL_LABEL, MANAGED_BY, Settings, managed_for, offered};
-use crate::domain::credential::{Phase, ScopeLevel};
+use crate::domain::credential::{Phase, RESOURCE_LABEL, ScopeLevel};
 use crate::domain::project::{DEPARTMENT_LABEL, PROJECT_LABEL};
 
 pub const FINALIZER: &str = "keyhold.dev/cleanup";
@@ -62,12 +62,24 @@ pub async fn run(client: Client, settings: Settings) {
     let secrets = Api::<PartialObjectMeta<Secret>>::all(client.clone());
     let managed = format!("{MANAGED_BY}=keyhold");
     let context = Arc::new(Context { client, settings });
+    let wide = store.clone();
     controller
         .watches(namespaces, watcher::Config::default().labels(PROJECT_LABEL), move |_ns| {
-            store.state().iter().filter(|c| c.spec.scope.level != ScopeLevel::Project).map(|c| ObjectRef::from_obj(&**c)).collect::<Vec<_>>()
+            wide.state().iter().filter(|c| c.spec.scope.level != ScopeLevel::Project).map(|c| ObjectRef::from_obj(&**c)).collect::<Vec<_>>()
         })
-        .watches(secrets, watcher::Config::default().labels(&managed), |secret| {
+        .watches(secrets.clone(), watcher::Config::default().labels(&managed), |secret| {
             secret.labels().get(CREDENTIAL_LABEL).and_then(|v| from_owner_label(v))
+        })
+        // Existing Secrets offered by their labels: labelling (or unlabelling) one changes whether
+        // the credentials naming it may use it.
+        .watches(secrets, watcher::Config::default().labels(RESOURCE_LABEL), move |secret| {
+            let (namespace, name) = (secret.namespace(), secret.name_any());
+            store
+                .state()
+                .iter()
+                .filter(|c| c.namespace() == namespace && c.spec.secret_ref.name == name)
+                .map(|c| ObjectRef::from_obj(&**c))
+                .collect::<Vec<_>>()
         })
         .shutdown_on_signal()
         .run(reconcile, error_policy, context)
