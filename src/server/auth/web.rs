@@ -72,7 +72,7 @@ fn is_public(path: &str) -> bool {
     path == "/login" || path == "/healthz" || path == "/readyz" || is_static(path) || path.starts_with("/api/")
 }
 
-/// Finds who is calling (a trusted proxy's headers, else the session), puts [`SignedIn`] into the
+/// Finds who is calling (an authenticating proxy's headers, else the session), puts [`SignedIn`] into the
 /// request for the pages and server functions, and sends a browser without a session to `/login`.
 pub async fn authenticate(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
     let proxied = state.auth.proxy_identity(peer(request.extensions()), request.headers());
