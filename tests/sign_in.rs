@@ -3,8 +3,7 @@
 //! rotation, sign-out, idle and absolute expiry, the same-origin rule, rate limiting, token and
 //! proxy sign-in, the CLI's accounts and API tokens, and role checks on a mutating server function.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -12,7 +11,7 @@ use reqwest::header::{COOKIE, ORIGIN};
 
 mod support;
 
-use support::{DEMO, Server, eventually, free_port, keyhold_cli, session_cookie, set_cookie};
+use support::{DEMO, Redis, Server, eventually, keyhold_cli, session_cookie, set_cookie};
 
 #[tokio::test]
 async fn sign_in_sets_a_safe_cookie_rotates_the_id_and_sign_out_ends_the_session() {
@@ -172,6 +171,8 @@ async fn pages_answer_for_the_roles_with_security_headers() {
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["x-frame-options"], "DENY");
     assert_eq!(headers["referrer-policy"], "same-origin");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert!(headers.get("strict-transport-security").is_none(), "no HSTS over plain HTTP");
     let carol = server.sign_in("carol", DEMO).await;
     let gzipped = server.http.get(format!("{}/credentials", server.url)).header(COOKIE, carol).header("accept-encoding", "gzip").send().await.unwrap();
     assert_eq!(gzipped.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"), "pages are compressed for browsers that ask");
@@ -253,9 +254,9 @@ async fn token_sign_in_accepts_kubernetes_tokens_only() {
 }
 
 #[tokio::test]
-async fn proxy_headers_count_only_from_trusted_proxies() {
+async fn proxy_headers_count_only_from_authenticating_proxies() {
     let dir = tempfile::tempdir().unwrap();
-    let trusting = Server::embedded(dir.path(), &["--trusted-proxies", "127.0.0.1"]).await;
+    let trusting = Server::embedded(dir.path(), &["--auth-proxy", "127.0.0.1"]).await;
     let as_proxy = |server: &Server| {
         let request = server
             .http
@@ -275,33 +276,11 @@ async fn proxy_headers_count_only_from_trusted_proxies() {
     assert_eq!(as_proxy(&untrusting).await.status(), StatusCode::UNAUTHORIZED);
 }
 
-/// A redis-server on a free port, stopped when dropped.
-struct Redis(Child, u16);
-
-impl Redis {
-    fn start(dir: &Path) -> Redis {
-        let port = free_port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server (Debian's redis-server package; make test installs it)");
-        Redis(child, port)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn two_replicas_share_sessions_through_redis() {
     let dir = tempfile::tempdir().unwrap();
-    let redis = Redis::start(dir.path());
-    let store = format!("redis://127.0.0.1:{}", redis.1);
+    let redis = Redis::start(dir.path(), None);
+    let store = redis.url();
     let first_dir: PathBuf = dir.path().join("first");
     let first = Server::embedded(&first_dir, &["--session-store", &store]).await;
     let second = Server::start(&dir.path().join("second"), &["--cluster", "kubeconfig", "--session-store", &store], &[("KUBECONFIG", first_dir.join("kubeconfig").to_str().unwrap())]).await;

@@ -17,9 +17,8 @@ pub async fn signed_in_user() -> Result<CurrentUser, AppError> {
 /// Signs in with a local account, then goes to `next`.
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(username: String, password: String, next: String) -> Result<(), AppError> {
-    use crate::domain::session::{SignInMethod, after_sign_in};
-    use crate::server::auth::web;
-    web::sign_in(SignInMethod::Password, |state, client| async move { state.auth.sign_in_with_password(&username, &password, client).await }).await?;
+    use crate::server::auth::{redirect::after_sign_in, web};
+    web::sign_in(|state, client| async move { state.auth.sign_in_with_password(&username, &password, client).await }).await?;
     leptos_axum::redirect(after_sign_in(&next));
     Ok(())
 }
@@ -27,9 +26,8 @@ pub async fn sign_in(username: String, password: String, next: String) -> Result
 /// Signs in with a Kubernetes bearer token (checked with a TokenReview), then goes to `next`.
 #[server(endpoint = "sign_in_with_token")]
 pub async fn sign_in_with_token(token: String, next: String) -> Result<(), AppError> {
-    use crate::domain::session::{SignInMethod, after_sign_in};
-    use crate::server::auth::web;
-    web::sign_in(SignInMethod::KubernetesToken, |state, client| async move { state.auth.sign_in_with_token(&token, client).await }).await?;
+    use crate::server::auth::{redirect::after_sign_in, web};
+    web::sign_in(|state, client| async move { state.auth.sign_in_with_token(&token, client).await }).await?;
     leptos_axum::redirect(after_sign_in(&next));
     Ok(())
 }

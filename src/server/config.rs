@@ -128,16 +128,24 @@ pub struct ServeArgs {
     /// Where sessions live: a redis:// URL, shared by replicas (default: SQLite in the data directory).
     #[arg(long, env = "KEYHOLD_SESSION_STORE")]
     pub session_store: Option<String>,
+    /// The Redis password (best from a Secret through the environment, not on the command line).
+    #[arg(long, env = "KEYHOLD_SESSION_STORE_PASSWORD", hide_env_values = true)]
+    pub session_store_password: Option<String>,
     /// A session unused this long ends.
     #[arg(long, env = "KEYHOLD_SESSION_IDLE_TIMEOUT", default_value = "1h", value_parser = parse_duration)]
     pub session_idle_timeout: Duration,
     /// A session ends this long after sign-in, however busy.
     #[arg(long, env = "KEYHOLD_SESSION_LIFETIME", default_value = "12h", value_parser = parse_duration)]
     pub session_lifetime: Duration,
-    /// Addresses (or CIDR ranges) of authenticating proxies whose X-Forwarded-User and
-    /// X-Forwarded-Groups headers are trusted, comma-separated; none by default.
+    /// Addresses (or CIDR ranges) of proxies whose X-Forwarded-For names the client the sign-in
+    /// rate limit counts, comma-separated; none by default. Identity headers are not believed
+    /// from them (that is --auth-proxy).
     #[arg(long, env = "KEYHOLD_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<crate::server::auth::Cidr>,
+    /// Addresses (or CIDR ranges) of authenticating proxies whose X-Forwarded-User and
+    /// X-Forwarded-Groups headers sign people in, comma-separated; none by default.
+    #[arg(long, env = "KEYHOLD_AUTH_PROXY", value_delimiter = ',')]
+    pub auth_proxy: Vec<crate::server::auth::Cidr>,
     /// Failed sign-ins allowed per client address and per username within --sign-in-window.
     #[arg(long, env = "KEYHOLD_SIGN_IN_MAX_FAILURES", default_value_t = 5)]
     pub sign_in_max_failures: usize,

@@ -38,7 +38,7 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
         .layer(state.web.session_layer(sessions))
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::same_origin))
         .nest("/api/v1", rest::router(state.clone()))
-        .layer(axum::middleware::from_fn(web::security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), web::security_headers))
         // Pages, JSON and the WASM bundle go out gzipped to browsers that ask (the default
         // predicate leaves the event stream and images alone).
         .layer(CompressionLayer::new())

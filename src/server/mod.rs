@@ -131,6 +131,8 @@ pub enum StartError {
     Config(String),
     #[error(transparent)]
     Sessions(#[from] auth::sessions::SessionStoreError),
+    #[error(transparent)]
+    SessionKey(#[from] auth::session_key::SessionKeyError),
     #[error("the server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -183,7 +185,6 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     let leptos_options = leptos_options()?;
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
     let web = WebSettings::new(&public_url, args.session_idle_timeout, args.session_lifetime).map_err(StartError::Config)?;
-    let sessions = auth::sessions::Sessions::open(args.session_store.as_deref(), data_dir).await?;
     let connection = cluster::connect(args.cluster.cluster, data_dir).await?;
     let stop = shutdown::Signal::install();
 
@@ -205,6 +206,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
             });
         }
     }
+
+    let session_key = auth::session_key::load_or_create(connection.client.clone(), &settings.system_namespace).await?;
+    let sessions = auth::sessions::Sessions::open(args.session_store.as_deref(), args.session_store_password.as_deref(), data_dir, &session_key).await?;
 
     let (credentials, credentials_watch) = credentials::service::CredentialsService::start(connection.client.clone(), settings.clone());
     tokio::spawn(credentials_watch);
@@ -231,7 +235,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
         }
     });
 
-    let auth_settings = AuthSettings { max_failures: args.sign_in_max_failures, window: args.sign_in_window, trusted_proxies: args.trusted_proxies.clone() };
+    let auth_settings = AuthSettings {
+        max_failures: args.sign_in_max_failures,
+        window: args.sign_in_window,
+        trusted_proxies: args.trusted_proxies.clone(),
+        auth_proxies: args.auth_proxy.clone(),
+    };
     let auth = Auth::new(connection.client.clone(), &settings.system_namespace, auth_settings);
     let project_secrets = project_secrets::ProjectSecretsService::new(connection.client.clone(), credentials.access().clone(), projects.clone(), args.project_secret_name.clone());
     let state = AppState { leptos_options, projects, credentials, project_secrets, preferences, auth, web: Arc::new(web), readiness, stopping: stop.clone() };

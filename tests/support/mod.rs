@@ -200,3 +200,52 @@ impl KubeApi {
     KubeApi { child, admin }
     }
 }
+
+/// A redis-server on a free loopback port (with `password` required, if given), stopped when
+/// dropped.
+pub struct Redis {
+    child: Child,
+    pub port: u16,
+    password: Option<String>,
+}
+
+impl Redis {
+    pub fn start(dir: &Path, password: Option<&str>) -> Redis {
+        let port = free_port();
+        let mut command = Command::new("redis-server");
+        command.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.to_str().unwrap()]);
+        if let Some(password) = password {
+            command.args(["--requirepass", password]);
+        }
+        let child = command.stdout(Stdio::null()).spawn().expect("redis-server (Debian's redis-server package; make test installs it)");
+        let redis = Redis { child, port, password: password.map(str::to_string) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while redis.cli(&["PING"]).0 != "PONG" {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        redis
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Runs one command with redis-cli, as anyone who can reach the store could: (stdout, success).
+    pub fn cli(&self, args: &[&str]) -> (String, bool) {
+        let mut command = Command::new("redis-cli");
+        command.args(["-p", &self.port.to_string(), "--no-auth-warning"]);
+        if let Some(password) = &self.password {
+            command.args(["-a", password]);
+        }
+        let out = command.args(args).output().expect("redis-cli");
+        (String::from_utf8_lossy(&out.stdout).trim_end_matches('\n').to_string(), out.status.success())
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

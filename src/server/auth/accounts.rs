@@ -1,7 +1,9 @@
 //! Local accounts, kept in the cluster as one Secret in the system namespace: per user, an
 //! argon2id password hash, the user's groups and the API tokens issued to them (stored as SHA-256
 //! digests). Writes read, change and replace the Secret with its resourceVersion, retrying on
-//! conflict, so two writers never lose each other's change.
+//! conflict, so two writers never lose each other's change. Each account has a fingerprint that
+//! changes with its password, groups and token revocations; sessions keep it, so such a change
+//! ends them.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +17,7 @@ use kube::api::{ObjectMeta, PostParams};
 use kube::{Api, Client};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::domain::identity::Identity;
 use crate::server::credentials::service::MANAGED_BY;
@@ -48,6 +51,9 @@ struct Account {
     password: String,
     #[serde(default)]
     tokens: Vec<StoredToken>,
+    /// Bumped when a token is revoked, which changes the fingerprint.
+    #[serde(default)]
+    revocations: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,7 +100,7 @@ impl Accounts {
             if table.contains_key(name) {
                 return Err(AccountError::Exists(name.into()));
             }
-            table.insert(name.into(), Account { groups: groups.to_vec(), password: hash.clone(), tokens: Vec::new() });
+            table.insert(name.into(), Account { groups: groups.to_vec(), password: hash.clone(), tokens: Vec::new(), revocations: 0 });
             Ok(())
         })
         .await
@@ -117,9 +123,9 @@ impl Accounts {
             .collect())
     }
 
-    /// The identity of `name` if `password` is theirs. An unknown user costs the same hashing
-    /// time as a known one, so timing does not tell which names exist.
-    pub async fn verify(&self, name: &str, password: &str) -> Result<Option<Identity>, AccountError> {
+    /// The identity and fingerprint of `name` if `password` is theirs. An unknown user costs the
+    /// same hashing time as a known one, so timing does not tell which names exist.
+    pub async fn verify(&self, name: &str, password: &str) -> Result<Option<(Identity, String)>, AccountError> {
         let (_, table) = self.read().await?;
         let account = table.get(name);
         let hash = account.map(|a| a.password.clone()).unwrap_or_else(|| DECOY_HASH.to_string());
@@ -129,7 +135,13 @@ impl Accounts {
         })
         .await
         .unwrap_or(false);
-        Ok(account.filter(|_| matches).map(|a| identity(name, a)))
+        Ok(account.filter(|_| matches).map(|a| (identity(name, a), fingerprint(a))))
+    }
+
+    /// The fingerprint of `name` now; `None` once the account is gone.
+    pub async fn fingerprint(&self, name: &str) -> Result<Option<String>, AccountError> {
+        let (_, table) = self.read().await?;
+        Ok(table.get(name).map(fingerprint))
     }
 
     pub async fn issue_token(&self, name: &str, valid_for: SignedDuration) -> Result<IssuedToken, AccountError> {
@@ -154,6 +166,7 @@ impl Accounts {
             if account.tokens.len() == before {
                 return Err(AccountError::NoSuchToken { user: name.into(), id: id.into() });
             }
+            account.revocations += 1;
             Ok(())
         })
         .await
@@ -171,7 +184,11 @@ impl Accounts {
         let wanted = digest(secret);
         let now = Timestamp::now();
         Ok(table.iter().find_map(|(name, account)| {
-            account.tokens.iter().any(|t| t.id == id && t.sha256 == wanted && t.expires > now).then(|| identity(name, account))
+            account
+                .tokens
+                .iter()
+                .any(|t| t.id == id && bool::from(t.sha256.as_bytes().ct_eq(wanted.as_bytes())) && t.expires > now)
+                .then(|| identity(name, account))
         }))
     }
 
@@ -220,6 +237,11 @@ impl Accounts {
 
 fn identity(name: &str, account: &Account) -> Identity {
     Identity { user: name.into(), groups: account.groups.clone() }.authenticated()
+}
+
+/// A digest of what a session of this account depends on: password, groups, revocations.
+fn fingerprint(account: &Account) -> String {
+    digest(&serde_json::json!([account.password, account.groups, account.revocations]).to_string())
 }
 
 fn check_name(name: &str) -> Result<(), AccountError> {

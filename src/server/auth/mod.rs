@@ -4,6 +4,8 @@
 pub mod access;
 pub mod accounts;
 pub mod rate_limit;
+pub mod redirect;
+pub mod session_key;
 pub mod sessions;
 pub mod web;
 
@@ -15,6 +17,8 @@ use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
 use kube::api::{Api, PostParams};
 use kube::Client;
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
 
 use crate::domain::AppError;
 use crate::domain::identity::Identity;
@@ -25,6 +29,13 @@ use rate_limit::SignInLimiter;
 /// The one message every failed sign-in gets, so it reveals nothing about which accounts exist.
 pub const SIGN_IN_FAILED: &str = "Wrong username or password.";
 const TOKEN_FAILED: &str = "This token was not accepted.";
+/// What callers are told when sign-in cannot be checked; the detail goes to the log.
+pub const SIGN_IN_UNAVAILABLE: &str = "Sign-in is unavailable right now. Try again shortly.";
+/// Password checks run at once: each holds about 19 MiB for argon2, so a burst cannot exhaust
+/// memory; more are refused at once rather than queued.
+const CONCURRENT_PASSWORD_CHECKS: usize = 4;
+/// How long a caller refused for lack of a free password check is told to wait.
+const BUSY_RETRY: Duration = Duration::from_secs(1);
 
 /// How sign-in behaves; from the command line.
 #[derive(Debug, Clone)]
@@ -32,9 +43,11 @@ pub struct AuthSettings {
     /// Failed sign-ins allowed per client address and per username within `window`.
     pub max_failures: usize,
     pub window: Duration,
-    /// Addresses of authenticating proxies whose `X-Forwarded-User` is trusted; empty turns the
-    /// headers off.
+    /// Proxies whose `X-Forwarded-For` names the client the rate limit counts.
     pub trusted_proxies: Vec<Cidr>,
+    /// Authenticating proxies whose `X-Forwarded-User` and `X-Forwarded-Groups` are believed;
+    /// empty turns the headers off.
+    pub auth_proxies: Vec<Cidr>,
 }
 
 /// What a session holds: the identity and when it signed in, nothing else.
@@ -44,6 +57,15 @@ pub struct SignedIn {
     pub method: SignInMethod,
     /// Unix seconds; the absolute lifetime counts from here.
     pub since: i64,
+    /// A local account's fingerprint at sign-in: the session lasts while it is unchanged.
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+impl SignedIn {
+    pub fn now(identity: Identity, method: SignInMethod, account: Option<String>) -> Self {
+        SignedIn { identity, method, since: jiff::Timestamp::now().as_second(), account }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,11 +79,12 @@ pub enum SignInError {
 }
 
 impl From<SignInError> for AppError {
+    /// The detail of `Unavailable` is for the log (the audit line has it), never for the caller.
     fn from(e: SignInError) -> Self {
         match e {
             SignInError::Rejected(message) => AppError::SignIn(message.into()),
             SignInError::TooMany(wait) => AppError::TooManyAttempts { retry_after_secs: wait.as_secs().max(1) },
-            SignInError::Unavailable(message) => AppError::Unavailable(message),
+            SignInError::Unavailable(_) => AppError::Unavailable(SIGN_IN_UNAVAILABLE.into()),
         }
     }
 }
@@ -72,7 +95,9 @@ pub struct Auth {
     accounts: Accounts,
     client: Client,
     limiter: SignInLimiter,
-    proxies: Arc<Vec<Cidr>>,
+    password_checks: Arc<Semaphore>,
+    trusted_proxies: Arc<Vec<Cidr>>,
+    auth_proxies: Arc<Vec<Cidr>>,
 }
 
 impl Auth {
@@ -81,47 +106,72 @@ impl Auth {
             accounts: Accounts::new(client.clone(), system_namespace),
             client,
             limiter: SignInLimiter::new(settings.max_failures, settings.window),
-            proxies: Arc::new(settings.trusted_proxies),
+            password_checks: Arc::new(Semaphore::new(CONCURRENT_PASSWORD_CHECKS)),
+            trusted_proxies: Arc::new(settings.trusted_proxies),
+            auth_proxies: Arc::new(settings.auth_proxies),
         }
     }
 
-    /// Runs `check` unless the address or name is over its failure budget; counts a failure.
-    async fn limited(&self, keys: Vec<String>, check: impl Future<Output = Result<Option<Identity>, SignInError>>, failure: &'static str) -> Result<Identity, SignInError> {
-        if let Some(wait) = self.limiter.wait_for(&keys) {
-            return Err(SignInError::TooMany(wait));
-        }
+    /// Reserves an attempt for `keys` (refused when over budget), then runs `check`; the attempt
+    /// counts as a failure unless the check succeeds.
+    async fn limited<T>(&self, keys: Vec<String>, check: impl Future<Output = Result<Option<T>, SignInError>>, failure: &'static str) -> Result<T, SignInError> {
+        let attempt = self.limiter.reserve(keys).map_err(SignInError::TooMany)?;
         match check.await? {
-            Some(identity) => Ok(identity),
-            None => {
-                self.limiter.record_failure(&keys);
-                Err(SignInError::Rejected(failure))
+            Some(found) => {
+                attempt.succeeded();
+                Ok(found)
             }
+            None => Err(SignInError::Rejected(failure)),
         }
     }
 
-    pub async fn sign_in_with_password(&self, username: &str, password: &str, client: IpAddr) -> Result<Identity, SignInError> {
+    pub async fn sign_in_with_password(&self, username: &str, password: &str, client: IpAddr) -> Result<SignedIn, SignInError> {
         let username = username.trim();
-        let keys = vec![format!("addr:{client}"), format!("user:{}", username.to_lowercase())];
-        let check = async { self.accounts.verify(username, password).await.map_err(|e| SignInError::Unavailable(e.to_string())) };
-        let result = self.limited(keys, check, SIGN_IN_FAILED).await;
+        let result = match self.password_checks.clone().try_acquire_owned() {
+            Ok(_permit) => {
+                let keys = vec![format!("addr:{client}"), format!("user:{}", username.to_lowercase())];
+                let check = async { self.accounts.verify(username, password).await.map_err(|e| SignInError::Unavailable(e.to_string())) };
+                self.limited(keys, check, SIGN_IN_FAILED).await.map(|(identity, account)| SignedIn::now(identity, SignInMethod::Password, Some(account)))
+            }
+            Err(_) => Err(SignInError::TooMany(BUSY_RETRY)),
+        };
         audit(username, SignInMethod::Password, client, &result);
         result
     }
 
-    pub async fn sign_in_with_token(&self, token: &str, client: IpAddr) -> Result<Identity, SignInError> {
+    pub async fn sign_in_with_token(&self, token: &str, client: IpAddr) -> Result<SignedIn, SignInError> {
         let result = self.limited(vec![format!("addr:{client}")], self.token_review(token.trim()), TOKEN_FAILED).await;
-        audit(result.as_ref().map(|i| i.user.as_str()).unwrap_or("-"), SignInMethod::KubernetesToken, client, &result);
+        let result = result.map(|identity| SignedIn::now(identity, SignInMethod::KubernetesToken, None));
+        audit(result.as_ref().map(|s| s.identity.user.as_str()).unwrap_or("-"), SignInMethod::KubernetesToken, client, &result);
         result
     }
 
     /// The identity behind a REST API bearer token: an API token Keyhold issued, else a
-    /// Kubernetes token.
-    pub async fn bearer(&self, token: &str) -> Result<Option<Identity>, SignInError> {
-        if Accounts::is_api_token(token) {
-            self.accounts.identity_of_token(token).await.map_err(|e| SignInError::Unavailable(e.to_string()))
+    /// Kubernetes token. Wrong tokens count against the client's address like wrong passwords.
+    /// Unlike a sign-in, a good token is not reserved first: one API client legitimately sends
+    /// many requests at once, and a token is too long to guess in the few extra tries a burst
+    /// gets.
+    pub async fn bearer(&self, token: &str, client: IpAddr) -> Result<Identity, SignInError> {
+        let keys = [format!("addr:{client}")];
+        self.limiter.check(&keys).map_err(SignInError::TooMany)?;
+        let found = if Accounts::is_api_token(token) {
+            self.accounts.identity_of_token(token).await.map_err(|e| SignInError::Unavailable(e.to_string()))?
         } else {
-            self.token_review(token).await
-        }
+            self.token_review(token).await?
+        };
+        found.ok_or_else(|| {
+            self.limiter.record_failure(&keys);
+            SignInError::Rejected(TOKEN_FAILED)
+        })
+    }
+
+    /// Whether a password session still matches its account: `false` once the password, the
+    /// groups or the tokens changed or the account is gone. Other sessions have nothing to
+    /// re-check here.
+    pub async fn still_valid(&self, signed_in: &SignedIn) -> Result<bool, SignInError> {
+        let Some(account) = &signed_in.account else { return Ok(true) };
+        let now = self.accounts.fingerprint(&signed_in.identity.user).await.map_err(|e| SignInError::Unavailable(e.to_string()))?;
+        Ok(now.is_some_and(|now| bool::from(now.as_bytes().ct_eq(account.as_bytes()))))
     }
 
     async fn token_review(&self, token: &str) -> Result<Option<Identity>, SignInError> {
@@ -141,9 +191,10 @@ impl Auth {
             .flatten())
     }
 
-    /// The identity a trusted proxy asserts, if `peer` is one and it set `X-Forwarded-User`.
+    /// The identity an authenticating proxy asserts, if `peer` is one (`--auth-proxy`) and it
+    /// set `X-Forwarded-User`.
     pub fn proxy_identity(&self, peer: IpAddr, headers: &http::HeaderMap) -> Option<Identity> {
-        if !self.proxies.iter().any(|p| p.contains(peer)) {
+        if !self.auth_proxies.iter().any(|p| p.contains(peer)) {
             return None;
         }
         let user = headers.get("x-forwarded-user")?.to_str().ok()?.trim();
@@ -151,17 +202,18 @@ impl Auth {
         (!user.is_empty()).then(|| Identity { user: user.into(), groups: groups.map(str::to_string).collect() }.authenticated())
     }
 
-    /// The client's address: the peer, or the one a trusted proxy forwarded for.
+    /// The client's address: the peer, or the one a trusted proxy (`--trusted-proxies`)
+    /// forwarded for.
     pub fn client_addr(&self, peer: IpAddr, headers: &http::HeaderMap) -> IpAddr {
         let forwarded = || headers.get("x-forwarded-for")?.to_str().ok()?.rsplit(',').next()?.trim().parse().ok();
-        if self.proxies.iter().any(|p| p.contains(peer)) { forwarded().unwrap_or(peer) } else { peer }
+        if self.trusted_proxies.iter().any(|p| p.contains(peer)) { forwarded().unwrap_or(peer) } else { peer }
     }
 }
 
 /// One audit line per sign-in attempt: who, how, from where, and the outcome.
-fn audit(user: &str, method: SignInMethod, client: IpAddr, result: &Result<Identity, SignInError>) {
+fn audit(user: &str, method: SignInMethod, client: IpAddr, result: &Result<SignedIn, SignInError>) {
     match result {
-        Ok(identity) => tracing::info!(target: "audit", user = %identity.user, ?method, %client, "signed in"),
+        Ok(signed_in) => tracing::info!(target: "audit", user = %signed_in.identity.user, ?method, %client, "signed in"),
         Err(e) => tracing::warn!(target: "audit", user, ?method, %client, outcome = %e, "sign-in refused"),
     }
 }

@@ -15,7 +15,6 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use super::sessions::Sessions;
 use super::{SignInError, SignedIn};
 use crate::domain::AppError;
-use crate::domain::identity::Identity;
 use crate::domain::session::{SignInMethod, sign_in_url};
 use crate::server::AppState;
 
@@ -63,27 +62,27 @@ impl WebSettings {
 }
 
 /// The connecting peer's address (unspecified for in-process requests, which have none).
-fn peer(extensions: &http::Extensions) -> IpAddr {
+pub fn peer(extensions: &http::Extensions) -> IpAddr {
     extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
 }
 
 /// Paths anyone may fetch: the sign-in page, assets, health, and the APIs, which answer for
 /// themselves (server functions with their errors, `/api/v1` with its bearer tokens).
 fn is_public(path: &str) -> bool {
-    path == "/login" || path == "/healthz" || path == "/readyz" || path == "/favicon.ico" || path.starts_with("/pkg/") || path.starts_with("/api/")
+    path == "/login" || path == "/healthz" || path == "/readyz" || is_static(path) || path.starts_with("/api/")
 }
 
-/// Finds who is calling (a trusted proxy's headers, else the session), puts [`SignedIn`] into the
+/// Finds who is calling (an authenticating proxy's headers, else the session), puts [`SignedIn`] into the
 /// request for the pages and server functions, and sends a browser without a session to `/login`.
 pub async fn authenticate(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
     let proxied = state.auth.proxy_identity(peer(request.extensions()), request.headers());
     let signed_in = match proxied {
-        Some(identity) => Some(SignedIn { identity, method: SignInMethod::Proxy, since: now() }),
-        None => match current(&session, &state.web).await {
+        Some(identity) => Some(SignedIn::now(identity, SignInMethod::Proxy, None)),
+        None => match current(&session, &state).await {
             Ok(found) => found,
             Err(e) => {
                 tracing::error!(error = %e, "the session store failed");
-                return (StatusCode::SERVICE_UNAVAILABLE, "The session store is unavailable.").into_response();
+                return (StatusCode::SERVICE_UNAVAILABLE, "The session store is unavailable. Try again shortly.").into_response();
             }
         },
     };
@@ -105,18 +104,30 @@ fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 
-/// The session's identity, unless the session outlived its absolute lifetime (then it ends). A
-/// session in use is touched now and then, which moves its idle expiry on.
-async fn current(session: &Session, web: &WebSettings) -> Result<Option<SignedIn>, tower_sessions::session::Error> {
+/// The session's identity, unless the session outlived its absolute lifetime or its account
+/// changed (then it ends). A session in use is touched now and then, which moves its idle expiry
+/// on; each touch also re-checks the account, so a changed password, group or token ends the
+/// session within half a minute.
+async fn current(session: &Session, state: &AppState) -> Result<Option<SignedIn>, tower_sessions::session::Error> {
     let Some(signed_in) = session.get::<SignedIn>(SESSION_KEY).await? else { return Ok(None) };
     let age = now() - signed_in.since;
-    if age > web.lifetime.as_secs() as i64 {
+    if age > state.web.lifetime.as_secs() as i64 {
         session.flush().await?;
         return Ok(None);
     }
     let touched = session.get::<i64>("touched").await?.unwrap_or(signed_in.since);
-    if now() - touched >= (web.idle_timeout.as_secs() / 10).clamp(1, 60) as i64 {
-        session.insert("touched", now()).await?;
+    if now() - touched >= (state.web.idle_timeout.as_secs() / 10).clamp(1, 30) as i64 {
+        match state.auth.still_valid(&signed_in).await {
+            Ok(false) => {
+                tracing::info!(target: "audit", user = %signed_in.identity.user, "session ended: the account changed");
+                session.flush().await?;
+                return Ok(None);
+            }
+            Ok(true) => session.insert("touched", now()).await?,
+            // Kept for now and checked again on the next request: a Kubernetes blip should not
+            // sign everyone out.
+            Err(e) => tracing::warn!(error = %e, "could not re-check the session's account"),
+        }
     }
     Ok(Some(signed_in))
 }
@@ -144,14 +155,29 @@ fn is_same_origin(headers: &http::HeaderMap, origin: &str) -> bool {
 }
 
 /// Headers every response carries; the Content-Security-Policy, which needs the page's nonce, is
-/// set by the HTML shell (see `app::shell`).
-pub async fn security_headers(request: Request, next: Next) -> Response {
+/// set by the HTML shell (see `app::shell`). Pages and API answers are never stored by a browser
+/// or a proxy (they show who has which credentials); the app's static files may be. Over HTTPS,
+/// HSTS keeps browsers from ever trying plain HTTP (this host only: its parent domain is not
+/// Keyhold's to decide for).
+pub async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let cacheable = is_static(request.uri().path());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !cacheable {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if state.web.secure {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
     response
+}
+
+/// The app's own static files: the same for everyone, and free to cache.
+fn is_static(path: &str) -> bool {
+    path.starts_with("/pkg/") || path == "/favicon.ico"
 }
 
 /// The policy for a page whose inline scripts carry `nonce`: the app's own scripts, WASM and
@@ -215,26 +241,32 @@ fn client_addr(parts: &http::request::Parts, state: &AppState) -> IpAddr {
     state.auth.client_addr(peer(&parts.extensions), &parts.headers)
 }
 
+/// The session store's failure: the detail to the log (tagged with the request id by its span),
+/// a fixed message to the caller.
+fn store_failed(e: tower_sessions::session::Error) -> AppError {
+    tracing::error!(error = %e, "the session store failed");
+    fail(AppError::Unavailable("The session store is unavailable. Try again shortly.".into()))
+}
+
 /// Checks the credentials with `check` and, if they hold, starts a new session under a new id.
-pub async fn sign_in<F>(method: SignInMethod, check: impl FnOnce(AppState, IpAddr) -> F) -> Result<(), AppError>
+pub async fn sign_in<F>(check: impl FnOnce(AppState, IpAddr) -> F) -> Result<(), AppError>
 where
-    F: Future<Output = Result<Identity, SignInError>>,
+    F: Future<Output = Result<SignedIn, SignInError>>,
 {
     let state = leptos::prelude::expect_context::<AppState>();
     let parts = parts()?;
-    let identity = check(state.clone(), client_addr(&parts, &state)).await.map_err(|e| fail(e.into()))?;
+    let signed_in = check(state.clone(), client_addr(&parts, &state)).await.map_err(|e| fail(e.into()))?;
     let session = parts.extensions.get::<Session>().cloned().ok_or_else(|| AppError::Transport("no session".into()))?;
-    let store_failed = |e: tower_sessions::session::Error| fail(AppError::Unavailable(format!("the session store failed: {e}")));
     // A new id at sign-in, so an id planted before it is worth nothing after.
     session.cycle_id().await.map_err(store_failed)?;
-    session.insert(SESSION_KEY, SignedIn { identity, method, since: now() }).await.map_err(store_failed)?;
+    session.insert(SESSION_KEY, signed_in).await.map_err(store_failed)?;
     Ok(())
 }
 
 /// Ends the session: it is deleted from the store and the cookie is cleared.
 pub async fn sign_out() -> Result<(), AppError> {
     if let Some(session) = parts()?.extensions.get::<Session>() {
-        session.flush().await.map_err(|e| fail(AppError::Unavailable(format!("the session store failed: {e}"))))?;
+        session.flush().await.map_err(store_failed)?;
     }
     Ok(())
 }

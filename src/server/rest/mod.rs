@@ -22,6 +22,8 @@ use crate::domain::identity::Identity;
 use crate::domain::new_credential::{NewCredential, Rename, SecretValues};
 use crate::domain::query::{CredentialRow, ListQuery, Listing};
 use crate::server::AppState;
+use crate::server::auth::SignInError;
+use crate::server::auth::web::peer;
 use crate::domain::project_secrets::{ProjectSecretKeys, SecretEntry};
 use crate::server::credentials::service::ServiceError;
 use crate::server::project_secrets::ProjectSecretsError;
@@ -32,8 +34,6 @@ pub enum ApiError {
     MissingToken,
     #[error("the bearer token was not accepted")]
     BadToken,
-    #[error("{0}")]
-    Unavailable(String),
     /// A body that is not the JSON the endpoint takes.
     #[error("{message}")]
     BadBody { status: StatusCode, message: String, field: Option<String> },
@@ -81,7 +81,6 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {
             ApiError::MissingToken | ApiError::BadToken => StatusCode::UNAUTHORIZED,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadBody { status, .. } => *status,
             ApiError::App(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         };
@@ -146,17 +145,25 @@ pub fn router(state: AppState) -> Router<AppState> {
 type Caller = Extension<Identity>;
 type CredentialPath = Path<(String, String)>;
 
-/// Finds the caller from the bearer token; nothing else authenticates here.
+/// Finds the caller from the bearer token; nothing else authenticates here. Wrong tokens count
+/// against the client's address, and the caller never learns why a token could not be checked
+/// (the log does, with the request id).
 async fn bearer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let token = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
     let Some(token) = token.filter(|t| !t.is_empty()) else { return ApiError::MissingToken.into_response() };
-    match state.auth.bearer(token).await {
-        Ok(Some(identity)) => {
+    let client = state.auth.client_addr(peer(request.extensions()), request.headers());
+    match state.auth.bearer(token, client).await {
+        Ok(identity) => {
             request.extensions_mut().insert(identity);
             next.run(request).await
         }
-        Ok(None) => ApiError::BadToken.into_response(),
-        Err(e) => ApiError::Unavailable(e.to_string()).into_response(),
+        Err(SignInError::Rejected(_)) => ApiError::BadToken.into_response(),
+        Err(e) => {
+            if let SignInError::Unavailable(detail) = &e {
+                tracing::error!(error = %detail, "could not check a bearer token");
+            }
+            ApiError::App(e.into()).into_response()
+        }
     }
 }
 
