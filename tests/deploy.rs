@@ -24,9 +24,6 @@ async fn the_manifests_apply_and_keyhold_works_with_exactly_their_rbac() {
     // the whole.
     kubectl(admin, &["apply", "-f", &format!("{deploy}/namespace.yaml")], None);
     kubectl(admin, &["create", "secret", "generic", "keyhold-redis", "-n", "keyhold-system", "--from-literal=password=0123456789abcdef"], None);
-    // The embedded API has no NetworkPolicy type: a CRD of the same name stands in for it, so the
-    // policy is applied and read back as on a cluster.
-    kubectl(admin, &["apply", "-f", "-"], Some(&NETWORK_POLICY_CRD.to_string()));
     let dry = kubectl(admin, &["apply", "-k", deploy, "--dry-run=server"], None);
     assert!(dry.contains("deployment.apps/keyhold created (server dry run)"), "{dry}");
     kubectl(admin, &["apply", "-k", deploy], None);
@@ -37,7 +34,7 @@ async fn the_manifests_apply_and_keyhold_works_with_exactly_their_rbac() {
     for deployment in ["keyhold-redis", "keyhold"] {
         assert_eq!(kubectl(admin, &["get", "deployment", deployment, "-n", "keyhold-system", "-o", password_ref], None), "password", "{deployment}");
     }
-    let policy: Value = serde_json::from_str(&kubectl(admin, &["get", "networkpolicies.networking.k8s.io", "keyhold-redis", "-n", "keyhold-system", "-o", "json"], None)).unwrap();
+    let policy: Value = serde_json::from_str(&kubectl(admin, &["get", "networkpolicy", "keyhold-redis", "-n", "keyhold-system", "-o", "json"], None)).unwrap();
     assert_eq!(policy["spec"]["podSelector"]["matchLabels"], json!({"app.kubernetes.io/name": "keyhold-redis"}));
     assert_eq!(policy["spec"]["ingress"], json!([{"from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "keyhold"}}}], "ports": [{"protocol": "TCP", "port": 6379}]}]));
     for role in ["keyhold-viewer", "keyhold-editor", "keyhold-admin"] {
@@ -90,18 +87,3 @@ async fn the_manifests_apply_and_keyhold_works_with_exactly_their_rbac() {
     assert_eq!(put.status(), StatusCode::OK, "{}", put.text().await.unwrap());
     server.stop();
 }
-
-/// A stand-in for the built-in NetworkPolicy type, which the embedded API does not serve.
-static NETWORK_POLICY_CRD: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
-    json!({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "networkpolicies.networking.k8s.io", "annotations": {"api-approved.kubernetes.io": "https://github.com/kubernetes/kubernetes/pull/1"}},
-        "spec": {
-            "group": "networking.k8s.io",
-            "scope": "Namespaced",
-            "names": {"plural": "networkpolicies", "singular": "networkpolicy", "kind": "NetworkPolicy", "listKind": "NetworkPolicyList"},
-            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]
-        }
-    })
-});

@@ -137,6 +137,7 @@ pub fn builtin_types() -> Vec<ResourceType> {
         R::builtin("batch", "jobs", "Job", true, &[], CRUD).with_status(),
         R::builtin("batch", "cronjobs", "CronJob", true, &["cj"], CRUD).with_status(),
         R::builtin("coordination.k8s.io", "leases", "Lease", true, &[], CRUD),
+        R::builtin("networking.k8s.io", "networkpolicies", "NetworkPolicy", true, &["netpol"], CRUD),
         R::builtin("rbac.authorization.k8s.io", "roles", "Role", true, &[], CRUD),
         R::builtin("rbac.authorization.k8s.io", "rolebindings", "RoleBinding", true, &[], CRUD),
         R::builtin("rbac.authorization.k8s.io", "clusterroles", "ClusterRole", false, &[], CRUD),
