@@ -143,8 +143,11 @@ async fn the_same_create_twice_at_once_makes_one_credential_readable_at_once() {
     let read = world.service.get(&bob, &made.namespace, &made.name).await.unwrap();
     assert_eq!(read.display_name, "Pressed twice");
     assert_eq!(made.phase, keyhold::domain::credential::Phase::Creating);
-    assert_eq!(world.service.name_problem("pressed TWICE").map(|p| p.message), Some("A credential named pressed TWICE already exists".to_string()));
-    assert_eq!(world.service.name_problem("Something else"), None);
+    let problem = world.service.name_problem(&bob, "pressed TWICE").await.unwrap();
+    assert_eq!(problem.map(|p| p.message), Some("A credential named pressed TWICE already exists".to_string()));
+    assert_eq!(world.service.name_problem(&bob, "Something else").await.unwrap(), None);
+    // Someone who may create nowhere is not told which names exist.
+    assert!(matches!(world.service.name_problem(&dave(), "pressed TWICE").await, Err(ServiceError::Forbidden { .. })));
 }
 
 #[tokio::test]

@@ -188,7 +188,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     let connection = cluster::connect(args.cluster.cluster, data_dir).await?;
     let stop = shutdown::Signal::install();
 
-    let settings = credentials::service::Settings::default();
+    let settings = credentials::service::Settings { project_secret_name: args.project_secret_name.clone(), ..Default::default() };
     let seed_demo = connection.embedded.as_ref().is_some_and(|e| e.is_new()) && !args.no_demo;
     if let Some(embedded) = &connection.embedded {
         credentials::resource::install_crd(connection.client.clone()).await.map_err(StartError::Crd)?;

@@ -32,7 +32,8 @@ impl ProjectsService {
         let _ = self.cache.wait_until_ready().await;
     }
 
-    /// The projects in which `who` may see credentials or project secrets; `None` if there are
+    /// The projects in which `who` may see credentials or project secrets, themselves or as their
+    /// department's administrator; `None` if there are
     /// none, so the page can say the user has no role rather than show an empty table.
     pub async fn visible_to(&self, who: &Identity, access: &Access) -> Result<Option<ProjectList>, kube::Error> {
         let mut list = self.list();
@@ -41,12 +42,23 @@ impl ProjectsService {
         }
         let mut visible = Vec::new();
         for project in list.projects {
-            if access.may(who, "list", "credentials", &project.namespace).await? || access.may(who, "list", "projectsecrets", &project.namespace).await? {
+            let allowed = access.may(who, "list", "credentials", &project.namespace).await?
+                || access.may(who, "list", "projectsecrets", &project.namespace).await?
+                || match project.department.as_deref() {
+                    Some(department) => access.may_in_department(who, "list", department).await?,
+                    None => false,
+                };
+            if allowed {
                 visible.push(project);
             }
         }
         list.projects = visible;
         Ok((!list.projects.is_empty()).then_some(list))
+    }
+
+    /// Whether `namespace` is a project.
+    pub fn contains(&self, namespace: &str) -> bool {
+        self.cache.get(&reflector::ObjectRef::new(namespace)).is_some()
     }
 
     /// The department of the project in `namespace`, if it is a project and has one.

@@ -134,21 +134,30 @@ async fn repointing_a_keyhold_made_credential_overwrites_nothing_else() {
     assert_eq!(payroll_value(&kubeconfig), PAYROLL);
 }
 
+/// dana, administrator of the research department (and of nothing else), as an administrator
+/// binds one; her API token.
+fn research_admin(kubeconfig: &Path) -> String {
+    let (ok, role, stderr) = keyhold_cli(&["roles", "--department", "research"], kubeconfig, None);
+    assert!(ok, "{stderr}");
+    kubectl(kubeconfig, &["apply", "-f", "-"], Some(&role));
+    kubectl(kubeconfig, &["create", "clusterrolebinding", "research-admins", "--clusterrole", "keyhold-department-admin-research", "--group", "research-admins"], None);
+    let (ok, _, stderr) = keyhold_cli(&["user", "add", "dana", "--groups", "research-admins"], kubeconfig, None);
+    assert!(ok, "{stderr}");
+    api_token("dana", kubeconfig)
+}
+
+/// A create request for a generic credential.
+fn create(display_name: &str, scope: Value) -> Value {
+    json!({"displayName": display_name, "description": "", "scope": scope, "values": {"type": "Generic", "entries": [["K", PAYROLL]]}})
+}
+
 #[tokio::test]
 async fn a_department_admin_manages_their_department_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::embedded(dir.path(), &[]).await;
     let kubeconfig = dir.path().join("kubeconfig");
-    let (ok, role, stderr) = keyhold_cli(&["roles", "--department", "research"], &kubeconfig, None);
-    assert!(ok, "{stderr}");
-    kubectl(&kubeconfig, &["apply", "-f", "-"], Some(&role));
-    kubectl(&kubeconfig, &["create", "clusterrolebinding", "research-admins", "--clusterrole", "keyhold-department-admin-research", "--group", "research-admins"], None);
-    let (ok, _, stderr) = keyhold_cli(&["user", "add", "dana", "--groups", "research-admins"], &kubeconfig, None);
-    assert!(ok, "{stderr}");
-    let dana = api_token("dana", &kubeconfig);
+    let dana = research_admin(&kubeconfig);
     let alice = api_token("alice", &kubeconfig);
-
-    let create = |display_name: &str, scope: Value| json!({"displayName": display_name, "description": "", "scope": scope, "values": {"type": "Generic", "entries": [["K", "v"]]}});
     let (status, body) = server.api(Method::POST, "/credentials", Some(&alice), Some(create("Serving only", json!({"level": "Project", "project": "serving"})))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let serving_only = serde_json::from_str::<Value>(&body).unwrap()["name"].as_str().unwrap().to_string();
@@ -220,4 +229,59 @@ async fn used_by_names_only_workloads_the_reader_may_see() {
     assert!(listing.contains("vision-tracker") && !listing.contains("payroll-forecaster"), "{listing}");
     let (_, searched) = server.api(Method::GET, "/credentials?q=payroll-forecaster", Some(&carol), None).await;
     assert!(!searched.contains("Weights"), "a search found the credential by a workload carol may not see: {searched}");
+}
+
+#[tokio::test]
+async fn a_credential_never_takes_the_name_of_a_secret_keyhold_keeps_for_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+    let kubeconfig = dir.path().join("kubeconfig");
+    let dana = research_admin(&kubeconfig);
+    let bob = api_token("bob", &kubeconfig);
+
+    // Named like the accounts Secret, the session key and the project secrets, in the system
+    // namespace and (copied by the controller) in every research project.
+    let mut names = Vec::new();
+    for display_name in ["keyhold accounts", "keyhold session key", "keyhold project secrets"] {
+        let (status, body) = server.api(Method::POST, "/credentials", Some(&dana), Some(create(display_name, json!({"level": "Department", "department": "research"})))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let row: Value = serde_json::from_str(&body).unwrap();
+        assert!(!row["secretName"].as_str().unwrap().starts_with("keyhold-"), "{body}");
+        names.push(row["name"].as_str().unwrap().to_string());
+    }
+    let copied = eventually(Duration::from_secs(20), || async {
+        names.iter().all(|name| kubectl(&kubeconfig, &["get", "cred", name, "-n", "keyhold-system", "-o", "jsonpath={.status.phase}"], None) == "Ready")
+    })
+    .await;
+    assert!(copied, "{}", kubectl(&kubeconfig, &["get", "creds", "-n", "keyhold-system"], None));
+    // bob's project secret in nlp is his project's, not dana's credential's copy.
+    let (status, body) = server.api(Method::PUT, "/projects/nlp/secrets/API_TOKEN", Some(&bob), Some(json!({"value": "bobs-token"}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, keys) = server.api(Method::GET, "/projects/nlp/secrets", Some(&bob), None).await;
+    assert_eq!(serde_json::from_str::<Value>(&keys).unwrap()["keys"], json!(["API_TOKEN"]), "{keys}");
+}
+
+#[tokio::test]
+async fn a_project_scope_names_a_project_not_any_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+    let kubeconfig = dir.path().join("kubeconfig");
+    let alice = api_token("alice", &kubeconfig);
+    let (status, body) = server.api(Method::POST, "/credentials", Some(&alice), Some(create("Planted", json!({"level": "Project", "project": "keyhold-system"})))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("\"field\":\"scope\""), "{body}");
+    assert!(kubectl(&kubeconfig, &["get", "secrets", "-n", "keyhold-system", "-o", "name"], None).lines().all(|s| !s.contains("planted")));
+}
+
+#[tokio::test]
+async fn someone_who_may_create_nowhere_is_not_told_which_names_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+    let kubeconfig = dir.path().join("kubeconfig");
+    let (ok, _, stderr) = keyhold_cli(&["user", "add", "nobody", "--password-stdin"], &kubeconfig, Some("nobody-password\n"));
+    assert!(ok, "{stderr}");
+    let nobody = server.sign_in("nobody", "nobody-password").await;
+    let response = server.post("check_credential_name", Some(&nobody), &[("display_name", "Weights & Biases")]).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(!response.text().await.unwrap().contains("already exists"));
 }

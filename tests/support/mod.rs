@@ -42,15 +42,28 @@ impl Server {
         let url = format!("http://127.0.0.1:{port}");
         let mut command = Command::new(env!("CARGO_BIN_EXE_keyhold"));
         command.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir", data_dir.to_str().unwrap()]).args(extra);
-        command.env_remove("KEYHOLD_CLUSTER").env_remove("KUBECONFIG").envs(env.iter().copied()).stdout(Stdio::null()).stderr(Stdio::null());
-        let child = command.spawn().unwrap();
+        command.env_remove("KEYHOLD_CLUSTER").env_remove("KUBECONFIG").envs(env.iter().copied()).stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        // The log is kept (drained, so the process never blocks on it) to explain a failed start.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (mut stderr, sink) = (child.stderr.take().unwrap(), log.clone());
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut stderr, &mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let server = Server { child, url, http };
+        let mut server = Server { child, url, http };
         let ready = eventually(Duration::from_secs(60), || async {
             server.http.get(format!("{}/readyz", server.url)).send().await.is_ok_and(|r| r.status().is_success())
         })
         .await;
-        assert!(ready, "keyhold did not become ready at {}", server.url);
+        let exited = server.child.try_wait().unwrap();
+        assert!(ready, "keyhold did not become ready at {} (exited: {exited:?}):\n{}", server.url, String::from_utf8_lossy(&log.lock().unwrap()));
         server
     }
 

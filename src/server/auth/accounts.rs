@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::domain::identity::Identity;
-use crate::server::credentials::service::MANAGED_BY;
+use crate::server::credentials::service::{MANAGED_BY, keyholds_own};
 
 /// The Secret that holds the accounts.
 pub const SECRET_NAME: &str = "keyhold-accounts";
@@ -194,6 +194,9 @@ impl Accounts {
 
     async fn read(&self) -> Result<(Option<Secret>, Table), AccountError> {
         let Some(secret) = self.api.get_opt(SECRET_NAME).await? else { return Ok((None, Table::new())) };
+        if !keyholds_own(&secret.metadata) {
+            return Err(AccountError::Corrupt(format!("{}/{SECRET_NAME}", self.namespace), "it was not made by Keyhold's account store".into()));
+        }
         let mut table = Table::new();
         for (name, value) in secret.data.iter().flatten() {
             let account = serde_json::from_slice(&value.0).map_err(|e| AccountError::Corrupt(format!("{}/{SECRET_NAME}", self.namespace), format!("{name}: {e}")))?;

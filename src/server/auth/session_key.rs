@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ObjectMeta, PostParams};
 use kube::{Api, Client};
 
-use crate::server::credentials::service::MANAGED_BY;
+use crate::server::credentials::service::{MANAGED_BY, keyholds_own};
 
 pub const SECRET_NAME: &str = "keyhold-session-key";
 const DATA_KEY: &str = "hmac-sha256";
@@ -21,6 +21,8 @@ pub enum SessionKeyError {
     Kube { namespace: String, source: kube::Error },
     #[error("the Secret {namespace}/{SECRET_NAME} needs at least {KEY_BYTES} bytes in {DATA_KEY:?}")]
     TooShort { namespace: String },
+    #[error("the Secret {namespace}/{SECRET_NAME} was not made by Keyhold for its sessions")]
+    NotOwn { namespace: String },
 }
 
 /// The session key, from its Secret; created when there is none.
@@ -49,6 +51,9 @@ pub async fn load_or_create(client: Client, namespace: &str) -> Result<Vec<u8>, 
             }
         }
     };
+    if !keyholds_own(&secret.metadata) {
+        return Err(SessionKeyError::NotOwn { namespace: namespace.to_string() });
+    }
     secret
         .data
         .and_then(|mut data| data.remove(DATA_KEY))

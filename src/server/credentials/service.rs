@@ -21,7 +21,7 @@ use super::usage::{Usage, UsageIndex};
 use crate::server::auth::access::Access;
 use crate::server::projects::ProjectsService;
 use crate::server::watching::counted;
-use crate::domain::credential::{CredentialType, FieldError, Phase, RESOURCE_LABEL, Scope, ScopeLevel, check_display_name, labels_that_offer, object_name_from, offers};
+use crate::domain::credential::{CredentialType, FieldError, Phase, RESOURCE_LABEL, Scope, ScopeLevel, check_display_name, is_object_name, labels_that_offer, object_name_from, offers};
 use crate::domain::AppError;
 use crate::domain::identity::Identity;
 use crate::domain::new_credential::{ExistingSecretCredential, ExistingSecrets, NewCredential, Rename, SecretValues, scope_problems};
@@ -41,11 +41,18 @@ pub struct Settings {
     pub system_namespace: String,
     /// How long a permission answer (a SubjectAccessReview) is reused.
     pub permission_cache: std::time::Duration,
+    /// The Secret each project's secrets are kept in, which no credential may take.
+    pub project_secret_name: String,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { cluster_name: "local".into(), system_namespace: "keyhold-system".into(), permission_cache: std::time::Duration::from_secs(5) }
+        Settings {
+            cluster_name: "local".into(),
+            system_namespace: "keyhold-system".into(),
+            permission_cache: std::time::Duration::from_secs(5),
+            project_secret_name: "keyhold-project-secrets".into(),
+        }
     }
 }
 
@@ -193,6 +200,10 @@ impl CredentialsService {
     /// The credential `who` names, once they may `verb` it. Who may not is refused whether or not
     /// it exists, so the answer does not reveal that.
     async fn authorized(&self, who: &Identity, verb: &'static str, namespace: &str, name: &str) -> Result<Credential, ServiceError> {
+        // Names go into URLs Keyhold's account calls: only real object names get that far.
+        if !is_object_name(namespace) || !is_object_name(name) {
+            return Err(ServiceError::NotFound(format!("{namespace}/{name}")));
+        }
         let found = Api::<Credential>::namespaced(self.client.clone(), namespace).get_opt(name).await?;
         let department = match &found {
             Some(credential) => self.governing_department(namespace, &credential.spec.scope),
@@ -324,6 +335,10 @@ impl CredentialsService {
     async fn authorized_home(&self, who: &Identity, verb: &'static str, scope: &Scope) -> Result<String, ServiceError> {
         let problems = scope_problems(scope);
         let Some(namespace) = scope.home(&self.settings.system_namespace) else { return Err(ServiceError::Invalid(problems)) };
+        // A Project scope names a project, not any namespace Keyhold's account may write in.
+        if scope.level == ScopeLevel::Project && !self.projects.contains(&namespace) {
+            return Err(ServiceError::Invalid(vec![FieldError::new("scope", "Pick a project")]));
+        }
         self.require_at(who, verb, &namespace, self.governing_department(&namespace, scope).as_deref()).await?;
         Ok(namespace)
     }
@@ -399,13 +414,17 @@ impl CredentialsService {
     }
 
     /// What is wrong with a display name for a new credential, if anything: its rules, or that a
-    /// credential has it already (display names are unique per cluster).
-    pub fn name_problem(&self, display_name: &str) -> Option<FieldError> {
-        match check_display_name(display_name) {
+    /// credential has it already (display names are unique per cluster). Asked only by those who
+    /// may create credentials somewhere: to others, which names exist is not told.
+    pub async fn name_problem(&self, who: &Identity, display_name: &str) -> Result<Option<FieldError>, ServiceError> {
+        if !self.may_somewhere(who, "create").await? {
+            return Err(ServiceError::Forbidden { verb: "create", namespace: String::new() });
+        }
+        Ok(match check_display_name(display_name) {
             Err(e) => Some(e),
             Ok(()) if self.display_name_taken(display_name, None) => Some(Self::name_taken_field(display_name)),
             Ok(()) => None,
-        }
+        })
     }
 
     /// Waits, briefly, until this replica's cache shows what a write made, so the next read sees
@@ -433,10 +452,10 @@ impl CredentialsService {
         self.name_free(&request.display_name)?;
         let secret_field = |message: String| ServiceError::Invalid(vec![FieldError::new("secretName", message)]);
         let secret = Api::<Secret>::namespaced(self.client.clone(), &namespace).get_metadata_opt(&request.secret_name).await?;
-        let Some(secret) = secret else { return Err(secret_field(format!("There is no Secret {} in {namespace}", request.secret_name))) };
-        if !offered(&secret.metadata, &self.settings, request.credential_type, &request.scope) {
+        // One answer whether the Secret is missing or not offered: which Secrets exist is not told.
+        if !secret.is_some_and(|secret| offered(&secret.metadata, &self.settings, request.credential_type, &request.scope)) {
             let needed: Vec<String> = labels_that_offer(request.credential_type, &request.scope).into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-            return Err(secret_field(format!("The Secret {} is not offered for this type and scope; it needs the labels {}", request.secret_name, needed.join(", "))));
+            return Err(secret_field(format!("No Secret {} in {namespace} is offered for this type and scope; it needs the labels {}", request.secret_name, needed.join(", "))));
         }
         if let Some(other) = self.backed_by(&namespace, &request.secret_name) {
             return Err(ServiceError::Conflict(FieldError::new("secretName", format!("The Secret {} already backs the credential {other}", request.secret_name))));
@@ -479,10 +498,13 @@ impl CredentialsService {
         })
     }
 
-    /// A Kubernetes name for a new credential and its Secret, free in `namespace`.
+    /// A Kubernetes name for a new credential and its Secret, free in `namespace`. Keyhold finds
+    /// its own Secrets by name (accounts, the session key, Redis's password, project secrets), so
+    /// a credential never gets a `keyhold-` name or the project secrets' name.
     async fn free_name(&self, namespace: &str, display_name: &str) -> Result<String, ServiceError> {
         let base = match object_name_from(display_name) {
             name if name.is_empty() => "credential".to_string(),
+            name if name.starts_with("keyhold-") || name == self.settings.project_secret_name => format!("credential-{name}"),
             name => name,
         };
         let secrets: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
@@ -653,6 +675,16 @@ pub fn offered(secret: &ObjectMeta, settings: &Settings, credential_type: Creden
     let labels = secret.labels.as_ref().unwrap_or(&none);
     let in_system = secret.namespace.as_deref() == Some(settings.system_namespace.as_str());
     labels.get(MANAGED_BY).map(String::as_str) != Some("keyhold") && offers(labels, in_system, credential_type, scope)
+}
+
+/// Whether a Secret Keyhold found by name is one it keeps for itself (accounts, the session key):
+/// labelled as Keyhold's and neither a credential's Secret nor owned by anything. A Secret that a
+/// credential's create made under such a name is refused, never read as Keyhold's own.
+pub fn keyholds_own(secret: &ObjectMeta) -> bool {
+    let labels = secret.labels.as_ref();
+    labels.and_then(|l| l.get(MANAGED_BY)).map(String::as_str) == Some("keyhold")
+        && !labels.is_some_and(|l| l.contains_key(CREDENTIAL_LABEL))
+        && secret.owner_references.as_ref().is_none_or(Vec::is_empty)
 }
 
 /// An ownerReference to `credential`, by uid: a credential of the same name made later is not its

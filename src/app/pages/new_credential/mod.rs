@@ -32,7 +32,7 @@ pub async fn creation_scopes() -> Result<Option<ScopeNode>, AppError> {
 /// What is wrong with a name for a new credential, if anything (taken, or against the rules).
 #[server(endpoint = "check_credential_name")]
 pub async fn check_credential_name(display_name: String) -> Result<Option<String>, AppError> {
-    crate::server::auth::web::credentials(|service, _| async move { Ok(service.name_problem(&display_name).map(|p| p.message)) }).await
+    crate::server::auth::web::credentials(|service, who| async move { Ok(service.name_problem(&who, &display_name).await?.map(|p| p.message)) }).await
 }
 
 /// The existing secrets a scope offers for a type, and the labels that offer one.
