@@ -57,9 +57,13 @@ impl Preferences {
         known.get(user).map(|c| c.hidden_columns.iter().filter_map(|k| Column::from_key(k)).collect()).unwrap_or_default()
     }
 
-    /// Records the columns `user` hides (the Credential column cannot be hidden).
+    /// Records the columns `user` hides (the Credential column cannot be hidden). Each column is
+    /// kept once, so one person's record stays small in a ConfigMap everyone shares.
     pub async fn hide_columns(&self, user: &str, hidden: &[Column]) -> Result<(), kube::Error> {
-        let chosen = Chosen { hidden_columns: hidden.iter().filter(|c| c.hideable()).map(|c| c.key().to_string()).collect() };
+        let mut hidden: Vec<Column> = hidden.iter().copied().filter(|c| c.hideable()).collect();
+        hidden.sort();
+        hidden.dedup();
+        let chosen = Chosen { hidden_columns: hidden.iter().map(|c| c.key().to_string()).collect() };
         let value = serde_json::to_string(&chosen).expect("serialisable");
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &self.namespace);
         // A merge patch of one key leaves the other people's keys alone, so concurrent changes by
