@@ -123,6 +123,10 @@ pub enum StartError {
     #[error("cannot use data directory {path}: {reason}")]
     DataDir { path: PathBuf, reason: String },
     #[error(transparent)]
+    PrivateDir(#[from] crate::private_files::PrivateDirError),
+    #[error("the embedded Kubernetes API would listen on {0}, which other machines can reach, with the admin token's full power behind it; use a loopback address such as 127.0.0.1:6443, or add --kube-api-allow-remote if that is meant")]
+    RemoteKubeApi(std::net::SocketAddr),
+    #[error(transparent)]
     Connect(#[from] cluster::ConnectError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: std::net::SocketAddr, source: std::io::Error },
@@ -142,13 +146,23 @@ pub enum StartError {
     Serve(std::io::Error),
 }
 
-/// Makes sure `dir` exists and is writable, so a bad directory is one clear error at start.
+/// Makes sure `dir` exists, is its owner's alone and is writable, so a bad directory is one clear
+/// error at start.
 fn prepare_data_dir(dir: &Path) -> Result<(), StartError> {
+    crate::private_files::private_dir(dir)?;
     let fail = |e: std::io::Error| StartError::DataDir { path: dir.to_path_buf(), reason: e.to_string() };
-    std::fs::create_dir_all(dir).map_err(fail)?;
     let probe = dir.join(".keyhold-write-check");
     std::fs::write(&probe, b"").map_err(fail)?;
     std::fs::remove_file(&probe).map_err(fail)
+}
+
+/// The embedded API answers to its admin token with a cluster administrator's power, so it stays
+/// on loopback unless the operator says otherwise.
+fn check_kube_api_listen(listen: std::net::SocketAddr, allow_remote: bool) -> Result<(), StartError> {
+    if listen.ip().is_loopback() || allow_remote {
+        return Ok(());
+    }
+    Err(StartError::RemoteKubeApi(listen))
 }
 
 /// Leptos' runtime options: `Leptos.toml`, overridden by the `LEPTOS_*` variables cargo-leptos sets.
@@ -186,6 +200,9 @@ fn replica_identity() -> String {
 /// `keyhold serve`: the console.
 pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     let data_dir = &args.cluster.data_dir;
+    if let Some(listen) = args.kube_api_listen {
+        check_kube_api_listen(listen, args.kube_api_allow_remote)?;
+    }
     prepare_data_dir(data_dir)?;
     let leptos_options = leptos_options()?;
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
@@ -258,6 +275,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
 
 /// `keyhold kube-api`: the embedded Kubernetes API alone.
 pub async fn kube_api(args: KubeApiArgs) -> Result<(), StartError> {
+    check_kube_api_listen(args.listen, args.allow_remote)?;
     prepare_data_dir(&args.data_dir)?;
     let cluster = crate::embedded::Cluster::open(&args.data_dir).map_err(cluster::ConnectError::from)?;
     let stop = shutdown::Signal::install();
