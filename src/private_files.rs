@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PrivateDirError {
-    #[error("cannot use {path}: {source}")]
+    #[error("cannot use data directory {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
-    #[error("the directory {path} holds secrets in plain text but is open to group or others (mode {mode:03o}); make it private with: chmod -R go= {path}")]
+    #[error("the data directory {path} holds secrets in plain text but is open to group or others (mode {mode:03o}); make it private with: chmod -R go= {path}")]
     Exposed { path: PathBuf, mode: u32 },
 }
 

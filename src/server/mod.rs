@@ -124,8 +124,8 @@ pub enum StartError {
     DataDir { path: PathBuf, reason: String },
     #[error(transparent)]
     PrivateDir(#[from] crate::private_files::PrivateDirError),
-    #[error("the embedded Kubernetes API would listen on {0}, which other machines can reach, with the admin token's full power behind it; use a loopback address such as 127.0.0.1:6443, or add --kube-api-allow-remote if that is meant")]
-    RemoteKubeApi(std::net::SocketAddr),
+    #[error("the embedded Kubernetes API would listen on {addr}, which other machines can reach, with a cluster administrator's power behind its token; use a loopback address such as 127.0.0.1:6443, or add {flag} if that is meant")]
+    RemoteKubeApi { addr: std::net::SocketAddr, flag: &'static str },
     #[error(transparent)]
     Connect(#[from] cluster::ConnectError),
     #[error("cannot listen on {addr}: {source}")]
@@ -158,11 +158,12 @@ fn prepare_data_dir(dir: &Path) -> Result<(), StartError> {
 
 /// The embedded API answers to its admin token with a cluster administrator's power, so it stays
 /// on loopback unless the operator says otherwise.
-fn check_kube_api_listen(listen: std::net::SocketAddr, allow_remote: bool) -> Result<(), StartError> {
-    if listen.ip().is_loopback() || allow_remote {
+/// `flag` is the one that allows it, as the command at hand spells it.
+fn check_kube_api_listen(addr: std::net::SocketAddr, allowed: bool, flag: &'static str) -> Result<(), StartError> {
+    if addr.ip().is_loopback() || allowed {
         return Ok(());
     }
-    Err(StartError::RemoteKubeApi(listen))
+    Err(StartError::RemoteKubeApi { addr, flag })
 }
 
 /// Leptos' runtime options: `Leptos.toml`, overridden by the `LEPTOS_*` variables cargo-leptos sets.
@@ -201,7 +202,7 @@ fn replica_identity() -> String {
 pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     let data_dir = &args.cluster.data_dir;
     if let Some(listen) = args.kube_api_listen {
-        check_kube_api_listen(listen, args.kube_api_allow_remote)?;
+        check_kube_api_listen(listen, args.kube_api_allow_remote, "--kube-api-allow-remote")?;
     }
     prepare_data_dir(data_dir)?;
     let leptos_options = leptos_options()?;
@@ -275,7 +276,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
 
 /// `keyhold kube-api`: the embedded Kubernetes API alone.
 pub async fn kube_api(args: KubeApiArgs) -> Result<(), StartError> {
-    check_kube_api_listen(args.listen, args.allow_remote)?;
+    check_kube_api_listen(args.listen, args.allow_remote, "--allow-remote")?;
     prepare_data_dir(&args.data_dir)?;
     let cluster = crate::embedded::Cluster::open(&args.data_dir).map_err(cluster::ConnectError::from)?;
     let stop = shutdown::Signal::install();
