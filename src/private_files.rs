@@ -21,10 +21,15 @@ pub fn restrict_new_files() {
     unsafe { libc::umask(0o077) };
 }
 
+/// Creates `dir` and missing parents 0700; an existing one is left as it is.
+pub fn create_dir(dir: &Path) -> io::Result<()> {
+    DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
 /// Creates `dir` (and missing parents) 0700, or checks that an existing one is its owner's alone.
 pub fn private_dir(dir: &Path) -> Result<(), PrivateDirError> {
     let io = |source| PrivateDirError::Io { path: dir.to_path_buf(), source };
-    DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io)?;
+    create_dir(dir).map_err(io)?;
     let mode = std::fs::metadata(dir).map_err(io)?.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(PrivateDirError::Exposed { path: dir.to_path_buf(), mode });
@@ -38,7 +43,7 @@ pub fn private_dir(dir: &Path) -> Result<(), PrivateDirError> {
 pub fn write_private(path: &Path, contents: &[u8]) -> io::Result<()> {
     let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    create_dir(dir)?;
     let temporary = dir.join(format!(".{}.{}", name.to_string_lossy(), uuid::Uuid::new_v4().simple()));
     // `create_new` is O_EXCL: it makes a new file or fails, and never opens one through a symlink.
     let written = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temporary).and_then(|mut file| {

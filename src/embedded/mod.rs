@@ -47,19 +47,17 @@ pub enum EmbeddedError {
     Store(#[from] StoreError),
     #[error("cannot use {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
-    #[error(transparent)]
-    PrivateDir(#[from] crate::private_files::PrivateDirError),
 }
 
 impl Cluster {
-    /// Opens the cluster kept in `data_dir`, creating it (with its system namespaces) on first use.
-    /// The directory must be its owner's alone: it holds every Secret in plain text.
+    /// Opens the cluster kept in `data_dir`, creating it (with its system namespaces) on first use;
+    /// a new directory is its owner's alone (it holds every Secret in plain text).
     pub fn open(data_dir: &Path) -> Result<Arc<Self>, EmbeddedError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| EmbeddedError::Io { path, source }
         };
-        crate::private_files::private_dir(data_dir)?;
+        crate::private_files::create_dir(data_dir).map_err(io(data_dir))?;
         let (store, created) = Store::open(data_dir)?;
         let admin_token = auth::load_or_create_token(data_dir).map_err(io(data_dir))?;
         let tls = tls::load_or_create(data_dir).map_err(io(data_dir))?;

@@ -146,11 +146,15 @@ pub enum StartError {
     Serve(std::io::Error),
 }
 
-/// Makes sure `dir` exists, is its owner's alone and is writable, so a bad directory is one clear
-/// error at start.
-fn prepare_data_dir(dir: &Path) -> Result<(), StartError> {
-    crate::private_files::private_dir(dir)?;
+/// Makes sure `dir` exists and is writable, and when it keeps secrets that it is its owner's
+/// alone, so a bad directory is one clear error at start.
+fn prepare_data_dir(dir: &Path, keeps_secrets: bool) -> Result<(), StartError> {
     let fail = |e: std::io::Error| StartError::DataDir { path: dir.to_path_buf(), reason: e.to_string() };
+    if keeps_secrets {
+        crate::private_files::private_dir(dir)?;
+    } else {
+        crate::private_files::create_dir(dir).map_err(fail)?;
+    }
     let probe = dir.join(".keyhold-write-check");
     std::fs::write(&probe, b"").map_err(fail)?;
     std::fs::remove_file(&probe).map_err(fail)
@@ -204,7 +208,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     if let Some(listen) = args.kube_api_listen {
         check_kube_api_listen(listen, args.kube_api_allow_remote, "--kube-api-allow-remote")?;
     }
-    prepare_data_dir(data_dir)?;
+    // The embedded cluster and SQLite sessions keep values there; on a real cluster with Redis it
+    // holds nothing (and the shipped Deployment's emptyDir is open to all).
+    let keeps_secrets = args.session_store.is_none() || cluster::resolve(args.cluster.cluster) == config::ClusterMode::Embedded;
+    prepare_data_dir(data_dir, keeps_secrets)?;
     let leptos_options = leptos_options()?;
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
     let web = WebSettings::new(&public_url, args.session_idle_timeout, args.session_lifetime).map_err(StartError::Config)?;
@@ -277,7 +284,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
 /// `keyhold kube-api`: the embedded Kubernetes API alone.
 pub async fn kube_api(args: KubeApiArgs) -> Result<(), StartError> {
     check_kube_api_listen(args.listen, args.allow_remote, "--allow-remote")?;
-    prepare_data_dir(&args.data_dir)?;
+    prepare_data_dir(&args.data_dir, true)?;
     let cluster = crate::embedded::Cluster::open(&args.data_dir).map_err(cluster::ConnectError::from)?;
     let stop = shutdown::Signal::install();
     serve_kube_api(&cluster, args.listen, args.write_kubeconfig.as_deref(), stop).await?.await.map_err(StartError::Serve)
