@@ -38,4 +38,4 @@ test-tools:
 
 ## Benchmarks: the embedded API, the credentials service and the Credentials page (figures go into the README).
 bench:
-	cargo bench --features ssr --bench list_secrets --bench credentials --bench page
+	cargo bench --features ssr --bench list_secrets --bench credentials --bench page --bench inputs

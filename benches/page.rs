@@ -39,7 +39,8 @@ async fn main() {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let mut server = Command::new(env!("CARGO_BIN_EXE_keyhold"))
-        .args(["serve", "--no-demo", "--listen", &format!("127.0.0.1:{port}"), "--data-dir", dir.path().to_str().unwrap()])
+        .args(["serve", "--no-demo", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir.path().join("data"))
         .args(["--kube-api-listen", &format!("127.0.0.1:{}", free_port()), "--write-kubeconfig", kubeconfig.to_str().unwrap()])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

@@ -1,8 +1,8 @@
 //! Keyhold: a Kubernetes-native credentials manager.
 //!
 //! The crate is compiled twice by cargo-leptos: with `ssr` into the server binary and with `hydrate`
-//! into the WASM bundle. `app` and `domain` are shared by both; `server` and `embedded` exist only
-//! on the server.
+//! into the WASM bundle. `app` and `domain` are shared by both; `server`, `embedded` and
+//! `private_files` exist only on the server.
 
 #![recursion_limit = "256"]
 
@@ -11,6 +11,8 @@ pub mod domain;
 
 #[cfg(feature = "ssr")]
 pub mod embedded;
+#[cfg(feature = "ssr")]
+pub mod private_files;
 #[cfg(feature = "ssr")]
 pub mod server;
 

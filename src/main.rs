@@ -23,6 +23,7 @@ async fn main() -> ExitCode {
         }
     };
     telemetry::init();
+    keyhold::private_files::restrict_new_files();
     let result = match cli.command {
         None => server::serve(cli.serve).await,
         Some(Command::Serve(args)) => server::serve(args).await,

@@ -30,12 +30,15 @@ fn an_unusable_data_directory_is_one_line_and_exit_code_2() {
 
 #[test]
 fn a_corrupt_embedded_cluster_stops_start_up() {
+    use std::os::unix::fs::DirBuilderExt;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("cluster.redb"), b"garbage").unwrap();
-    let (code, stderr) = keyhold(&["kube-api", "--listen", "127.0.0.1:0", "--data-dir", dir.path().to_str().unwrap()]);
+    let data = dir.path().join("data");
+    std::fs::DirBuilder::new().mode(0o700).create(&data).unwrap();
+    std::fs::write(data.join("cluster.redb"), b"garbage").unwrap();
+    let (code, stderr) = keyhold(&["kube-api", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(stderr.contains("cluster.redb"), "{stderr}");
-    assert_eq!(std::fs::read(dir.path().join("cluster.redb")).unwrap(), b"garbage");
+    assert_eq!(std::fs::read(data.join("cluster.redb")).unwrap(), b"garbage");
 }
 
 #[test]
@@ -76,7 +79,8 @@ fn json_logs_and_a_graceful_stop_on_sigterm() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_keyhold"))
-        .args(["serve", "--cluster", "embedded", "--no-demo", "--listen", "127.0.0.1:0", "--data-dir", dir.path().to_str().unwrap()])
+        .args(["serve", "--cluster", "embedded", "--no-demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("KEYHOLD_LOG_FORMAT", "json")
         .stderr(std::process::Stdio::piped())

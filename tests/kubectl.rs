@@ -715,13 +715,15 @@ impl KubeApiProcess {
 #[test]
 fn an_acknowledged_write_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let mut first = KubeApiProcess::start(dir.path());
+    // A directory of its own: Keyhold refuses one open to others, as tempfile's are.
+    let data = dir.path().join("data");
+    let mut first = KubeApiProcess::start(&data);
     let created = first.kubectl(&["create", "secret", "generic", "durable", "-n", "default", "--from-literal=k=v"]);
     assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
     first.child.kill().unwrap(); // SIGKILL: no shutdown, no flush
     first.child.wait().unwrap();
 
-    let mut second = KubeApiProcess::start(dir.path());
+    let mut second = KubeApiProcess::start(&data);
     let got = second.kubectl(&["get", "secret", "durable", "-n", "default", "-o", "jsonpath={.data.k}"]);
     let _ = second.child.kill();
     assert_eq!(String::from_utf8_lossy(&got.stdout), "dg==", "{}", String::from_utf8_lossy(&got.stderr));

@@ -61,7 +61,7 @@ test('an editor adds, replaces, deletes and imports keys, and never sees a value
   await addForm(page).getByLabel('Key', { exact: true }).fill('API_TOKEN');
   await addForm(page).getByLabel('Value', { exact: true }).fill(canary('again'));
   await addForm(page).getByRole('button', { name: 'Add secret' }).click();
-  await expect(page.getByText('The key API_TOKEN already exists; replace its value instead')).toBeVisible();
+  await expect(page.getByText('This key already exists; replace its value instead')).toBeVisible();
 
   const rotated = canary('rotated');
   await page.getByRole('button', { name: 'Replace value of API_TOKEN' }).click();

@@ -126,7 +126,7 @@ test('rules are checked as you type, values hide and show, and a double press cr
   await field(page, 'Key').fill('TOKEN');
   await page.getByRole('button', { name: '+ Key & value' }).click();
   await field(page, 'Key').nth(1).fill('TOKEN');
-  await expect(page.getByText('The key TOKEN is already used')).toBeVisible();
+  await expect(page.getByText('This key is already used in an earlier row')).toBeVisible();
   await page.getByRole('button', { name: 'Remove row 2' }).click();
   await expect(field(page, 'Key')).toHaveCount(1);
 
@@ -311,7 +311,7 @@ test('a Secret as kubectl prints it, pasted as JSON or uploaded as YAML, opens i
   await open(page, '/credentials/new');
   await page.getByLabel('Secret (JSON or YAML)').fill('kind: ConfigMap\ndata:\n  a: b\n');
   await page.getByRole('button', { name: 'Continue' }).click();
-  await expect(page.getByText('This is a ConfigMap, not a Secret')).toBeVisible();
+  await expect(page.getByText('This is not a Secret (its kind is something else)')).toBeVisible();
 });
 
 test('no value planted above ever came back: not in a page, a server function, the API or the log', async ({ request }) => {

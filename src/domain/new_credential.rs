@@ -2,7 +2,7 @@
 //! data it becomes (DESIGN.md §1, "Credential types and their Secrets"). The browser runs the same
 //! validation as the server, field by field.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -63,21 +63,7 @@ impl SecretValues {
             SecretValues::Password { username, password } => {
                 [required("username", username, "a username"), required("password", password, "a password")].into_iter().flatten().collect()
             }
-            SecretValues::Generic { entries } => {
-                let mut problems = Vec::new();
-                if entries.is_empty() {
-                    problems.push(FieldError::new("entries", "Add at least one key"));
-                }
-                for (i, (key, _)) in entries.iter().enumerate() {
-                    let field = format!("entries[{i}].key");
-                    if let Err(e) = check_key(&field, key) {
-                        problems.push(e);
-                    } else if entries[..i].iter().any(|(earlier, _)| earlier == key) {
-                        problems.push(FieldError::new(field, format!("The key {key} is already used")));
-                    }
-                }
-                problems
-            }
+            SecretValues::Generic { entries } => generic_problems(entries),
             SecretValues::Tls { certificate, private_key } => super::tls::tls_problems(certificate, private_key),
         };
         let size: usize = self.data().values().map(Vec::len).sum();
@@ -109,6 +95,26 @@ impl SecretValues {
         };
         pairs.into_iter().collect()
     }
+}
+
+/// The rows of a generic secret: each key by Kubernetes' rule and used once. Linear (a set of the
+/// keys seen), and messages name the row, never its key: a value typed into a key field would be
+/// repeated otherwise.
+fn generic_problems(entries: &[(String, String)]) -> Vec<FieldError> {
+    let mut problems = Vec::new();
+    if entries.is_empty() {
+        problems.push(FieldError::new("entries", "Add at least one key"));
+    }
+    let mut seen: HashSet<&str> = HashSet::with_capacity(entries.len());
+    for (i, (key, _)) in entries.iter().enumerate() {
+        let field = format!("entries[{i}].key");
+        if let Err(e) = check_key(&field, key) {
+            problems.push(e);
+        } else if !seen.insert(key) {
+            problems.push(FieldError::new(field, "This key is already used in an earlier row"));
+        }
+    }
+    problems
 }
 
 /// A new display name and description for a credential; its Kubernetes names never change.
@@ -239,6 +245,29 @@ mod tests {
         let fields: Vec<_> = values.problems().into_iter().map(|p| p.field).collect();
         assert_eq!(fields, ["entries[1].key", "entries[2].key"]);
         assert_eq!(SecretValues::Generic { entries: vec![] }.problems()[0].field, "entries");
+    }
+
+    /// Keys typed wrongly (a value in a key field, the same key twice) are named by row only.
+    #[test]
+    fn no_message_repeats_a_key_or_value() {
+        const CANARY: &str = "S3cr3tCanary";
+        let rows = |keys: &[&str]| SecretValues::Generic { entries: keys.iter().map(|k| (k.to_string(), CANARY.to_string())).collect() };
+        let values = [
+            rows(&[CANARY, CANARY]),
+            rows(&["postgres://app:S3cr3tCanary@db"]),
+            rows(&[&format!("..{CANARY}")]),
+            rows(&[&CANARY.repeat(30)]),
+            SecretValues::Generic { entries: vec![("big".into(), CANARY.repeat(MAX_SECRET_BYTES / CANARY.len() + 1))] },
+            SecretValues::DockerRegistry { registry: format!("{CANARY} x"), username: CANARY.into(), password: String::new() },
+            SecretValues::Tls { certificate: CANARY.into(), private_key: CANARY.into() },
+        ];
+        for values in values {
+            let problems = values.problems();
+            assert!(!problems.is_empty());
+            for problem in problems {
+                assert!(!problem.to_string().contains(CANARY), "{problem}");
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! "Create from file": a Secret as `kubectl create secret … --dry-run=client -o json` (or `-o
 //! yaml`) prints it, read into the values of a new credential. Runs in the browser, so the file's
-//! values go to the server only with the wizard's request. Messages name keys, never values.
+//! values go to the server only with the wizard's request. Messages say where in the file the
+//! problem is (`data`, the n-th key), never what the file holds: a key, a kind or a type may be a
+//! value pasted in the wrong place.
 
 use std::collections::BTreeMap;
 
@@ -38,14 +40,15 @@ pub fn read_secret_file(text: &str) -> Result<SecretFile, FieldError> {
     };
     let kind = document.get("kind").and_then(Value::as_str).unwrap_or("Secret");
     if kind != "Secret" {
-        return Err(problem(format!("This is a {kind}, not a Secret")));
+        return Err(problem("This is not a Secret (its kind is something else)"));
     }
     let name = document.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
     let secret_type = document.get("type").and_then(Value::as_str).unwrap_or("Opaque").to_string();
     let mut data = BTreeMap::new();
-    for (key, value) in document.get("data").and_then(Value::as_object).into_iter().flatten() {
-        let bytes = value.as_str().and_then(base64::decode).ok_or_else(|| problem(format!("The value of {key} is not base64")))?;
-        let text = String::from_utf8(bytes).map_err(|_| problem(format!("The value of {key} is not text")))?;
+    for (index, (key, value)) in document.get("data").and_then(Value::as_object).into_iter().flatten().enumerate() {
+        let which = index + 1;
+        let bytes = value.as_str().and_then(base64::decode).ok_or_else(|| problem(format!("The value of key {which} under data is not base64")))?;
+        let text = String::from_utf8(bytes).map_err(|_| problem(format!("The value of key {which} under data is not text")))?;
         data.insert(key.clone(), text);
     }
     for (key, value) in document.get("stringData").and_then(Value::as_object).into_iter().flatten() {
@@ -70,7 +73,7 @@ fn values_of(secret_type: &str, mut data: BTreeMap<String, String>) -> Result<Se
             Ok(SecretValues::AccessKey { access_key_id: take("AWS_ACCESS_KEY_ID"), secret_access_key: take("AWS_SECRET_ACCESS_KEY") })
         }
         "Opaque" => Ok(SecretValues::Generic { entries: data.into_iter().collect() }),
-        other => Err(problem(format!("Secrets of type {other} cannot be made into a credential here"))),
+        _ => Err(problem("Only Secrets of type Opaque, kubernetes.io/dockerconfigjson, kubernetes.io/basic-auth and kubernetes.io/tls can be made into a credential here")),
     }
 }
 
@@ -205,11 +208,30 @@ mod tests {
     fn what_cannot_be_read_is_named_without_its_values() {
         let message = |text: &str| read_secret_file(text).unwrap_err().message;
         assert_eq!(message("{ not json"), "This is not valid JSON");
-        assert_eq!(message("kind: ConfigMap\ndata:\n  a: b\n"), "This is a ConfigMap, not a Secret");
-        assert_eq!(message("kind: Secret\ndata:\n  TOKEN: not-base64-canary!\n"), "The value of TOKEN is not base64");
+        assert_eq!(message("kind: ConfigMap\ndata:\n  a: b\n"), "This is not a Secret (its kind is something else)");
+        assert_eq!(message("kind: Secret\ndata:\n  A: YQ==\n  TOKEN: not-base64-canary!\n"), "The value of key 2 under data is not base64");
         assert_eq!(message("kind: Secret\nmetadata:\n  name: empty\n"), "The Secret holds no data");
         assert_eq!(message("items:\n- a\n"), "This is neither JSON nor YAML as kubectl prints it");
         assert_eq!(read_secret_file("kind: Secret\ntype: kubernetes.io/tls\ndata:\n  tls.crt: YQ==\n  tls.key: Yg==\n").unwrap().credential_type(), CredentialType::Tls);
-        assert!(message("kind: Secret\ntype: kubernetes.io/ssh-auth\ndata:\n  ssh-privatekey: YQ==\n").contains("kubernetes.io/ssh-auth"));
+        assert!(message("kind: Secret\ntype: kubernetes.io/ssh-auth\ndata:\n  ssh-privatekey: YQ==\n").starts_with("Only Secrets of type Opaque"));
+    }
+
+    /// Whatever field of the file holds a pasted value, the message does not repeat it.
+    #[test]
+    fn no_message_repeats_the_file() {
+        const CANARY: &str = "S3cr3tCanary";
+        for text in [
+            format!("kind: {CANARY}\n"),
+            format!("{{\"kind\": \"{CANARY}\"}}"),
+            format!("kind: Secret\ndata:\n  {CANARY}: not-base64!\n"),
+            format!("kind: Secret\ndata:\n  {CANARY}: //79\n"),
+            format!("kind: Secret\ntype: {CANARY}\ndata:\n  a: YQ==\n"),
+            format!("kind: Secret\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: {}\n", base64::encode(CANARY.as_bytes())),
+            format!("{{ {CANARY}"),
+            format!("{CANARY}\n- {CANARY}\n"),
+        ] {
+            let message = read_secret_file(&text).unwrap_err().to_string();
+            assert!(!message.contains(CANARY), "{message}");
+        }
     }
 }

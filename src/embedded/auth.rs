@@ -12,6 +12,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::private_files::write_private;
+
 use super::Cluster;
 use super::rbac::{self, Attributes, Identity, MASTERS};
 use super::status::ApiError;
@@ -36,18 +38,11 @@ pub fn load_or_create_token(dir: &Path) -> std::io::Result<String> {
         Ok(token) => Ok(token.trim().to_string()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-            write_private(&path, &token)?;
+            write_private(&path, token.as_bytes())?;
             Ok(token)
         }
         Err(e) => Err(e),
     }
-}
-
-pub(super) fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    file.write_all(contents.as_bytes())
 }
 
 fn unauthorized() -> Response {
@@ -121,10 +116,7 @@ pub fn write_kubeconfig(file: &Path, addr: SocketAddr, token: &str, ca_pem: &str
         "contexts": [{"name": "keyhold-embedded", "context": {"cluster": "keyhold-embedded", "user": "keyhold-admin"}}],
         "current-context": "keyhold-embedded",
     });
-    if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    write_private(file, &serde_yaml::to_string(&config).map_err(std::io::Error::other)?)
+    write_private(file, serde_yaml::to_string(&config).map_err(std::io::Error::other)?.as_bytes())
 }
 
 #[cfg(test)]

@@ -50,13 +50,14 @@ pub enum EmbeddedError {
 }
 
 impl Cluster {
-    /// Opens the cluster kept in `data_dir`, creating it (with its system namespaces) on first use.
+    /// Opens the cluster kept in `data_dir`, creating it (with its system namespaces) on first use;
+    /// a new directory is its owner's alone (it holds every Secret in plain text).
     pub fn open(data_dir: &Path) -> Result<Arc<Self>, EmbeddedError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| EmbeddedError::Io { path, source }
         };
-        std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
+        crate::private_files::create_dir(data_dir).map_err(io(data_dir))?;
         let (store, created) = Store::open(data_dir)?;
         let admin_token = auth::load_or_create_token(data_dir).map_err(io(data_dir))?;
         let tls = tls::load_or_create(data_dir).map_err(io(data_dir))?;
@@ -153,7 +154,7 @@ impl Cluster {
     /// Serves the API over TLS for real clients (kubectl), requiring the admin bearer token.
     pub async fn serve(self: &Arc<Self>, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let router = api::router(self.clone()).layer(axum::middleware::from_fn_with_state(self.clone(), auth::authenticate));
-        axum::serve(tls::TlsListener::new(listener, &self.tls), router).with_graceful_shutdown(shutdown).await
+        axum::serve(tls::TlsListener::new(listener, &self.tls)?, router).with_graceful_shutdown(shutdown).await
     }
 
     /// Writes a kubeconfig that points kubectl at `addr` with the admin token.

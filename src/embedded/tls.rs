@@ -6,14 +6,19 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::server::TlsStream;
+
+use crate::private_files::write_private;
 
 const CA_FILE: &str = "ca.crt";
 const CERT_FILE: &str = "tls.crt";
@@ -41,9 +46,10 @@ fn create(dir: &Path) -> std::io::Result<()> {
     params.distinguished_name.push(DnType::CommonName, "keyhold-embedded-apiserver");
     let cert = params.signed_by(&key, &Issuer::new(ca_params, ca_key)).map_err(other)?;
 
-    super::auth::write_private(&dir.join(KEY_FILE), &key.serialize_pem())?;
-    std::fs::write(dir.join(CERT_FILE), cert.pem())?;
-    std::fs::write(dir.join(CA_FILE), ca_cert.pem())
+    // The key last: its presence says the identity is complete.
+    write_private(&dir.join(CERT_FILE), cert.pem().as_bytes())?;
+    write_private(&dir.join(CA_FILE), ca_cert.pem().as_bytes())?;
+    write_private(&dir.join(KEY_FILE), key.serialize_pem().as_bytes())
 }
 
 /// Loads the TLS identity kept in `dir`, creating it on first use.
@@ -64,15 +70,53 @@ pub fn load_or_create(dir: &Path) -> std::io::Result<Identity> {
     Ok(Identity { ca_pem, acceptor: TlsAcceptor::from(Arc::new(config)) })
 }
 
-/// A TCP listener whose connections complete a TLS handshake before axum sees them.
+/// How long a client may take to complete its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Handshaken = (TlsStream<TcpStream>, SocketAddr);
+
+/// A TCP listener whose connections complete a TLS handshake before axum sees them. Each
+/// handshake runs on its own task under a timeout, so a client that connects and stays silent
+/// delays nobody else.
 pub struct TlsListener {
-    tcp: TcpListener,
-    acceptor: TlsAcceptor,
+    handshaken: mpsc::Receiver<Handshaken>,
+    addr: SocketAddr,
+    accepting: JoinHandle<()>,
 }
 
 impl TlsListener {
-    pub fn new(tcp: TcpListener, identity: &Identity) -> Self {
-        TlsListener { tcp, acceptor: identity.acceptor.clone() }
+    pub fn new(tcp: TcpListener, identity: &Identity) -> std::io::Result<Self> {
+        let addr = tcp.local_addr()?;
+        let (done, handshaken) = mpsc::channel(16);
+        let accepting = tokio::spawn(accept_loop(tcp, identity.acceptor.clone(), done));
+        Ok(TlsListener { handshaken, addr, accepting })
+    }
+}
+
+impl Drop for TlsListener {
+    fn drop(&mut self) {
+        self.accepting.abort();
+    }
+}
+
+async fn accept_loop(tcp: TcpListener, acceptor: TlsAcceptor, done: mpsc::Sender<Handshaken>) {
+    loop {
+        let (stream, addr) = match tcp.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::debug!(error = %e, "accept failed");
+                continue;
+            }
+        };
+        let (acceptor, done) = (acceptor.clone(), done.clone());
+        tokio::spawn(async move {
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                // The server may be gone when the handshake ends; the connection just closes.
+                Ok(Ok(tls)) => drop(done.send((tls, addr)).await),
+                Ok(Err(e)) => tracing::debug!(%addr, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%addr, "TLS handshake timed out"),
+            }
+        });
     }
 }
 
@@ -81,23 +125,14 @@ impl axum::serve::Listener for TlsListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let (stream, addr) = match self.tcp.accept().await {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    tracing::debug!(error = %e, "accept failed");
-                    continue;
-                }
-            };
-            // Handshakes run one at a time: this listener serves local tools, not traffic.
-            match self.acceptor.accept(stream).await {
-                Ok(tls) => return (tls, addr),
-                Err(e) => tracing::debug!(%addr, error = %e, "TLS handshake failed"),
-            }
+        match self.handshaken.recv().await {
+            Some(handshaken) => handshaken,
+            // The accept loop only ends when this listener is dropped.
+            None => std::future::pending().await,
         }
     }
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
+        Ok(self.addr)
     }
 }

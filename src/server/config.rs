@@ -154,6 +154,9 @@ pub struct ServeArgs {
     /// Also expose the embedded cluster to real clients on this loopback address.
     #[arg(long, env = "KEYHOLD_KUBE_API_LISTEN")]
     pub kube_api_listen: Option<SocketAddr>,
+    /// Let --kube-api-listen be an address other machines reach.
+    #[arg(long, env = "KEYHOLD_KUBE_API_ALLOW_REMOTE", requires = "kube_api_listen")]
+    pub kube_api_allow_remote: bool,
     /// Where to write a kubeconfig for `--kube-api-listen`.
     #[arg(long, env = "KEYHOLD_WRITE_KUBECONFIG", requires = "kube_api_listen")]
     pub write_kubeconfig: Option<PathBuf>,
@@ -170,6 +173,9 @@ pub struct KubeApiArgs {
     /// Loopback address to serve the API on.
     #[arg(long, env = "KEYHOLD_KUBE_API_LISTEN", default_value = "127.0.0.1:6443")]
     pub listen: SocketAddr,
+    /// Let --listen be an address other machines reach.
+    #[arg(long, env = "KEYHOLD_KUBE_API_ALLOW_REMOTE")]
+    pub allow_remote: bool,
     /// Directory holding the cluster's state.
     #[arg(long, env = "KEYHOLD_DATA_DIR", default_value = "keyhold-data")]
     pub data_dir: PathBuf,

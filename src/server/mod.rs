@@ -116,6 +116,10 @@ pub enum StartError {
     #[error("cannot use data directory {path}: {reason}")]
     DataDir { path: PathBuf, reason: String },
     #[error(transparent)]
+    PrivateDir(#[from] crate::private_files::PrivateDirError),
+    #[error("the embedded Kubernetes API would listen on {addr}, which other machines can reach, with a cluster administrator's power behind its token; use a loopback address such as 127.0.0.1:6443, or add {flag} if that is meant")]
+    RemoteKubeApi { addr: std::net::SocketAddr, flag: &'static str },
+    #[error(transparent)]
     Connect(#[from] cluster::ConnectError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: std::net::SocketAddr, source: std::io::Error },
@@ -137,13 +141,28 @@ pub enum StartError {
     Serve(std::io::Error),
 }
 
-/// Makes sure `dir` exists and is writable, so a bad directory is one clear error at start.
-fn prepare_data_dir(dir: &Path) -> Result<(), StartError> {
+/// Makes sure `dir` exists and is writable, and when it keeps secrets that it is its owner's
+/// alone, so a bad directory is one clear error at start.
+fn prepare_data_dir(dir: &Path, keeps_secrets: bool) -> Result<(), StartError> {
     let fail = |e: std::io::Error| StartError::DataDir { path: dir.to_path_buf(), reason: e.to_string() };
-    std::fs::create_dir_all(dir).map_err(fail)?;
+    if keeps_secrets {
+        crate::private_files::private_dir(dir)?;
+    } else {
+        crate::private_files::create_dir(dir).map_err(fail)?;
+    }
     let probe = dir.join(".keyhold-write-check");
     std::fs::write(&probe, b"").map_err(fail)?;
     std::fs::remove_file(&probe).map_err(fail)
+}
+
+/// The embedded API answers to its admin token with a cluster administrator's power, so it stays
+/// on loopback unless the operator says otherwise.
+/// `flag` is the one that allows it, as the command at hand spells it.
+fn check_kube_api_listen(addr: std::net::SocketAddr, allowed: bool, flag: &'static str) -> Result<(), StartError> {
+    if addr.ip().is_loopback() || allowed {
+        return Ok(());
+    }
+    Err(StartError::RemoteKubeApi { addr, flag })
 }
 
 /// Leptos' runtime options: `Leptos.toml`, overridden by the `LEPTOS_*` variables cargo-leptos sets.
@@ -181,7 +200,13 @@ fn replica_identity() -> String {
 /// `keyhold serve`: the console.
 pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     let data_dir = &args.cluster.data_dir;
-    prepare_data_dir(data_dir)?;
+    if let Some(listen) = args.kube_api_listen {
+        check_kube_api_listen(listen, args.kube_api_allow_remote, "--kube-api-allow-remote")?;
+    }
+    // The embedded cluster and SQLite sessions keep values there; on a real cluster with Redis it
+    // holds nothing (and the shipped Deployment's emptyDir is open to all).
+    let keeps_secrets = args.session_store.is_none() || cluster::resolve(args.cluster.cluster) == config::ClusterMode::Embedded;
+    prepare_data_dir(data_dir, keeps_secrets)?;
     let leptos_options = leptos_options()?;
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
     let web = WebSettings::new(&public_url, args.session_idle_timeout, args.session_lifetime).map_err(StartError::Config)?;
@@ -260,7 +285,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
 
 /// `keyhold kube-api`: the embedded Kubernetes API alone.
 pub async fn kube_api(args: KubeApiArgs) -> Result<(), StartError> {
-    prepare_data_dir(&args.data_dir)?;
+    check_kube_api_listen(args.listen, args.allow_remote, "--allow-remote")?;
+    prepare_data_dir(&args.data_dir, true)?;
     let cluster = crate::embedded::Cluster::open(&args.data_dir).map_err(cluster::ConnectError::from)?;
     let stop = shutdown::Signal::install();
     serve_kube_api(&cluster, args.listen, args.write_kubeconfig.as_deref(), stop).await?.await.map_err(StartError::Serve)

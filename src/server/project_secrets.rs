@@ -92,32 +92,39 @@ impl ProjectSecretsService {
 
     /// Adds a key that is not there yet.
     pub async fn add(&self, who: &Identity, project: &str, entry: &SecretEntry) -> Result<ProjectSecretKeys> {
-        check(std::slice::from_ref(entry))?;
         let namespace = self.authorize(who, "update", project).await?;
+        check(std::slice::from_ref(entry))?;
         let current = self.api(&namespace).get_opt(&self.secret_name).await?;
         if current.and_then(|s| s.data).is_some_and(|d| d.contains_key(&entry.key)) {
-            return Err(ProjectSecretsError::Conflict(FieldError::new("key", format!("The key {} already exists; replace its value instead", entry.key))));
+            return Err(ProjectSecretsError::Conflict(FieldError::new("key", "This key already exists; replace its value instead")));
         }
         self.write(who, project, &namespace, std::slice::from_ref(entry), "added").await
     }
 
     /// Sets keys, adding or replacing each, in one write (the REST `PUT` and the import).
     pub async fn put(&self, who: &Identity, project: &str, entries: &[SecretEntry]) -> Result<ProjectSecretKeys> {
-        check(entries)?;
         let namespace = self.authorize(who, "update", project).await?;
-        self.write(who, project, &namespace, entries, if entries.len() == 1 { "set" } else { "imported" }).await
+        self.put_authorized(who, project, &namespace, entries).await
     }
 
-    /// Imports `.env` text (see `parse_env_file`): a bad line writes nothing and is named.
+    /// Imports `.env` text (see `parse_env_file`): a bad line writes nothing and is named. The
+    /// text is read only once `who` may change the project's secrets, so a person without that
+    /// right costs one SubjectAccessReview whatever they send.
     pub async fn import(&self, who: &Identity, project: &str, text: &str) -> Result<ProjectSecretKeys> {
+        let namespace = self.authorize(who, "update", project).await?;
         let entries = parse_env_file(text).map_err(ProjectSecretsError::Invalid)?;
-        self.put(who, project, &entries).await
+        self.put_authorized(who, project, &namespace, &entries).await
+    }
+
+    async fn put_authorized(&self, who: &Identity, project: &str, namespace: &str, entries: &[SecretEntry]) -> Result<ProjectSecretKeys> {
+        check(entries)?;
+        self.write(who, project, namespace, entries, if entries.len() == 1 { "set" } else { "imported" }).await
     }
 
     /// Replaces the value of a key that exists; if someone deleted it meanwhile, says so.
     pub async fn replace(&self, who: &Identity, project: &str, entry: &SecretEntry) -> Result<ProjectSecretKeys> {
-        check(std::slice::from_ref(entry))?;
         let namespace = self.authorize(who, "update", project).await?;
+        check(std::slice::from_ref(entry))?;
         let value = crate::domain::base64::encode(entry.value.as_bytes());
         self.change_key(who, project, &namespace, &entry.key, serde_json::json!({"op": "replace", "path": pointer(&entry.key), "value": value}), "replaced").await
     }
@@ -140,7 +147,7 @@ impl ProjectSecretsService {
                 Ok(self.recorded(who, project, &secret, &[key], verb).await)
             }
             Err(kube::Error::Api(status)) if matches!(status.code, 404 | 422) => {
-                Err(ProjectSecretsError::NotFound(format!("The key {key} is not there any more: someone deleted it. Add it again if it is still needed.")))
+                Err(ProjectSecretsError::NotFound("This key is not there any more: someone deleted it. Add it again if it is still needed.".into()))
             }
             Err(e) => Err(e.into()),
         }

@@ -1,1 +1,100 @@
-//! (attacks on inputs: filled in by its owner)
+//! Input that costs more than it should (issue 15, part 4): a large `.env` import from someone
+//! with no right to write is refused before it is read, key lists are checked in linear time, and
+//! no refusal repeats what was sent (a value pasted where a key belongs).
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, ORIGIN};
+use serde_json::{Value, json};
+
+use crate::support::{DEMO, Server};
+
+const CANARY: &str = "S3cr3tCanary";
+
+/// Calls a server function with a JSON body as the page does: its status, body and duration.
+/// Ten seconds is far beyond what a linear check takes and far below a quadratic one.
+async fn call(server: &Server, function: &str, cookie: &str, body: &Value) -> (StatusCode, String, Duration) {
+    let started = Instant::now();
+    let response = server
+        .http
+        .post(format!("{}/api/{function}", server.url))
+        .header(ORIGIN, &server.url)
+        .header(COOKIE, cookie)
+        .json(body)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{function} did not answer within 10 s: {e}"));
+    let status = response.status();
+    (status, response.text().await.unwrap(), started.elapsed())
+}
+
+/// Just under what a request body may hold (axum's 2 MiB limit) once JSON escapes the newlines.
+const LARGE: usize = 1_900_000;
+
+/// About 146,000 `.env` lines with distinct keys, and a broken last line that parsing would report.
+fn a_large_env_file() -> String {
+    let mut text = String::new();
+    let mut i = 0;
+    while text.len() < LARGE {
+        text.push_str(&format!("KEY_{i:07}=\n"));
+        i += 1;
+    }
+    text.push_str("not a line\n");
+    text
+}
+
+#[tokio::test]
+async fn an_import_by_someone_who_may_not_write_is_refused_before_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--cluster", "embedded"], &[]).await;
+    let carol = server.sign_in("carol", DEMO).await;
+    let text = a_large_env_file();
+    // No role in nlp: as if it did not exist. A viewer in vision: may not write.
+    for (project, refused) in [("nlp", StatusCode::NOT_FOUND), ("vision", StatusCode::FORBIDDEN)] {
+        let (status, body, took) = call(&server, "import_project_secrets", &carol, &json!({"project": project, "text": text})).await;
+        assert_eq!(status, refused, "{project}: {body}");
+        assert!(!body.contains("Line"), "{project}: the text was read: {body}");
+        eprintln!("{project}: refused in {took:?}");
+    }
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_large_list_of_distinct_generic_rows_is_checked_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--cluster", "embedded"], &[]).await;
+    let carol = server.sign_in("carol", DEMO).await;
+    // `["K000000",""],` is 15 bytes: about 126,000 rows.
+    let entries: Vec<(String, String)> = (0..LARGE / 15).map(|i| (format!("K{i:06}"), String::new())).collect();
+    let request = json!({"request": {
+        "displayName": "Many keys", "description": "", "scope": {"level": "Project", "project": "nlp"},
+        "values": {"type": "Generic", "entries": entries},
+    }});
+    let (status, body, took) = call(&server, "create_credential", &carol, &request).await;
+    assert!(status.is_client_error(), "{status}: {body}");
+    eprintln!("refused in {took:?}");
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_value_pasted_where_a_key_belongs_is_never_repeated() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--cluster", "embedded"], &[]).await;
+    let bob = server.sign_in("bob", DEMO).await;
+    for text in [format!("DB_URL=x\npostgres://app:{CANARY}@db/app=1\n"), format!("{CANARY}=1\n{CANARY}=2\n")] {
+        let (status, body, _) = call(&server, "import_project_secrets", &bob, &json!({"project": "vision", "text": text})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body.contains("Line 2"), "the line is named: {body}");
+        assert!(!body.contains(CANARY), "repeated: {body}");
+    }
+    let request = json!({"request": {
+        "displayName": "Pasted", "description": "", "scope": {"level": "Project", "project": "vision"},
+        "values": {"type": "Generic", "entries": [[CANARY, "1"], [CANARY, "2"], [format!("postgres://app:{CANARY}@db"), "3"]]},
+    }});
+    let (status, body, _) = call(&server, "create_credential", &bob, &request).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(!body.contains(CANARY), "repeated: {body}");
+    server.stop();
+}

@@ -17,6 +17,15 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Keyhold refuses a data directory open to group or others, and tempfile's directories follow
+/// the umask (0755): a test's data directory is made its owner's alone first.
+pub fn make_private(data_dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if data_dir.exists() {
+        std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+}
+
 /// Polls `check` until it holds, for at most `limit`.
 pub async fn eventually<F: Future<Output = bool>>(limit: Duration, mut check: impl FnMut() -> F) -> bool {
     let deadline = Instant::now() + limit;
@@ -38,6 +47,7 @@ pub struct Server {
 
 impl Server {
     pub async fn start(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        make_private(data_dir);
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
         let mut command = Command::new(env!("CARGO_BIN_EXE_keyhold"));
