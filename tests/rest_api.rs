@@ -109,6 +109,40 @@ async fn credentials_through_the_rest_api_for_each_role() {
 }
 
 #[tokio::test]
+async fn an_ngc_api_key_is_one_secret_for_workloads_and_for_pulling_from_nvcr_io() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+    let kubeconfig = dir.path().join("kubeconfig");
+    let bob = api_token("bob", &kubeconfig);
+    let api = Api { server: &server };
+    let request = json!({"displayName": "NGC (vision)", "description": "", "scope": {"level": "Project", "project": "vision"}, "values": {"type": "NgcApiKey", "apiKey": CANARY}});
+    let (status, body) = api.call(Method::POST, "/credentials", Some(&bob), Some(request)).await;
+    assert_eq!((status, body["credentialType"].as_str()), (StatusCode::CREATED, Some("NgcApiKey")), "{body}");
+    let name = body["name"].as_str().unwrap().to_string();
+
+    let secret: Value = serde_json::from_str(&support::kubectl(&kubeconfig, &["get", "secret", &name, "-n", "vision", "-o", "json"], None)).unwrap();
+    assert_eq!(secret["type"], "kubernetes.io/dockerconfigjson");
+    let decode = |key: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.decode(secret["data"][key].as_str().unwrap()).unwrap()
+    };
+    assert_eq!(decode("NGC_API_KEY"), CANARY.as_bytes());
+    let config: Value = serde_json::from_slice(&decode(".dockerconfigjson")).unwrap();
+    assert_eq!(config["auths"]["nvcr.io"]["username"], "$oauthtoken");
+    assert_eq!(config["auths"]["nvcr.io"]["password"], CANARY);
+
+    // The table's Type filter knows the type; the row shows the key names, never the key.
+    let listed = eventually(Duration::from_secs(10), || async {
+        let (_, body) = api.call(Method::GET, "/credentials?type=NGC%20API%20key", Some(&bob), None).await;
+        names(&body) == ["NGC (vision)"] && body["page"]["rows"][0]["keys"] == json!([".dockerconfigjson", "NGC_API_KEY"])
+    })
+    .await;
+    assert!(listed);
+    let (status, body) = api.call(Method::PUT, &format!("/credentials/vision/{name}/values"), Some(&bob), Some(json!({"type": "NgcApiKey", "apiKey": NEW_CANARY}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
 async fn project_secrets_through_the_rest_api_for_each_role() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::embedded(dir.path(), &[]).await;

@@ -66,7 +66,7 @@ async function created(page: Page, name: string, keys: string) {
 test('the admin makes one credential of every type, at project, department and cluster scope', async ({ page }) => {
   await as(page, 'alice');
   await open(page, '/credentials/new');
-  for (const type of ['Docker registry', 'Access key', 'Username & password', 'Generic secret', 'TLS']) {
+  for (const type of ['Docker registry', 'Access key', 'Username & password', 'Generic secret', 'TLS', 'NGC API key']) {
     await expect(page.getByRole('link', { name: new RegExp(`^${type}`) })).toBeVisible();
   }
 
@@ -112,6 +112,19 @@ test('the admin makes one credential of every type, at project, department and c
   // Kubernetes holds what was typed: the values reached the Secret.
   const secret = JSON.parse(kubectl(['get', 'secret', 'serving-tokens', '-n', 'serving', '-o', 'json']));
   expect(Buffer.from(secret.data.WEBHOOK_SECRET, 'base64').toString()).toBe(leaks.last());
+
+  await startWizard(page, 'NGC API key');
+  await nameAndScope(page, 'NGC (nlp)', /^nlp/);
+  await field(page, 'NGC API key').fill(canary('ngc'));
+  await page.getByRole('button', { name: 'Create credentials' }).click();
+  await created(page, 'NGC (nlp)', '.dockerconfigjson, NGC_API_KEY');
+  // One Secret for both uses: the key for workloads, and a pull secret for nvcr.io.
+  await expect(page.getByText('imagePullSecrets:')).toBeVisible();
+  const ngc = JSON.parse(kubectl(['get', 'secret', 'ngc-nlp', '-n', 'nlp', '-o', 'json']));
+  expect(ngc.type).toBe('kubernetes.io/dockerconfigjson');
+  expect(Buffer.from(ngc.data.NGC_API_KEY, 'base64').toString()).toBe(leaks.last());
+  const login = JSON.parse(Buffer.from(ngc.data['.dockerconfigjson'], 'base64').toString()).auths['nvcr.io'];
+  expect([login.username, login.password]).toEqual(['$oauthtoken', leaks.last()]);
 });
 
 test('rules are checked as you type, values hide and show, and a double press creates one', async ({ page }) => {

@@ -13,11 +13,19 @@ pub enum CredentialType {
     Generic,
     #[serde(rename = "TLS")]
     Tls,
+    /// An API key for NVIDIA NGC, usable as an environment variable and to pull from `nvcr.io`.
+    NgcApiKey,
 }
 
 impl CredentialType {
-    pub const ALL: [CredentialType; 5] =
-        [CredentialType::DockerRegistry, CredentialType::AccessKey, CredentialType::Password, CredentialType::Generic, CredentialType::Tls];
+    pub const ALL: [CredentialType; 6] = [
+        CredentialType::DockerRegistry,
+        CredentialType::AccessKey,
+        CredentialType::Password,
+        CredentialType::Generic,
+        CredentialType::Tls,
+        CredentialType::NgcApiKey,
+    ];
 
     /// How the console names the type.
     pub fn label(self) -> &'static str {
@@ -27,13 +35,15 @@ impl CredentialType {
             CredentialType::Password => "Username & password",
             CredentialType::Generic => "Generic secret",
             CredentialType::Tls => "TLS",
+            CredentialType::NgcApiKey => "NGC API key",
         }
     }
 
     /// The Kubernetes Secret `type` of this credential type's secrets.
     pub fn secret_type(self) -> &'static str {
         match self {
-            CredentialType::DockerRegistry => "kubernetes.io/dockerconfigjson",
+            // An NGC key's Secret is also an image pull secret for nvcr.io.
+            CredentialType::DockerRegistry | CredentialType::NgcApiKey => "kubernetes.io/dockerconfigjson",
             CredentialType::AccessKey | CredentialType::Generic => "Opaque",
             CredentialType::Password => "kubernetes.io/basic-auth",
             CredentialType::Tls => "kubernetes.io/tls",
@@ -54,6 +64,7 @@ impl CredentialType {
             CredentialType::Password => "password",
             CredentialType::Generic => "generic",
             CredentialType::Tls => "tls",
+            CredentialType::NgcApiKey => "ngc-api-key",
         }
     }
 }

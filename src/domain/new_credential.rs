@@ -20,7 +20,12 @@ pub enum SecretValues {
     Generic { entries: Vec<(String, String)> },
     #[serde(rename = "TLS")]
     Tls { certificate: String, private_key: String },
+    NgcApiKey { api_key: String },
 }
+
+/// NVIDIA NGC's registry, and the user name it takes with an API key as the password.
+pub const NGC_REGISTRY: &str = "nvcr.io";
+const NGC_USER: &str = "$oauthtoken";
 
 impl std::fmt::Debug for SecretValues {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36,6 +41,16 @@ impl SecretValues {
             SecretValues::Password { .. } => CredentialType::Password,
             SecretValues::Generic { .. } => CredentialType::Generic,
             SecretValues::Tls { .. } => CredentialType::Tls,
+            SecretValues::NgcApiKey { .. } => CredentialType::NgcApiKey,
+        }
+    }
+
+    /// The registry server the values log in to, if any: not secret, the credential shows it.
+    pub fn registry(&self) -> Option<&str> {
+        match self {
+            SecretValues::DockerRegistry { registry, .. } => Some(registry.trim()),
+            SecretValues::NgcApiKey { .. } => Some(NGC_REGISTRY),
+            _ => None,
         }
     }
 
@@ -65,6 +80,13 @@ impl SecretValues {
             }
             SecretValues::Generic { entries } => generic_problems(entries),
             SecretValues::Tls { certificate, private_key } => super::tls::tls_problems(certificate, private_key),
+            SecretValues::NgcApiKey { api_key } => [
+                required("apiKey", api_key.trim(), "the NGC API key"),
+                api_key.trim().contains(char::is_whitespace).then(|| FieldError::new("apiKey", "An NGC API key has no spaces")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
         };
         let size: usize = self.data().values().map(Vec::len).sum();
         if size > MAX_SECRET_BYTES {
@@ -76,10 +98,10 @@ impl SecretValues {
     /// The Secret data these values become.
     pub fn data(&self) -> BTreeMap<String, Vec<u8>> {
         let pairs: Vec<(String, Vec<u8>)> = match self {
-            SecretValues::DockerRegistry { registry, username, password } => {
-                let auth = super::base64::encode(format!("{username}:{password}").as_bytes());
-                let config = serde_json::json!({"auths": {registry.trim(): {"username": username, "password": password, "auth": auth}}});
-                vec![(".dockerconfigjson".into(), config.to_string().into_bytes())]
+            SecretValues::DockerRegistry { registry, username, password } => vec![docker_config(registry.trim(), username, password)],
+            SecretValues::NgcApiKey { api_key } => {
+                let api_key = api_key.trim();
+                vec![("NGC_API_KEY".into(), api_key.as_bytes().to_vec()), docker_config(NGC_REGISTRY, NGC_USER, api_key)]
             }
             SecretValues::AccessKey { access_key_id, secret_access_key } => vec![
                 ("AWS_ACCESS_KEY_ID".into(), access_key_id.clone().into_bytes()),
@@ -95,6 +117,13 @@ impl SecretValues {
         };
         pairs.into_iter().collect()
     }
+}
+
+/// A `.dockerconfigjson` entry that logs in to one registry.
+fn docker_config(registry: &str, username: &str, password: &str) -> (String, Vec<u8>) {
+    let auth = super::base64::encode(format!("{username}:{password}").as_bytes());
+    let config = serde_json::json!({"auths": {registry: {"username": username, "password": password, "auth": auth}}});
+    (".dockerconfigjson".into(), config.to_string().into_bytes())
 }
 
 /// The rows of a generic secret: each key by Kubernetes' rule and used once. Linear (a set of the
@@ -220,6 +249,26 @@ mod tests {
 
     fn project_scope() -> Scope {
         Scope { level: ScopeLevel::Project, department: None, project: Some("vision".into()) }
+    }
+
+    #[test]
+    fn an_ngc_api_key_is_an_environment_variable_and_a_pull_secret_for_nvcr_io() {
+        let values = SecretValues::NgcApiKey { api_key: " nvapi-key ".into() };
+        assert!(values.problems().is_empty());
+        assert_eq!(values.credential_type().secret_type(), "kubernetes.io/dockerconfigjson");
+        assert_eq!(values.registry(), Some("nvcr.io"));
+        let data = values.data();
+        assert_eq!(data["NGC_API_KEY"], b"nvapi-key");
+        let config: serde_json::Value = serde_json::from_slice(&data[".dockerconfigjson"]).unwrap();
+        let login = &config["auths"]["nvcr.io"];
+        assert_eq!((login["username"].as_str(), login["password"].as_str()), (Some("$oauthtoken"), Some("nvapi-key")));
+        let auth = crate::domain::base64::decode(login["auth"].as_str().unwrap()).unwrap();
+        assert_eq!(auth, b"$oauthtoken:nvapi-key");
+        assert_eq!(SecretValues::NgcApiKey { api_key: " ".into() }.problems()[0].field, "apiKey");
+        // The Secret it makes reads back, from a kubectl file, as the same type.
+        let file = serde_json::json!({"kind": "Secret", "type": "kubernetes.io/dockerconfigjson", "stringData": {
+            "NGC_API_KEY": "nvapi-key", ".dockerconfigjson": String::from_utf8(data[".dockerconfigjson"].clone()).unwrap()}});
+        assert_eq!(crate::domain::secret_file::read_secret_file(&file.to_string()).unwrap().values, SecretValues::NgcApiKey { api_key: "nvapi-key".into() });
     }
 
     #[test]

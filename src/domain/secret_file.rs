@@ -63,6 +63,12 @@ pub fn read_secret_file(text: &str) -> Result<SecretFile, FieldError> {
 
 /// The credential values a Secret's data makes, by its type.
 fn values_of(secret_type: &str, mut data: BTreeMap<String, String>) -> Result<SecretValues, FieldError> {
+    // The Secret an NGC API key credential makes: its key is all it takes.
+    if secret_type == "kubernetes.io/dockerconfigjson"
+        && let Some(api_key) = data.remove("NGC_API_KEY")
+    {
+        return Ok(SecretValues::NgcApiKey { api_key });
+    }
     let mut take = |key: &str| data.remove(key).unwrap_or_default();
     match secret_type {
         "kubernetes.io/dockerconfigjson" => docker_login(&take(".dockerconfigjson")),

@@ -38,7 +38,7 @@ pub fn snippets(row: &CredentialRow) -> Vec<Snippet> {
             ),
         },
     ];
-    if row.credential_type == CredentialType::DockerRegistry {
+    if matches!(row.credential_type, CredentialType::DockerRegistry | CredentialType::NgcApiKey) {
         list.push(Snippet { title: "Pulling images (imagePullSecrets)", text: format!("imagePullSecrets:\n  - name: {secret}\n") });
     }
     let pachyderm: Vec<String> =

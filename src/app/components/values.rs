@@ -26,6 +26,7 @@ pub struct ValuesDraft {
     secret_access_key: RwSignal<String>,
     certificate: RwSignal<String>,
     private_key: RwSignal<String>,
+    api_key: RwSignal<String>,
     entries: RwSignal<Vec<Entry>>,
     next_id: StoredValue<usize>,
 }
@@ -43,6 +44,7 @@ impl ValuesDraft {
             secret_access_key: RwSignal::default(),
             certificate: RwSignal::default(),
             private_key: RwSignal::default(),
+            api_key: RwSignal::default(),
             entries: RwSignal::default(),
             next_id: StoredValue::new(0),
         };
@@ -74,6 +76,7 @@ impl ValuesDraft {
                 draft.certificate.set(certificate);
                 draft.private_key.set(private_key);
             }
+            SecretValues::NgcApiKey { api_key } => draft.api_key.set(api_key),
             SecretValues::Generic { entries } => {
                 draft.entries.set(Vec::new());
                 for (key, value) in entries {
@@ -100,6 +103,7 @@ impl ValuesDraft {
             CredentialType::Password => SecretValues::Password { username: self.username.get(), password: self.password.get() },
             CredentialType::Generic => SecretValues::Generic { entries: self.entries.get().iter().map(|e| (e.key.get(), e.value.get())).collect() },
             CredentialType::Tls => SecretValues::Tls { certificate: self.certificate.get(), private_key: self.private_key.get() },
+            CredentialType::NgcApiKey => SecretValues::NgcApiKey { api_key: self.api_key.get() },
         }
     }
 }
@@ -131,6 +135,7 @@ pub fn ValuesFields(draft: ValuesDraft) -> impl IntoView {
         }
         .into_any(),
         CredentialType::Generic => view! { <GenericRows draft /> }.into_any(),
+        CredentialType::NgcApiKey => secret("NGC API key", "apiKey", draft.api_key).into_any(),
         CredentialType::Tls => view! {
             <Field label="Certificate" field="certificate".to_string() id="value-certificate".to_string() value=draft.certificate multiline=true
                 hint=Some("PEM, from -----BEGIN CERTIFICATE-----; a chain starts with this server's certificate.") />

@@ -547,10 +547,6 @@ impl CredentialsService {
         let params = PostParams { field_manager: Some("keyhold".into()), ..Default::default() };
         secrets.create(&params, &secret).await?;
 
-        let registry = match &request.values {
-            SecretValues::DockerRegistry { registry, .. } => Some(registry.trim().to_string()),
-            _ => None,
-        };
         let description = request.description.trim();
         let spec = CredentialSpec {
             display_name: request.display_name.trim().to_string(),
@@ -558,7 +554,7 @@ impl CredentialsService {
             credential_type,
             scope: request.scope.clone(),
             secret_ref: SecretRef { name: name.clone(), managed: true },
-            registry,
+            registry: request.values.registry().map(str::to_string),
         };
         let created = match self.create_credential(who, &namespace, &name, spec).await {
             Ok(created) => created,
@@ -632,9 +628,8 @@ impl CredentialsService {
         secret.annotations_mut().insert(UPDATED_BY.to_string(), who.user.clone());
         secrets.replace(&credential.spec.secret_ref.name, &PostParams { field_manager: Some("keyhold".into()), ..Default::default() }, &secret).await?;
         let mut patch = serde_json::json!({"metadata": {"annotations": {UPDATED_BY: who.user}}});
-        if let SecretValues::DockerRegistry { registry, .. } = values {
-            // The registry server is not secret: the credential shows it.
-            patch["spec"] = serde_json::json!({"registry": registry.trim()});
+        if let Some(registry) = values.registry() {
+            patch["spec"] = serde_json::json!({"registry": registry});
         }
         let updated = credentials.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
         self.record(who, &updated, "ValuesReplaced", "given new values").await;

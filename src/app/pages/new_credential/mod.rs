@@ -88,6 +88,7 @@ fn type_summary(credential_type: CredentialType) -> &'static str {
         CredentialType::Password => "A username and password for a database, a service or a web login.",
         CredentialType::Generic => "Any keys and values, for tokens and settings the other types do not cover.",
         CredentialType::Tls => "A certificate and its private key, for serving or calling over TLS.",
+        CredentialType::NgcApiKey => "An NVIDIA NGC API key: NGC_API_KEY for workloads, and image pulls from nvcr.io.",
     }
 }
 
