@@ -37,6 +37,24 @@ test('a wrong password and an unknown user get the same message', async ({ page 
   await expect(page).toHaveURL(url('/login'));
 });
 
+test.describe('without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('a wrong password shows its message in the page, and the right one signs in', async ({ page }) => {
+    await page.goto(url('/login?next=/projects'));
+    await page.getByLabel('Username').fill('carol');
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('alert')).toHaveText('Wrong username or password.');
+    await expect(page.locator('body')).not.toContainText('{');
+    await page.getByLabel('Username').fill('carol');
+    await page.getByLabel('Password').fill(DEMO_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page).toHaveURL(url('/projects'));
+    await expect(page.getByRole('banner').getByText('carol', { exact: true })).toBeVisible();
+  });
+});
+
 test('signing in with a Kubernetes token', async ({ page }) => {
   const kubeconfig = readFileSync(process.env.KUBECONFIG ?? '', 'utf8');
   const token = /token: (\S+)/.exec(kubeconfig)?.[1] ?? '';

@@ -196,9 +196,16 @@ fn parts() -> Result<http::request::Parts, AppError> {
     leptos::prelude::use_context::<http::request::Parts>().ok_or_else(|| AppError::Transport("no request".into()))
 }
 
-/// Sets the HTTP status that goes with `error` on the current response, and returns it.
+/// Sets the HTTP status that goes with `error` on the current response, and returns it. Not for
+/// a plain HTML form (sent before the WASM has hydrated, or without JavaScript): Leptos answers
+/// that with a redirect back to the form's page carrying the error, which the page shows next to
+/// the form; an error status would leave the browser on the raw JSON instead.
 pub fn fail(error: AppError) -> AppError {
-    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+    let plain_form = parts().is_ok_and(|parts| {
+        parts.method == http::Method::POST
+            && parts.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
+    });
+    if !plain_form && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
     }
     error
