@@ -204,3 +204,36 @@ async fn replaced_values_reach_the_copies() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_secret_an_earlier_keyhold_made_is_adopted_and_keeps_working() {
+    let w = world().await;
+    // What the version before ownerReferences left behind: the labels, no owner.
+    let labels = |owner: &str| BTreeMap::from([("app.kubernetes.io/managed-by".to_string(), "keyhold".to_string()), ("keyhold.dev/credential".to_string(), owner.to_string())]);
+    let secrets = Api::<Secret>::namespaced(w.client.clone(), "keyhold-system");
+    for (name, owner) in [("legacy", "keyhold-system.legacy"), ("borrowed", "keyhold-system.someone-else")] {
+        let secret = Secret {
+            metadata: ObjectMeta { name: Some(name.into()), labels: Some(labels(owner)), ..Default::default() },
+            data: Some(BTreeMap::from([("TOKEN".to_string(), ByteString(b"kept".to_vec()))])),
+            ..Default::default()
+        };
+        secrets.create(&PostParams::default(), &secret).await.unwrap();
+        let credential: Credential = serde_json::from_value(serde_json::json!({
+            "apiVersion": "keyhold.dev/v1", "kind": "Credential",
+            "metadata": {"name": name, "namespace": "keyhold-system"},
+            "spec": {"displayName": name, "type": "Generic", "scope": {"level": "Cluster"}, "secretRef": {"name": name, "managed": true}}
+        }))
+        .unwrap();
+        Api::<Credential>::namespaced(w.client.clone(), "keyhold-system").create(&PostParams::default(), &credential).await.unwrap();
+    }
+    eventually("the legacy credential Ready, its copies made", || async {
+        phase(&w.client, "legacy").await == Some(Phase::Ready) && copy_value(&w.client, "vision", "legacy").await.as_deref() == Some(b"kept".as_slice())
+    })
+    .await;
+    let owners = secrets.get("legacy").await.unwrap().metadata.owner_references.unwrap_or_default();
+    assert_eq!(owners.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), ["legacy"]);
+    // A Secret labelled for another credential is not adopted by this one.
+    eventually("borrowed refused", || async { phase(&w.client, "borrowed").await == Some(Phase::Issues) }).await;
+    assert!(secrets.get("borrowed").await.unwrap().metadata.owner_references.is_none());
+    assert!(copy_value(&w.client, "vision", "borrowed").await.is_none());
+}

@@ -41,6 +41,10 @@ pub struct CredentialRow {
     pub created_at: String,
     pub cluster: String,
     pub keys: Vec<String>,
+    /// Whether Keyhold made its Secret (so "Replace values" may write it); an existing Secret's
+    /// values are changed where it is kept.
+    #[serde(default)]
+    pub managed_secret: bool,
     /// Whether the person asking may rename, give new values to or delete it.
     pub may_change: bool,
 }
@@ -435,6 +439,7 @@ mod tests {
             phase,
             used_by: Vec::new(),
             unseen_users: 0,
+            managed_secret: true,
             created_by: creator.into(),
             scope_level: ScopeLevel::Project,
             scope_path: "local › research › vision".into(),

@@ -73,6 +73,7 @@ mod tests {
             targets: Vec::new(),
             used_by: Vec::new(),
             unseen_users: 0,
+            managed_secret: true,
             created_by: "alice".into(),
             scope_level: ScopeLevel::Project,
             scope_path: "local › research › vision".into(),

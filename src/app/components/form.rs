@@ -191,6 +191,20 @@ where
     }
 }
 
+/// When a form's submit button is disabled: while its request is on its way, and until the page
+/// has hydrated. These forms are sent by the WASM, as JSON; before it runs, the browser would post
+/// them as a plain form their server function cannot read, so they visibly cannot be sent yet.
+pub fn submit_disabled<I, O>(action: Action<I, O>) -> Signal<bool>
+where
+    I: Send + Sync + 'static,
+    O: Send + Sync + 'static,
+{
+    let hydrated = RwSignal::new(false);
+    // Effects run only in the browser, once the page is hydrated.
+    Effect::new(move |_| hydrated.set(true));
+    Signal::derive(move || !hydrated.get() || action.pending().get())
+}
+
 /// Puts the text of the file chosen in a file input (`ev`'s target) into `text`, as if pasted into
 /// `field`.
 pub fn read_upload(ev: leptos::ev::Event, text: RwSignal<String>, check: FormCheck, field: &'static str) {

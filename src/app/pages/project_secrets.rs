@@ -8,7 +8,7 @@ use leptos::server_fn::codec::Json;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::app::components::form::{Field, FormCheck, FormError, on_submit, read_upload, submission};
+use crate::app::components::form::{Field, FormCheck, FormError, on_submit, read_upload, submission, submit_disabled};
 use crate::app::components::modal::{DialogButtons, Modal};
 use crate::app::pages::NotFoundPage;
 use crate::domain::AppError;
@@ -139,7 +139,7 @@ fn AddSecret(project: String, refresh: impl Fn() + Copy + Send + Sync + 'static)
             <Field label="Key" field="key".to_string() id="add-key".to_string() value=key />
             <Field label="Value" field="value".to_string() id="add-value".to_string() value=value secret=true />
             <FormError />
-            <button type="submit" class="btn-primary" disabled=move || action.pending().get()>"Add secret"</button>
+            <button type="submit" class="btn-primary" disabled=submit_disabled(action)>"Add secret"</button>
         </form>
     }
 }
@@ -204,7 +204,7 @@ fn Import(project: String, refresh: impl Fn() + Copy + Send + Sync + 'static) ->
                 <input id="import-upload" type="file" class="text-sm" on:change=move |ev| read_upload(ev, text, check, "file") />
             </div>
             <FormError />
-            <button type="submit" class="btn-primary" disabled=move || action.pending().get()>"Import"</button>
+            <button type="submit" class="btn-primary" disabled=submit_disabled(action)>"Import"</button>
         </form>
     }
 }

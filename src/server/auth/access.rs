@@ -43,8 +43,8 @@ impl Access {
     }
 
     /// Whether `who` may `verb` the credentials of `department`: the virtual, cluster-wide resource
-    /// `departments.keyhold.dev` by name, which `keyhold-department-admin` grants through
-    /// `resourceNames`.
+    /// `departments.keyhold.dev` by name, which `keyhold-department-admin-<department>` grants
+    /// through `resourceNames` (and `keyhold-admin` for every department).
     pub async fn may_in_department(&self, who: &Identity, verb: &str, department: &str) -> Result<bool, kube::Error> {
         self.ask(Question { who: who.clone(), verb: verb.into(), resource: "departments".into(), namespace: String::new(), name: department.into() }).await
     }

@@ -18,7 +18,7 @@ use kube::{Client, ResourceExt};
 
 use super::events::{self, Severity};
 use super::resource::{Condition, Credential, CredentialStatus, Target};
-use super::service::{CREDENTIAL_LABEL, MANAGED_BY, Settings, managed_for, offered};
+use super::service::{CREDENTIAL_LABEL, MANAGED_BY, Settings, managed_for, offered, owner_reference};
 use crate::domain::credential::{Phase, RESOURCE_LABEL, ScopeLevel};
 use crate::domain::project::{DEPARTMENT_LABEL, PROJECT_LABEL};
 
@@ -136,12 +136,13 @@ fn target(ctx: &Context, namespace: &str, state: Phase, reason: &str, message: S
 fn refusal(credential: &Credential, namespace: &str, secret: &Secret, settings: &Settings) -> Option<(&'static str, String)> {
     let scope = &credential.spec.scope;
     if scope.home(&settings.system_namespace).as_deref() != Some(namespace) {
-        let home = match scope.level {
-            ScopeLevel::Project => "in its project's namespace".to_string(),
-            ScopeLevel::Account => "on a cluster that serves Account scope".to_string(),
-            _ => format!("in {}", settings.system_namespace),
+        let message = match scope.level {
+            ScopeLevel::Project => "a Project-scope credential must live in its project's namespace".to_string(),
+            ScopeLevel::Department => format!("a Department-scope credential must live in {} and name its department", settings.system_namespace),
+            ScopeLevel::Cluster => format!("a Cluster-scope credential must live in {}", settings.system_namespace),
+            ScopeLevel::Account => "Account scope needs more than one cluster".to_string(),
         };
-        return Some(("WrongNamespace", format!("a {:?}-scope credential must live {home}; nothing is copied", scope.level)));
+        return Some(("WrongNamespace", format!("{message}; nothing is copied")));
     }
     if !managed_for(&secret.metadata, credential) && !offered(&secret.metadata, settings, credential.spec.credential_type, scope) {
         let name = secret.name_any();
@@ -150,10 +151,32 @@ fn refusal(credential: &Credential, namespace: &str, secret: &Secret, settings: 
     None
 }
 
+/// Whether the Secret is one an earlier Keyhold made for this credential, before it proved that
+/// with an ownerReference: labelled as Keyhold's for exactly this credential (in the credential's
+/// own namespace, so whoever could have written that label could already write the Secret) and
+/// owned by nothing.
+fn made_before_owner_references(secret: &Secret, credential: &Credential) -> bool {
+    credential.spec.secret_ref.managed
+        && secret.owner_references().is_empty()
+        && secret.labels().get(MANAGED_BY).map(String::as_str) == Some("keyhold")
+        && secret.labels().get(CREDENTIAL_LABEL) == Some(&owner_label(credential))
+}
+
+/// Gives such a Secret the ownerReference a Keyhold of today sets when it makes one.
+async fn adopt(secrets: &Api<Secret>, secret: Secret, credential: &Credential) -> Result<Secret, Error> {
+    let patch = serde_json::json!({"metadata": {"ownerReferences": [owner_reference(credential)]}});
+    tracing::info!(secret = %secret.name_any(), credential = %credential.name_any(), "adopted a Secret an earlier Keyhold made");
+    Ok(secrets.patch(&secret.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?)
+}
+
 async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> {
     let namespace = credential.namespace().unwrap_or_default();
     let source_name = &credential.spec.secret_ref.name;
-    let source = Api::<Secret>::namespaced(ctx.client.clone(), &namespace).get_opt(source_name).await?;
+    let secrets = Api::<Secret>::namespaced(ctx.client.clone(), &namespace);
+    let source = match secrets.get_opt(source_name).await? {
+        Some(secret) if made_before_owner_references(&secret, credential) => Some(adopt(&secrets, secret, credential).await?),
+        other => other,
+    };
     let mut targets = Vec::new();
     let mut keys = Vec::new();
     let refused = source.as_ref().and_then(|secret| refusal(credential, &namespace, secret, &ctx.settings));

@@ -327,6 +327,7 @@ impl CredentialsService {
             created_at: credential.metadata.creation_timestamp.as_ref().map(|t| t.0.to_string()).unwrap_or_default(),
             cluster: self.settings.cluster_name.clone(),
             keys: status.keys,
+            managed_secret: spec.secret_ref.managed,
             may_change,
         }
     }
@@ -418,7 +419,7 @@ impl CredentialsService {
     /// may create credentials somewhere: to others, which names exist is not told.
     pub async fn name_problem(&self, who: &Identity, display_name: &str) -> Result<Option<FieldError>, ServiceError> {
         if !self.may_somewhere(who, "create").await? {
-            return Err(ServiceError::Forbidden { verb: "create", namespace: String::new() });
+            return Err(ServiceError::Forbidden { verb: "create", namespace: "any project".into() });
         }
         Ok(match check_display_name(display_name) {
             Err(e) => Some(e),
@@ -526,14 +527,14 @@ impl CredentialsService {
         self.name_free(&request.display_name)?;
         let name = self.free_name(&namespace, &request.display_name).await?;
         let credential_type = request.values.credential_type();
-        let owner = format!("{namespace}.{name}");
+        let owner_label = format!("{namespace}.{name}");
         let secret = Secret {
             metadata: ObjectMeta {
                 name: Some(name.clone()),
                 namespace: Some(namespace.clone()),
                 labels: Some(BTreeMap::from([
                     (MANAGED_BY.to_string(), "keyhold".to_string()),
-                    (CREDENTIAL_LABEL.to_string(), owner.clone()),
+                    (CREDENTIAL_LABEL.to_string(), owner_label),
                     (RESOURCE_LABEL.to_string(), credential_type.resource_label().to_string()),
                 ])),
                 annotations: Some(BTreeMap::from([(CREATED_BY.to_string(), who.user.clone())])),
@@ -566,8 +567,8 @@ impl CredentialsService {
             }
         };
         // The Secret's proof that Keyhold made it for this credential (see `managed_for`).
-        let owner = serde_json::json!({"metadata": {"ownerReferences": [owner_reference(&created)]}});
-        if let Err(e) = secrets.patch(&name, &PatchParams::default(), &Patch::Merge(&owner)).await {
+        let owner_patch = serde_json::json!({"metadata": {"ownerReferences": [owner_reference(&created)]}});
+        if let Err(e) = secrets.patch(&name, &PatchParams::default(), &Patch::Merge(&owner_patch)).await {
             let credentials: Api<Credential> = Api::namespaced(self.client.clone(), &namespace);
             for result in [credentials.delete(&name, &DeleteParams::default()).await.map(|_| ()), secrets.delete(&name, &DeleteParams::default()).await.map(|_| ())] {
                 if let Err(cleanup) = result {
@@ -684,7 +685,7 @@ pub fn keyholds_own(secret: &ObjectMeta) -> bool {
 
 /// An ownerReference to `credential`, by uid: a credential of the same name made later is not its
 /// owner.
-fn owner_reference(credential: &Credential) -> serde_json::Value {
+pub fn owner_reference(credential: &Credential) -> serde_json::Value {
     serde_json::json!({"apiVersion": "keyhold.dev/v1", "kind": "Credential", "name": credential.name_any(), "uid": credential.uid()})
 }
 

@@ -48,7 +48,9 @@ pub fn Actions(row: CredentialRow, refreshes: RwSignal<u32>, dialog_open: RwSign
     view! {
         <div class="flex flex-wrap gap-2">
             <button type="button" class="btn-secondary" on:click=move |_| rename.set(true)>"Rename"</button>
-            <button type="button" class="btn-secondary" on:click=move |_| replace.set(true)>"Replace values"</button>
+            <Show when=move || row.with_value(|r| r.managed_secret)>
+                <button type="button" class="btn-secondary" on:click=move |_| replace.set(true)>"Replace values"</button>
+            </Show>
             <button type="button" class="btn-danger" on:click=move |_| delete.set(true)>"Delete"</button>
         </div>
         <Modal id="rename-dialog" title=format!("Rename {name}") open=rename>

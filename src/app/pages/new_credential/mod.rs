@@ -10,7 +10,7 @@ use leptos::server_fn::codec::Json;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::app::components::form::{Field, FieldMessage, FormCheck, FormError, on_submit};
+use crate::app::components::form::{Field, FieldMessage, FormCheck, FormError, on_submit, submit_disabled};
 use crate::app::components::values::{ValuesDraft, ValuesFields};
 use crate::app::layout::PageHeader;
 use crate::app::pages::ForbiddenPage;
@@ -226,7 +226,7 @@ fn Wizard(credential_type: CredentialType, tree: ScopeNode, #[prop(optional)] fi
             }}
             <FormError />
             <div class="flex items-center gap-3">
-                <button type="submit" class="btn-primary" disabled=move || create.pending().get()>
+                <button type="submit" class="btn-primary" disabled=submit_disabled(create)>
                     {move || if create.pending().get() { "Creating…" } else { "Create credentials" }}
                 </button>
                 <a href="/credentials" class="btn-secondary">"Cancel"</a>
