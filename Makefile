@@ -36,6 +36,6 @@ tools:
 test-tools:
 	@scripts/tools.sh test
 
-## Benchmarks: the embedded API, the credentials service and the Credentials page (figures go into the README).
+## Benchmarks: the embedded API, the credentials service, the Credentials page and the input checks (figures go into the README).
 bench:
 	cargo bench --features ssr --bench list_secrets --bench credentials --bench page --bench inputs
