@@ -94,15 +94,17 @@ pub struct Scope {
 
 impl Scope {
     /// The namespace a credential of this scope lives in: its project's for Project scope, the
-    /// system namespace for the wider ones; `None` for a scope this cluster cannot serve (Account,
-    /// or a scope that names no project or department).
-    pub fn home(&self, system_namespace: &str) -> Option<String> {
+    /// system namespace for the wider ones; what is wrong with a scope this cluster cannot serve
+    /// (Account, or a scope that names no project or department).
+    pub fn home(&self, system_namespace: &str) -> Result<String, FieldError> {
         let named = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
         match self.level {
-            ScopeLevel::Project if named(&self.project) => self.project.clone(),
-            ScopeLevel::Department if named(&self.department) => Some(system_namespace.to_string()),
-            ScopeLevel::Cluster => Some(system_namespace.to_string()),
-            _ => None,
+            ScopeLevel::Project if named(&self.project) => Ok(self.project.clone().unwrap_or_default()),
+            ScopeLevel::Project => Err(FieldError::new("scope", "Pick a project")),
+            ScopeLevel::Department if named(&self.department) => Ok(system_namespace.to_string()),
+            ScopeLevel::Department => Err(FieldError::new("scope", "Pick a department")),
+            ScopeLevel::Cluster => Ok(system_namespace.to_string()),
+            ScopeLevel::Account => Err(FieldError::new("scope", "Account scope needs more than one cluster")),
         }
     }
 }

@@ -230,16 +230,9 @@ fn described_problems(display_name: &str, description: &str, scope: &Scope) -> V
     problems
 }
 
-/// What is wrong with a scope on its own, checked before anything that costs more.
-pub fn scope_problems(scope: &Scope) -> Vec<FieldError> {
-    use super::credential::ScopeLevel;
-    let missing = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
-    match scope.level {
-        ScopeLevel::Project if missing(&scope.project) => vec![FieldError::new("scope", "Pick a project")],
-        ScopeLevel::Department if missing(&scope.department) => vec![FieldError::new("scope", "Pick a department")],
-        ScopeLevel::Account => vec![FieldError::new("scope", "Account scope needs more than one cluster")],
-        _ => Vec::new(),
-    }
+fn scope_problems(scope: &Scope) -> Vec<FieldError> {
+    // Where it would live does not matter here, only whether it can live anywhere.
+    scope.home("").err().into_iter().collect()
 }
 
 #[cfg(test)]

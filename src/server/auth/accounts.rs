@@ -40,6 +40,8 @@ pub enum AccountError {
     NoSuchToken { user: String, id: String },
     #[error("the accounts Secret {0} cannot be read: {1}")]
     Corrupt(String, String),
+    #[error("the Secret {0} was not made by Keyhold's account store; it is not read as accounts")]
+    NotOwn(String),
     #[error("the Kubernetes API failed: {0}")]
     Kube(#[from] kube::Error),
 }
@@ -195,7 +197,7 @@ impl Accounts {
     async fn read(&self) -> Result<(Option<Secret>, Table), AccountError> {
         let Some(secret) = self.api.get_opt(SECRET_NAME).await? else { return Ok((None, Table::new())) };
         if !keyholds_own(&secret.metadata) {
-            return Err(AccountError::Corrupt(format!("{}/{SECRET_NAME}", self.namespace), "it was not made by Keyhold's account store".into()));
+            return Err(AccountError::NotOwn(format!("{}/{SECRET_NAME}", self.namespace)));
         }
         let mut table = Table::new();
         for (name, value) in secret.data.iter().flatten() {

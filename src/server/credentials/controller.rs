@@ -135,7 +135,7 @@ fn target(ctx: &Context, namespace: &str, state: Phase, reason: &str, message: S
 /// administrator offered for its type and scope.
 fn refusal(credential: &Credential, namespace: &str, secret: &Secret, settings: &Settings) -> Option<(&'static str, String)> {
     let scope = &credential.spec.scope;
-    if scope.home(&settings.system_namespace).as_deref() != Some(namespace) {
+    if scope.home(&settings.system_namespace).as_deref() != Ok(namespace) {
         let message = match scope.level {
             ScopeLevel::Project => "a Project-scope credential must live in its project's namespace".to_string(),
             ScopeLevel::Department => format!("a Department-scope credential must live in {} and name its department", settings.system_namespace),

@@ -24,7 +24,7 @@ use crate::server::watching::counted;
 use crate::domain::credential::{CredentialType, FieldError, Phase, RESOURCE_LABEL, Scope, ScopeLevel, check_display_name, is_object_name, labels_that_offer, object_name_from, offers};
 use crate::domain::AppError;
 use crate::domain::identity::Identity;
-use crate::domain::new_credential::{ExistingSecretCredential, ExistingSecrets, NewCredential, Rename, SecretValues, scope_problems};
+use crate::domain::new_credential::{ExistingSecretCredential, ExistingSecrets, NewCredential, Rename, SecretValues};
 use crate::domain::query::{CredentialRow, ListQuery, Listing, TargetStatus, select};
 use crate::domain::scope_tree::ScopeNode;
 
@@ -334,8 +334,7 @@ impl CredentialsService {
 
     /// Where a credential of this scope lives, once `who` may `verb` credentials there.
     async fn authorized_home(&self, who: &Identity, verb: &'static str, scope: &Scope) -> Result<String, ServiceError> {
-        let problems = scope_problems(scope);
-        let Some(namespace) = scope.home(&self.settings.system_namespace) else { return Err(ServiceError::Invalid(problems)) };
+        let namespace = scope.home(&self.settings.system_namespace).map_err(|problem| ServiceError::Invalid(vec![problem]))?;
         // A Project scope names a project, not any namespace Keyhold's account may write in.
         if scope.level == ScopeLevel::Project && !self.projects.contains(&namespace) {
             return Err(ServiceError::Invalid(vec![FieldError::new("scope", "Pick a project")]));
