@@ -42,12 +42,8 @@ impl ProjectsService {
         }
         let mut visible = Vec::new();
         for project in list.projects {
-            let allowed = access.may(who, "list", "credentials", &project.namespace).await?
-                || access.may(who, "list", "projectsecrets", &project.namespace).await?
-                || match project.department.as_deref() {
-                    Some(department) => access.may_in_department(who, "list", department).await?,
-                    None => false,
-                };
+            let allowed = access.may_here_or_in_department(who, "list", "credentials", &project.namespace, project.department.as_deref()).await?
+                || access.may(who, "list", "projectsecrets", &project.namespace).await?;
             if allowed {
                 visible.push(project);
             }

@@ -49,6 +49,18 @@ impl Access {
         self.ask(Question { who: who.clone(), verb: verb.into(), resource: "departments".into(), namespace: String::new(), name: department.into() }).await
     }
 
+    /// Whether `who` may `verb` the `resource` in `namespace` by their roles there or, failing
+    /// that, as an administrator of `department` (the project's, or a Department scope's).
+    pub async fn may_here_or_in_department(&self, who: &Identity, verb: &str, resource: &str, namespace: &str, department: Option<&str>) -> Result<bool, kube::Error> {
+        if self.may(who, verb, resource, namespace).await? {
+            return Ok(true);
+        }
+        match department {
+            Some(department) => self.may_in_department(who, verb, department).await,
+            None => Ok(false),
+        }
+    }
+
     async fn ask(&self, question: Question) -> Result<bool, kube::Error> {
         let now = Instant::now();
         if let Some((allowed, at)) = self.answers.lock().unwrap_or_else(|p| p.into_inner()).get(&question)

@@ -161,13 +161,7 @@ impl CredentialsService {
     /// Whether `who` may `verb` credentials in `namespace`, by their roles there or as an
     /// administrator of `department`.
     async fn may_at(&self, who: &Identity, verb: &str, namespace: &str, department: Option<&str>) -> Result<bool, ServiceError> {
-        if self.may(who, verb, namespace).await? {
-            return Ok(true);
-        }
-        match department {
-            Some(department) => Ok(self.access.may_in_department(who, verb, department).await?),
-            None => Ok(false),
-        }
+        Ok(self.access.may_here_or_in_department(who, verb, "credentials", namespace, department).await?)
     }
 
     async fn require_at(&self, who: &Identity, verb: &'static str, namespace: &str, department: Option<&str>) -> Result<(), ServiceError> {
@@ -405,7 +399,7 @@ impl CredentialsService {
                 in_projects.insert(project.namespace.as_str());
             }
             if let Some(department) = project.department.as_deref()
-                && (wide || may_create.allows_department(department).await?)
+                && (wide || self.access.may_in_department(who, "create", department).await?)
             {
                 in_departments.insert(department);
             }
@@ -712,6 +706,7 @@ struct NamespaceAccess<'a> {
     verb: &'static str,
     everywhere: bool,
     namespaces: HashMap<String, bool>,
+    /// For the Department-scope credentials, which live in the system namespace.
     departments: HashMap<String, bool>,
 }
 
@@ -727,10 +722,13 @@ impl<'a> NamespaceAccess<'a> {
         if self.allows(&row.namespace).await? {
             return Ok(true);
         }
-        match &row.governing_department {
-            Some(department) => self.allows_department(department).await,
-            None => Ok(false),
+        let Some(department) = &row.governing_department else { return Ok(false) };
+        if let Some(allowed) = self.departments.get(department) {
+            return Ok(*allowed);
         }
+        let allowed = self.service.access.may_in_department(self.who, self.verb, department).await?;
+        self.departments.insert(department.clone(), allowed);
+        Ok(allowed)
     }
 
     /// Whether the verb is allowed on the row or in a namespace it reaches.
@@ -777,20 +775,9 @@ impl<'a> NamespaceAccess<'a> {
         if let Some(allowed) = self.namespaces.get(namespace) {
             return Ok(*allowed);
         }
-        let mut allowed = self.service.may(self.who, self.verb, namespace).await?;
-        if !allowed && let Some(department) = self.service.projects.department_of(namespace) {
-            allowed = self.allows_department(&department).await?;
-        }
+        let department = self.service.projects.department_of(namespace);
+        let allowed = self.service.may_at(self.who, self.verb, namespace, department.as_deref()).await?;
         self.namespaces.insert(namespace.to_string(), allowed);
-        Ok(allowed)
-    }
-
-    async fn allows_department(&mut self, department: &str) -> Result<bool, ServiceError> {
-        if let Some(allowed) = self.departments.get(department) {
-            return Ok(*allowed);
-        }
-        let allowed = self.service.access.may_in_department(self.who, self.verb, department).await?;
-        self.departments.insert(department.to_string(), allowed);
         Ok(allowed)
     }
 }
