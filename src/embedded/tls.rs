@@ -72,6 +72,9 @@ pub fn load_or_create(dir: &Path) -> std::io::Result<Identity> {
 
 /// How long a client may take to complete its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Handshakes in progress at once; further connections wait in the kernel's backlog, so a flood
+/// of silent connections costs a bounded number of tasks.
+const MAX_HANDSHAKES: usize = 64;
 
 type Handshaken = (TlsStream<TcpStream>, SocketAddr);
 
@@ -100,7 +103,9 @@ impl Drop for TlsListener {
 }
 
 async fn accept_loop(tcp: TcpListener, acceptor: TlsAcceptor, done: mpsc::Sender<Handshaken>) {
+    let handshakes = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
     loop {
+        let Ok(permit) = handshakes.clone().acquire_owned().await else { return };
         let (stream, addr) = match tcp.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
@@ -110,6 +115,7 @@ async fn accept_loop(tcp: TcpListener, acceptor: TlsAcceptor, done: mpsc::Sender
         };
         let (acceptor, done) = (acceptor.clone(), done.clone());
         tokio::spawn(async move {
+            let _permit = permit;
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                 // The server may be gone when the handshake ends; the connection just closes.
                 Ok(Ok(tls)) => drop(done.send((tls, addr)).await),
