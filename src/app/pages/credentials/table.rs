@@ -89,6 +89,14 @@ fn Row(row: CredentialRow, read_at: String, columns: Memo<Vec<Column>>) -> impl 
                 let link = format!("/credentials/{}/{}", row.namespace, row.name);
                 view! { <td class="font-medium"><a href=link class="text-indigo-700 hover:underline focus-ring dark:text-indigo-300">{row.display_name.clone()}</a></td> }.into_any()
             }
+            Column::KubernetesName => view! {
+                <td class="whitespace-nowrap font-mono text-xs">
+                    {format!("{}/{}", row.namespace, row.name)}
+                    <br />
+                    <span class="text-slate-500 dark:text-slate-400">{format!("Secret {}", row.secret_name)}</span>
+                </td>
+            }
+            .into_any(),
             Column::Description => view! { <td class="max-w-xs truncate" title=row.description.clone()>{row.description.clone()}</td> }.into_any(),
             Column::Type => view! { <td>{row.credential_type.label()}</td> }.into_any(),
             Column::Status => view! { <td><StatusBadge row=row.clone() /></td> }.into_any(),
