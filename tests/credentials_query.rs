@@ -28,6 +28,7 @@ const PROJECTS: [(&str, &str); 3] = [("vision", "research"), ("nlp", "research")
 struct Made {
     namespace: String,
     name: String,
+    secret_name: String,
     display_name: String,
     description: String,
     credential_type: CredentialType,
@@ -42,6 +43,7 @@ impl Made {
     fn text(&self, column: Column) -> String {
         match column {
             Column::Credential => self.display_name.clone(),
+            Column::KubernetesName => format!("{}/{} (Secret {})", self.namespace, self.name, self.secret_name),
             Column::Description => self.description.clone(),
             Column::Type => self.credential_type.label().to_string(),
             Column::Status => self.phase.label().to_string(),
@@ -54,8 +56,8 @@ impl Made {
     }
 }
 
-/// The reference: filter and search row by row, sort with a comparator, cut a page.
-fn reference(all: &[Made], query: &ListQuery) -> (usize, usize, Vec<String>) {
+/// The reference: filter and search row by row, sort with a comparator; the whole view.
+fn reference_view<'a>(all: &'a [Made], query: &ListQuery) -> Vec<&'a Made> {
     let has = |hay: &str, needle: &str| hay.to_lowercase().contains(&needle.to_lowercase());
     let mut kept: Vec<&Made> = all
         .iter()
@@ -68,7 +70,7 @@ fn reference(all: &[Made], query: &ListQuery) -> (usize, usize, Vec<String>) {
         .filter(|m| {
             let needle = query.search.trim();
             needle.is_empty()
-                || [&m.display_name, &m.description, &m.created_by, &m.scope_path].iter().any(|h| has(h, needle))
+                || [&m.display_name, &m.description, &m.created_by, &m.scope_path, &m.text(Column::KubernetesName)].iter().any(|h| has(h, needle))
                 || m.keys.iter().any(|k| has(k, needle))
         })
         .collect();
@@ -84,6 +86,12 @@ fn reference(all: &[Made], query: &ListQuery) -> (usize, usize, Vec<String>) {
         let primary = if direction == Direction::Descending { primary.reverse() } else { primary };
         primary.then((&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)))
     });
+    kept
+}
+
+/// The reference's page of a query: the total, the page number and the rows' names.
+fn reference(all: &[Made], query: &ListQuery) -> (usize, usize, Vec<String>) {
+    let kept = reference_view(all, query);
     let per_page = if [25, 50, 100].contains(&query.per_page) { query.per_page } else { 25 };
     let pages = kept.len().div_ceil(per_page).max(1);
     let page = query.page.clamp(1, pages);
@@ -146,6 +154,9 @@ async fn filter_search_sort_and_pages_match_a_simple_reference() {
     for i in 0..150 {
         let (project, department) = *PROJECTS.choose(&mut rng).unwrap();
         let name = format!("cred-{i}");
+        // Secret names of their own words, so searches and filters reach both halves of the
+        // Kubernetes name.
+        let secret_name = format!("{}-{i}", WORDS.choose(&mut rng).unwrap().to_lowercase());
         let mut credential = Credential::new(
             &name,
             CredentialSpec {
@@ -153,7 +164,7 @@ async fn filter_search_sort_and_pages_match_a_simple_reference() {
                 description: rng.random_bool(0.8).then(|| phrase(&mut rng, 4)),
                 credential_type: *CredentialType::ALL.choose(&mut rng).unwrap(),
                 scope: Scope { level: ScopeLevel::Project, department: None, project: Some(project.into()) },
-                secret_ref: SecretRef { name: name.clone(), managed: true },
+                secret_ref: SecretRef { name: secret_name.clone(), managed: true },
                 registry: None,
             },
         );
@@ -168,6 +179,7 @@ async fn filter_search_sort_and_pages_match_a_simple_reference() {
         all.push(Made {
             namespace: project.into(),
             name: created.name_any(),
+            secret_name,
             display_name: created.spec.display_name.clone(),
             description: created.spec.description.clone().unwrap_or_default(),
             credential_type: created.spec.credential_type,
@@ -197,6 +209,12 @@ async fn filter_search_sort_and_pages_match_a_simple_reference() {
         let got: Vec<String> = page.rows.iter().map(|r| format!("{}/{}", r.namespace, r.name)).collect();
         let (total, number, names) = reference(&all, &query);
         assert_eq!((page.total, page.page, got), (total, number, names), "seed {seed}, round {round}, query {query:?}");
+        // Download CSV's rows: the whole view, every page, in the same order.
+        if round % 10 == 0 {
+            let view: Vec<String> = service.export(&admin, &query).await.unwrap().iter().map(|r| format!("{}/{}", r.namespace, r.name)).collect();
+            let expected: Vec<String> = reference_view(&all, &query).iter().map(|m| format!("{}/{}", m.namespace, m.name)).collect();
+            assert_eq!(view, expected, "seed {seed}, round {round}, query {query:?}");
+        }
     }
 
     // A deletion reaches the rows on its own, with nothing else changing (no controller here).

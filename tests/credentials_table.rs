@@ -4,22 +4,15 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use kube::api::{Api, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, ORIGIN};
 use serde_json::{Value, json};
 
 use keyhold::server::credentials::resource::Credential;
-use support::{DEMO, Server, eventually};
-
-async fn client(kubeconfig: &Path) -> kube::Client {
-    let config = kube::Config::from_custom_kubeconfig(Kubeconfig::read_from(kubeconfig).unwrap(), &KubeConfigOptions::default()).await.unwrap();
-    kube::Client::try_from(config).unwrap()
-}
+use support::{DEMO, Server, eventually, kube_client};
 
 /// Calls `list_credentials` with a query, as the page does.
 async fn list(server: &Server, cookie: &str, query: Value) -> (StatusCode, Value) {
@@ -102,7 +95,7 @@ async fn a_signed_in_browser_hears_of_changes() {
     assert_eq!(events.status(), StatusCode::OK);
     assert_eq!(events.headers()["content-type"], "text/event-stream");
 
-    let credentials: Api<Credential> = Api::namespaced(client(&dir.path().join("kubeconfig")).await, "etl");
+    let credentials: Api<Credential> = Api::namespaced(kube_client(&dir.path().join("kubeconfig")).await, "etl");
     let credential: Credential = serde_json::from_value(json!({
         "apiVersion": "keyhold.dev/v1", "kind": "Credential",
         "metadata": {"name": "heard", "namespace": "etl"},

@@ -1,6 +1,7 @@
 // The Credentials table on the demo organisation: every toolbar feature, the state in the address,
 // remembered columns, live status, paging and each role's view.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { startKeyhold } from '../server';
@@ -148,6 +149,37 @@ test('Columns hides a column, and the choice is remembered across reloads and se
   await again.goto(url('/credentials'));
   await expect(table(again).locator('thead th', { hasText: 'Description' })).toHaveCount(0);
   await other.close();
+});
+
+test('Kubernetes name is shown from Columns, and Download CSV downloads the current view in its columns', async ({ page }) => {
+  // A user of its own: showing a column is remembered, and other tests expect the defaults.
+  const binary = resolve(__dirname, '../../target/debug/keyhold');
+  const password = execFileSync(binary, ['user', 'add', 'kira', '--groups', 'platform-admins', '--cluster', 'kubeconfig'], { encoding: 'utf8' }).trim();
+  await signIn(page, 'kira', password);
+  await page.goto(url('/credentials?type=Generic%20secret&sort=credential&order=desc'));
+  await page.locator('html[data-hydrated]').waitFor();
+  const header = table(page).locator('thead th', { hasText: 'Kubernetes name' });
+  await expect(header).toHaveCount(0);
+  await page.getByRole('button', { name: 'Columns' }).click();
+  const saved = page.waitForResponse((r) => r.url().endsWith('/api/hide_columns') && r.ok());
+  await page.getByRole('checkbox', { name: 'Kubernetes name' }).check();
+  await saved;
+  await page.keyboard.press('Escape');
+  await expect(header).toHaveCount(1);
+  await expect(table(page).getByRole('row', { name: /Weights & Biases/ })).toContainText(/keyhold-system\/weights-biases\s*Secret /);
+
+  const link = page.getByRole('link', { name: 'Download CSV' });
+  await expect(link).toHaveAttribute('href', /type=Generic%20secret&sort=credential&order=desc&columns=credential,kubernetes_name,description,/);
+  const downloading = page.waitForEvent('download');
+  await link.click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toBe('credentials.csv');
+  const lines = readFileSync(await download.path(), 'utf8').trimEnd().split('\r\n');
+  expect(lines[0]).toBe('Credential,Kubernetes name,Description,Type,Status,Data source(s),Created by,Scope,Creation time,Cluster');
+  expect(lines.slice(1).map((line) => line.split(',').slice(0, 2))).toEqual([
+    ['Weights & Biases', expect.stringMatching(/^keyhold-system\/weights-biases \(Secret /)],
+    ['Hugging Face (research)', expect.stringMatching(/^keyhold-system\/hugging-face-research \(Secret /)],
+  ]);
 });
 
 test('Refresh re-reads and says when', async ({ page }) => {

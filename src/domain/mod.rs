@@ -3,6 +3,7 @@
 
 pub mod base64;
 pub mod credential;
+pub mod csv;
 pub mod error;
 pub mod identity;
 pub mod new_credential;

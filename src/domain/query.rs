@@ -87,6 +87,7 @@ pub struct TargetStatus {
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum Column {
     Credential,
+    KubernetesName,
     Description,
     Type,
     Status,
@@ -105,8 +106,9 @@ pub enum FilterKind {
 }
 
 impl Column {
-    pub const ALL: [Column; 9] = [
+    pub const ALL: [Column; 10] = [
         Column::Credential,
+        Column::KubernetesName,
         Column::Description,
         Column::Type,
         Column::Status,
@@ -121,6 +123,7 @@ impl Column {
     pub fn label(self) -> &'static str {
         match self {
             Column::Credential => "Credential",
+            Column::KubernetesName => "Kubernetes name",
             Column::Description => "Description",
             Column::Type => "Type",
             Column::Status => "Status",
@@ -136,6 +139,7 @@ impl Column {
     pub fn key(self) -> &'static str {
         match self {
             Column::Credential => "credential",
+            Column::KubernetesName => "kubernetes_name",
             Column::Description => "description",
             Column::Type => "type",
             Column::Status => "status",
@@ -155,7 +159,7 @@ impl Column {
     pub fn filter_kind(self) -> Option<FilterKind> {
         match self {
             Column::Type | Column::Status | Column::Scope | Column::Cluster | Column::CreatedBy => Some(FilterKind::Pick),
-            Column::Credential | Column::Description | Column::DataSources => Some(FilterKind::Contains),
+            Column::Credential | Column::KubernetesName | Column::Description | Column::DataSources => Some(FilterKind::Contains),
             Column::CreationTime => None,
         }
     }
@@ -163,6 +167,16 @@ impl Column {
     /// The Credential column names each row and cannot be hidden.
     pub fn hideable(self) -> bool {
         self != Column::Credential
+    }
+
+    /// Columns hidden until a person shows them: detail most people do not need.
+    pub fn hidden_by_default(self) -> bool {
+        self == Column::KubernetesName
+    }
+
+    /// The columns shown to someone who has chosen none, in order.
+    pub fn default_shown() -> Vec<Column> {
+        Column::ALL.into_iter().filter(|c| !c.hidden_by_default()).collect()
     }
 }
 
@@ -343,10 +357,17 @@ pub struct Listing {
 }
 
 impl CredentialRow {
+    /// Where the credential is in Kubernetes, as a platform engineer greps for it:
+    /// `namespace/name (Secret secret-name)`.
+    pub fn kubernetes_name(&self) -> String {
+        format!("{}/{} (Secret {})", self.namespace, self.name, self.secret_name)
+    }
+
     /// The text a column shows, for filtering.
-    fn text(&self, column: Column) -> Cow<'_, str> {
+    pub(crate) fn text(&self, column: Column) -> Cow<'_, str> {
         match column {
             Column::Credential => Cow::Borrowed(&self.display_name),
+            Column::KubernetesName => Cow::Owned(self.kubernetes_name()),
             Column::Description => Cow::Borrowed(&self.description),
             Column::Type => Cow::Borrowed(self.credential_type.label()),
             Column::Status => Cow::Borrowed(self.phase.label()),
@@ -369,10 +390,12 @@ impl CredentialRow {
         }
     }
 
-    /// Free-text search over name, description, creator, scope and key names.
+    /// Free-text search over name, Kubernetes name, description, creator, scope and key names.
     fn found_by(&self, needle: &str) -> bool {
         let hay = [&self.display_name, &self.description, &self.created_by, &self.scope_path];
-        hay.iter().any(|h| h.to_lowercase().contains(needle)) || self.keys.iter().any(|k| k.to_lowercase().contains(needle))
+        hay.iter().any(|h| h.to_lowercase().contains(needle))
+            || self.kubernetes_name().to_lowercase().contains(needle)
+            || self.keys.iter().any(|k| k.to_lowercase().contains(needle))
     }
 
     /// What a column sorts by, computed once per row: a number where the column is ordinal, else
@@ -388,22 +411,26 @@ impl CredentialRow {
     }
 }
 
-/// Applies a query to rows: filter, search, sort (then by namespace and name, so pages are
-/// stable), and cut one page. The pickers' choices come from all the rows, so a filter can
-/// always be widened again.
-pub fn select<'a>(rows: impl IntoIterator<Item = &'a CredentialRow>, query: &ListQuery) -> Page {
-    let rows: Vec<&CredentialRow> = rows.into_iter().collect();
+/// Every row a query selects, in its order: filter, search, sort (then by namespace and name, so
+/// pages are stable). The whole view, before it is cut into pages (Download CSV takes it all).
+pub fn matching<'a>(rows: &[&'a CredentialRow], query: &ListQuery) -> Vec<&'a CredentialRow> {
     let needle = query.search.trim().to_lowercase();
-    let selected: Vec<&CredentialRow> =
-        rows.iter().copied().filter(|r| query.filters.iter().all(|f| r.matches(f)) && (needle.is_empty() || r.found_by(&needle))).collect();
+    let selected = rows.iter().copied().filter(|r| query.filters.iter().all(|f| r.matches(f)) && (needle.is_empty() || r.found_by(&needle)));
     // Keys are computed once per row, not once per comparison.
     let (column, direction) = query.sort.unwrap_or((Column::Credential, Direction::Ascending));
-    let mut keyed: Vec<((usize, String), &CredentialRow)> = selected.into_iter().map(|r| (r.sort_key(column), r)).collect();
+    let mut keyed: Vec<((usize, String), &CredentialRow)> = selected.map(|r| (r.sort_key(column), r)).collect();
     keyed.sort_by(|(ka, a), (kb, b)| {
         let by_column = if direction == Direction::Ascending { ka.cmp(kb) } else { kb.cmp(ka) };
         by_column.then_with(|| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)))
     });
-    let selected: Vec<&CredentialRow> = keyed.into_iter().map(|(_, r)| r).collect();
+    keyed.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Applies a query to rows (`matching`) and cuts one page. The pickers' choices come from all the
+/// rows, so a filter can always be widened again.
+pub fn select<'a>(rows: impl IntoIterator<Item = &'a CredentialRow>, query: &ListQuery) -> Page {
+    let rows: Vec<&CredentialRow> = rows.into_iter().collect();
+    let selected = matching(&rows, query);
     let per_page = if PAGE_SIZES.contains(&query.per_page) { query.per_page } else { PAGE_SIZES[0] };
     let total = selected.len();
     let last_page = total.div_ceil(per_page).max(1);
@@ -480,6 +507,21 @@ mod tests {
         assert_eq!(names(&select(&rows(), &contains)), ["Docker Hub"]);
         let typed = ListQuery { filters: vec![Filter { column: Column::Type, values: vec!["Access key".into(), "Username & password".into()] }], ..Default::default() };
         assert_eq!(select(&rows(), &typed).total, 2);
+    }
+
+    #[test]
+    fn the_kubernetes_name_is_searched_filtered_and_sorted() {
+        let mut rows = rows();
+        rows[2].namespace = "etl".into();
+        rows[1].secret_name = "s3-raw-copy".into();
+        assert_eq!(rows[1].kubernetes_name(), "vision/s3-raw-data (Secret s3-raw-copy)");
+        assert_eq!(names(&select(&rows, &ListQuery { search: "etl/".into(), ..Default::default() })), ["postgres"]);
+        assert_eq!(names(&select(&rows, &ListQuery { search: "S3-RAW-COPY".into(), ..Default::default() })), ["S3 raw data"]);
+        let contains = ListQuery { filters: vec![Filter { column: Column::KubernetesName, values: vec!["vision/docker".into()] }], ..Default::default() };
+        assert_eq!(names(&select(&rows, &contains)), ["Docker Hub"]);
+        let sorted = ListQuery { sort: Some((Column::KubernetesName, Direction::Descending)), ..Default::default() };
+        assert_eq!(names(&select(&rows, &sorted)), ["S3 raw data", "Docker Hub", "postgres"]);
+        assert!(Column::KubernetesName.hidden_by_default() && !Column::default_shown().contains(&Column::KubernetesName));
     }
 
     #[test]

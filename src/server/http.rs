@@ -16,7 +16,7 @@ use crate::app::{App, shell};
 use crate::server::AppState;
 use crate::server::auth::sessions::Sessions;
 use crate::server::auth::web;
-use crate::server::{events, rest};
+use crate::server::{downloads, events, rest};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -28,6 +28,7 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/events/credentials", get(events::credential_changes))
+        .route("/credentials.csv", get(downloads::credentials_for_browser))
         .leptos_routes_with_context(&state, routes, provide_state.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod config;
 pub mod credentials;
 mod demo;
+mod downloads;
 mod events;
 mod http;
 pub mod leader;

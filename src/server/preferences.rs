@@ -17,12 +17,41 @@ use crate::domain::query::Column;
 
 const CONFIG_MAP: &str = "keyhold-preferences";
 
-/// What one person has chosen. Hidden (not shown) columns are stored, so a column added in a
-/// later version appears for everyone.
+/// What one person has chosen, as departures from the defaults: the columns shown by default
+/// that they hide, and the ones hidden by default that they show. So a column added in a later
+/// version appears with its default for everyone.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct Chosen {
     #[serde(default)]
     hidden_columns: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    shown_columns: Vec<String>,
+}
+
+impl Chosen {
+    /// The record of hiding `hidden` (the Credential column cannot be hidden), each column once,
+    /// so one person's record stays small in a ConfigMap everyone shares.
+    fn hiding(hidden: &[Column]) -> Chosen {
+        let keys = |columns: Vec<Column>| columns.into_iter().map(|c| c.key().to_string()).collect();
+        let (by_default, not_by_default): (Vec<Column>, Vec<Column>) = Column::ALL.into_iter().partition(|c| c.hidden_by_default());
+        Chosen {
+            hidden_columns: keys(not_by_default.into_iter().filter(|c| c.hideable() && hidden.contains(c)).collect()),
+            shown_columns: keys(by_default.into_iter().filter(|c| !hidden.contains(c)).collect()),
+        }
+    }
+
+    /// The columns hidden for someone with this record (`None`: who never chose).
+    fn hidden(chosen: Option<&Chosen>) -> Vec<Column> {
+        let has = |keys: &[String], column: Column| keys.iter().any(|k| k == column.key());
+        Column::ALL
+            .into_iter()
+            .filter(|&c| match chosen {
+                None => c.hidden_by_default(),
+                Some(chosen) if c.hidden_by_default() => !has(&chosen.shown_columns, c),
+                Some(chosen) => has(&chosen.hidden_columns, c),
+            })
+            .collect()
+    }
 }
 
 #[derive(Clone)]
@@ -51,19 +80,14 @@ impl Preferences {
         (preferences, driver)
     }
 
-    /// The columns `user` has hidden.
+    /// The columns hidden for `user`: their choice, or the defaults.
     pub fn hidden_columns(&self, user: &str) -> Vec<Column> {
-        let known = self.known.read().expect("not poisoned");
-        known.get(user).map(|c| c.hidden_columns.iter().filter_map(|k| Column::from_key(k)).collect()).unwrap_or_default()
+        Chosen::hidden(self.known.read().expect("not poisoned").get(user))
     }
 
-    /// Records the columns `user` hides (the Credential column cannot be hidden). Each column is
-    /// kept once, so one person's record stays small in a ConfigMap everyone shares.
+    /// Records the columns `user` hides.
     pub async fn hide_columns(&self, user: &str, hidden: &[Column]) -> Result<(), kube::Error> {
-        let mut hidden: Vec<Column> = hidden.iter().copied().filter(|c| c.hideable()).collect();
-        hidden.sort();
-        hidden.dedup();
-        let chosen = Chosen { hidden_columns: hidden.iter().map(|c| c.key().to_string()).collect() };
+        let chosen = Chosen::hiding(hidden);
         let value = serde_json::to_string(&chosen).expect("serialisable");
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &self.namespace);
         // A merge patch of one key leaves the other people's keys alone, so concurrent changes by
@@ -142,5 +166,18 @@ mod tests {
             assert_eq!(unescape(&key).as_deref(), Some(user));
         }
         assert_eq!(escape("system:admin"), "system_3Aadmin");
+    }
+
+    #[test]
+    fn choices_are_kept_as_departures_from_the_defaults() {
+        assert_eq!(Chosen::hidden(None), [Column::KubernetesName], "hidden until shown");
+        let chosen = Chosen::hiding(&[Column::Description, Column::Credential, Column::Description]);
+        assert_eq!((chosen.hidden_columns.as_slice(), chosen.shown_columns.as_slice()), (["description".to_string()].as_slice(), ["kubernetes_name".to_string()].as_slice()));
+        assert_eq!(Chosen::hidden(Some(&chosen)), [Column::Description]);
+        let defaults = Chosen::hiding(&[Column::KubernetesName]);
+        assert_eq!(serde_json::to_string(&defaults).unwrap(), r#"{"hidden_columns":[]}"#);
+        // A record from before the column existed keeps it hidden.
+        let older: Chosen = serde_json::from_str(r#"{"hidden_columns":["cluster"]}"#).unwrap();
+        assert_eq!(Chosen::hidden(Some(&older)), [Column::KubernetesName, Column::Cluster]);
     }
 }

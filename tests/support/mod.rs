@@ -146,6 +146,13 @@ pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
     set_cookie(response).and_then(|c| c.split(';').next().map(str::to_string))
 }
 
+/// A `kube::Client` for the cluster a kubeconfig names.
+pub async fn kube_client(kubeconfig: &Path) -> kube::Client {
+    use kube::config::{KubeConfigOptions, Kubeconfig};
+    let config = kube::Config::from_custom_kubeconfig(Kubeconfig::read_from(kubeconfig).unwrap(), &KubeConfigOptions::default()).await.unwrap();
+    kube::Client::try_from(config).unwrap()
+}
+
 /// An API token for `user`, issued with `keyhold user token` through `kubeconfig`.
 pub fn api_token(user: &str, kubeconfig: &Path) -> String {
     let (ok, token, stderr) = keyhold_cli(&["user", "token", user], kubeconfig, None);

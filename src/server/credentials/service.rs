@@ -25,7 +25,7 @@ use crate::domain::credential::{CredentialType, FieldError, Phase, RESOURCE_LABE
 use crate::domain::AppError;
 use crate::domain::identity::Identity;
 use crate::domain::new_credential::{ExistingSecretCredential, ExistingSecrets, NewCredential, Rename, SecretValues};
-use crate::domain::query::{CredentialRow, ListQuery, Listing, TargetStatus, select};
+use crate::domain::query::{CredentialRow, ListQuery, Listing, TargetStatus, matching, select};
 use crate::domain::scope_tree::ScopeNode;
 
 pub const CREATED_BY: &str = "keyhold.dev/created-by";
@@ -217,6 +217,24 @@ impl CredentialsService {
     /// reaches: a project's people see the department and cluster credentials their project gets.
     pub async fn list(&self, who: &Identity, query: &ListQuery) -> Result<Listing, ServiceError> {
         let read_at = jiff::Timestamp::now().to_string();
+        let mut page = self.listable(who, |rows| select(rows, query)).await?;
+        // Whether the reader may change a row matters only for the rows shown.
+        let mut may_update = NamespaceAccess::new(self, who, "update").await?;
+        for row in &mut page.rows {
+            row.may_change = may_update.governs(row).await?;
+        }
+        Ok(Listing { page, read_at })
+    }
+
+    /// Every row of the view `query` describes, by the same rule as `list` but not cut into pages:
+    /// what Download CSV writes. `may_change` is left unset: no column shows it.
+    pub async fn export(&self, who: &Identity, query: &ListQuery) -> Result<Vec<CredentialRow>, ServiceError> {
+        self.listable(who, |rows| matching(&rows, query).into_iter().cloned().collect()).await
+    }
+
+    /// `take` applied to the rows `who` may list. Workloads they may not see are taken out first,
+    /// so searching and sorting never see those.
+    async fn listable<T>(&self, who: &Identity, take: impl FnOnce(Vec<&CredentialRow>) -> T) -> Result<T, ServiceError> {
         let all = self.all_rows();
         let mut may_list = NamespaceAccess::new(self, who, "list").await?;
         let mut visible = Vec::with_capacity(all.len());
@@ -225,14 +243,7 @@ impl CredentialsService {
                 visible.push(may_list.without_unseen_users(row).await?);
             }
         }
-        // Rows are searched and sorted only after workloads the reader may not see are taken out.
-        let mut page = select(visible.iter().map(|row| row.as_ref()).collect::<Vec<&CredentialRow>>(), query);
-        // Whether the reader may change a row matters only for the rows shown.
-        let mut may_update = NamespaceAccess::new(self, who, "update").await?;
-        for row in &mut page.rows {
-            row.may_change = may_update.governs(row).await?;
-        }
-        Ok(Listing { page, read_at })
+        Ok(take(visible.iter().map(|row| row.as_ref()).collect()))
     }
 
     /// How many of the credentials `who` may list reach each namespace (where they live or are

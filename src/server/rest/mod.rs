@@ -21,7 +21,7 @@ use crate::domain::AppError;
 use crate::domain::identity::Identity;
 use crate::domain::new_credential::{NewCredential, Rename, SecretValues};
 use crate::domain::query::{CredentialRow, ListQuery, Listing};
-use crate::server::AppState;
+use crate::server::{AppState, downloads};
 use crate::server::auth::SignInError;
 use crate::server::auth::web::peer;
 use crate::domain::project_secrets::{ProjectSecretKeys, SecretEntry};
@@ -97,29 +97,34 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The `GET /credentials` query parameters, the same as the Credentials page's address.
-const LIST_PARAMETERS: &[(&str, &str)] = &[
-    ("q", "search: name, description, creator, scope and key names"),
+/// The query parameters of a view of the table, the same as the Credentials page's address.
+const VIEW_PARAMETERS: &[(&str, &str)] = &[
+    ("q", "search: name, Kubernetes name, description, creator, scope and key names"),
     ("type", "filter: a type label (Docker registry, Access key, …); repeat for alternatives"),
     ("status", "filter: a status label; repeat for alternatives"),
     ("scope", "filter: a scope path; repeat for alternatives"),
     ("cluster", "filter: a cluster; repeat for alternatives"),
     ("created_by", "filter: a creator; repeat for alternatives"),
     ("credential", "filter: the name contains this"),
+    ("kubernetes_name", "filter: namespace/name or the Secret's name contains this"),
     ("description", "filter: the description contains this"),
     ("data_sources", "filter: a workload using it contains this"),
     ("sort", "the column to sort by (the names above, or created)"),
     ("order", "asc or desc"),
-    ("page", "the page, from 1"),
-    ("per_page", "25, 50 or 100"),
 ];
+
+const PAGE_PARAMETERS: &[(&str, &str)] = &[("page", "the page, from 1"), ("per_page", "25, 50 or 100")];
+
+const CSV_PARAMETERS: &[(&str, &str)] =
+    &[("columns", "the columns, comma-separated, in order (credential,kubernetes_name,description,type,status,data_sources,created_by,scope,created,cluster); by default all but kubernetes_name")];
 
 /// Every operation of the API.
 fn operations() -> Vec<Operation> {
     let op = Operation::new;
     vec![
         op(Method::GET, "/whoami", "Who the token belongs to", get(whoami)).answers::<Identity>(200),
-        op(Method::GET, "/credentials", "A page of the credentials the caller may list", get(list_credentials)).query(LIST_PARAMETERS).answers::<Listing>(200),
+        op(Method::GET, "/credentials", "A page of the credentials the caller may list", get(list_credentials)).query(VIEW_PARAMETERS).query(PAGE_PARAMETERS).answers::<Listing>(200),
+        op(Method::GET, "/credentials.csv", "Every credential of the view (not a page) as CSV, streamed; formulas neutralised", get(credentials_csv)).query(VIEW_PARAMETERS).query(CSV_PARAMETERS).answers_text(200, "text/csv"),
         op(Method::POST, "/credentials", "Create a credential with a new secret", post(create_credential)).takes::<NewCredential>().answers::<CredentialRow>(201),
         op(Method::GET, "/credentials/{namespace}/{name}", "One credential: key names and status per namespace, never a value", get(get_credential)).answers::<CredentialRow>(200),
         op(Method::PATCH, "/credentials/{namespace}/{name}", "Rename: display name and description", patch(rename_credential)).takes::<Rename>().answers::<CredentialRow>(200),
@@ -177,6 +182,11 @@ async fn whoami(Extension(identity): Extension<Identity>) -> Json<Identity> {
 async fn list_credentials(State(state): State<AppState>, Extension(who): Caller, Query(params): Query<Vec<(String, String)>>) -> Result<Json<Listing>, ApiError> {
     let query = ListQuery::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     Ok(Json(state.credentials.list(&who, &query).await?))
+}
+
+/// `GET /credentials.csv`: the whole view as CSV, `columns` choosing the columns.
+async fn credentials_csv(State(state): State<AppState>, Extension(who): Caller, Query(params): Query<Vec<(String, String)>>) -> Result<Response, ApiError> {
+    Ok(downloads::credentials(&state, &who, &params).await?)
 }
 
 async fn get_credential(State(state): State<AppState>, Extension(who): Caller, Path((namespace, name)): CredentialPath) -> Result<Json<CredentialRow>, ApiError> {

@@ -21,12 +21,14 @@ pub struct Operation {
     pub route: MethodRouter<AppState>,
     body: Option<SchemaOf>,
     answer: (u16, Option<SchemaOf>),
-    query: &'static [(&'static str, &'static str)],
+    /// What the success answer is: JSON unless said otherwise.
+    media_type: &'static str,
+    query: Vec<(&'static str, &'static str)>,
 }
 
 impl Operation {
     pub fn new(method: Method, path: &'static str, summary: &'static str, route: MethodRouter<AppState>) -> Self {
-        Operation { method, path, summary, route, body: None, answer: (204, None), query: &[] }
+        Operation { method, path, summary, route, body: None, answer: (204, None), media_type: "application/json", query: Vec::new() }
     }
 
     /// The JSON body it takes.
@@ -41,9 +43,16 @@ impl Operation {
         self
     }
 
-    /// Its query parameters, with what each means.
-    pub fn query(mut self, parameters: &'static [(&'static str, &'static str)]) -> Self {
-        self.query = parameters;
+    /// Its success status and the text, not JSON, it answers with.
+    pub fn answers_text(mut self, status: u16, media_type: &'static str) -> Self {
+        self.answer = (status, Some(|generator| generator.subschema_for::<String>()));
+        self.media_type = media_type;
+        self
+    }
+
+    /// Query parameters it takes, with what each means; more with each call.
+    pub fn query(mut self, parameters: &[(&'static str, &'static str)]) -> Self {
+        self.query.extend_from_slice(parameters);
         self
     }
 
@@ -53,7 +62,7 @@ impl Operation {
         let mut responses = Map::new();
         let (status, schema) = self.answer;
         let success = match schema {
-            Some(schema) => json!({"description": "OK", "content": {"application/json": {"schema": schema(generator)}}}),
+            Some(schema) => json!({"description": "OK", "content": {self.media_type: {"schema": schema(generator)}}}),
             None => json!({"description": "Done"}),
         };
         responses.insert(status.to_string(), success);

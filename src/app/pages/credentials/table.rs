@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use super::{TableData, TableState, href};
 use crate::domain::credential::Phase;
+use crate::domain::csv::download_query;
 use crate::domain::query::{Column, CredentialRow, Direction, PAGE_SIZES, Page};
 use crate::domain::time::{ago, time_of_day};
 
@@ -52,10 +53,15 @@ pub fn CredentialsTable(state: TableState, read: TableData, may_create: bool) ->
         }
         .into_any()
     };
+    // The whole view, every page, in the columns shown: written by the server as it reads.
+    let csv = move || format!("/credentials.csv?{}", download_query(&query, &columns.get()));
     view! {
-        <p class="mb-3 text-xs text-slate-500 dark:text-slate-400">
-            {summary} " · Last updated " <time datetime=read_at.clone()>{updated}</time> " UTC"
-        </p>
+        <div class="mb-3 flex flex-wrap items-center justify-between gap-2">
+            <p class="text-xs text-slate-500 dark:text-slate-400">
+                {summary} " · Last updated " <time datetime=read_at.clone()>{updated}</time> " UTC"
+            </p>
+            <a href=csv download="credentials.csv" class="btn-secondary">"Download CSV"</a>
+        </div>
         {body}
     }
 }
@@ -89,6 +95,14 @@ fn Row(row: CredentialRow, read_at: String, columns: Memo<Vec<Column>>) -> impl 
                 let link = format!("/credentials/{}/{}", row.namespace, row.name);
                 view! { <td class="font-medium"><a href=link class="text-indigo-700 hover:underline focus-ring dark:text-indigo-300">{row.display_name.clone()}</a></td> }.into_any()
             }
+            Column::KubernetesName => view! {
+                <td class="whitespace-nowrap font-mono text-xs">
+                    {format!("{}/{}", row.namespace, row.name)}
+                    <br />
+                    <span class="text-slate-500 dark:text-slate-400">{format!("Secret {}", row.secret_name)}</span>
+                </td>
+            }
+            .into_any(),
             Column::Description => view! { <td class="max-w-xs truncate" title=row.description.clone()>{row.description.clone()}</td> }.into_any(),
             Column::Type => view! { <td>{row.credential_type.label()}</td> }.into_any(),
             Column::Status => view! { <td><StatusBadge row=row.clone() /></td> }.into_any(),
