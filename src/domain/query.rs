@@ -14,8 +14,9 @@ use super::credential::{CredentialType, Phase, ScopeLevel};
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct CredentialRow {
     pub namespace: String,
-    /// The department whose administrators may manage it (a project's, or a Department scope's).
-    #[serde(default)]
+    /// The department whose administrators may manage it (a project's, or a Department scope's):
+    /// the server's authorization input, never sent.
+    #[serde(skip)]
     pub governing_department: Option<String>,
     pub name: String,
     /// The Kubernetes Secret workloads reference (in `namespace`, and copied where the scope reaches).
