@@ -14,6 +14,7 @@ test('forms sent as JSON by the WASM are disabled until it has hydrated the page
     ['/projects/vision/settings/secrets', 'Add secret'],
     ['/projects/vision/settings/secrets', 'Import'],
     ['/credentials/new?type=generic', 'Create credentials'],
+    ['/credentials/new', 'Continue'],
   ];
   for (const [path, button] of forms) {
     await withoutWasm(page, path);

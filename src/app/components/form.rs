@@ -199,10 +199,17 @@ where
     I: Send + Sync + 'static,
     O: Send + Sync + 'static,
 {
+    let hydrated = hydrated();
+    Signal::derive(move || !hydrated.get() || action.pending().get())
+}
+
+/// False in the page the server renders, true once the WASM has hydrated it: for controls that only
+/// the WASM can carry out.
+pub fn hydrated() -> Signal<bool> {
     let hydrated = RwSignal::new(false);
     // Effects run only in the browser, once the page is hydrated.
     Effect::new(move |_| hydrated.set(true));
-    Signal::derive(move || !hydrated.get() || action.pending().get())
+    hydrated.into()
 }
 
 /// Puts the text of the file chosen in a file input (`ev`'s target) into `text`, as if pasted into

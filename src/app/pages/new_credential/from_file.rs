@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::app::components::form::{Field, FormCheck, read_upload};
+use crate::app::components::form::{Field, FormCheck, hydrated, read_upload};
 use crate::domain::credential::FieldError;
 use crate::domain::secret_file::{SecretFile, read_secret_file};
 
@@ -13,6 +13,7 @@ pub fn FromFile(imported: RwSignal<Option<SecretFile>>) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let read = move || read_secret_file(&text.get());
     let check = FormCheck::provide(move || if text.read().trim().is_empty() { vec![FieldError::new("file", "Paste or upload a Secret")] } else { read().err().into_iter().collect() });
+    let ready = hydrated();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if check.attempt() {
@@ -31,7 +32,8 @@ pub fn FromFile(imported: RwSignal<Option<SecretFile>>) -> impl IntoView {
                     <label for="secret-upload" class="field-label">"Upload a file"</label>
                     <input id="secret-upload" type="file" accept=".json,.yaml,.yml,application/json,application/yaml,text/yaml" class="text-sm" on:change=move |ev| read_upload(ev, text, check, "file") />
                 </div>
-                <button type="submit" class="btn-primary">"Continue"</button>
+                // Read in the browser only: until the WASM runs there is nothing to continue to.
+                <button type="submit" class="btn-primary" disabled=move || !ready.get()>"Continue"</button>
             </form>
         </section>
     }
