@@ -82,7 +82,7 @@ async fn the_manifests_apply_and_keyhold_works_with_exactly_their_rbac() {
     // Keyhold made its session key.
     kubectl(admin, &["get", "secret", "keyhold-session-key", "-n", "keyhold-system"], None);
 
-    // Project secrets and the preferences ConfigMap are within the RBAC too.
+    // Project secrets are within the RBAC too.
     let put = api(reqwest::Method::PUT, "/projects/vision/secrets/API_TOKEN").json(&json!({"value": "deploy-test"})).send().await.unwrap();
     assert_eq!(put.status(), StatusCode::OK, "{}", put.text().await.unwrap());
     server.stop();
