@@ -56,7 +56,7 @@ async fn the_manifests_apply_and_keyhold_works_with_exactly_their_rbac() {
     let denied = Command::new("kubectl").arg("--kubeconfig").arg(&as_keyhold).args(["auth", "can-i", "delete", "namespaces"]).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&denied.stdout).trim(), "no", "the account is least-privileged");
 
-    let (ok, _, stderr) = keyhold_cli(&["user", "add", "ada"], &as_keyhold, Some("a-long-enough-password\n"));
+    let (ok, _, stderr) = keyhold_cli(&["user", "add", "ada", "--password-stdin"], &as_keyhold, Some("a-long-enough-password\n"));
     assert!(ok, "{stderr}");
     let token = api_token("ada", &as_keyhold);
 
@@ -85,5 +85,24 @@ async fn the_manifests_apply_and_keyhold_works_with_exactly_their_rbac() {
     // Project secrets are within the RBAC too.
     let put = api(reqwest::Method::PUT, "/projects/vision/secrets/API_TOKEN").json(&json!({"value": "deploy-test"})).send().await.unwrap();
     assert_eq!(put.status(), StatusCode::OK, "{}", put.text().await.unwrap());
+
+    // So are the per-user preferences (a ConfigMap made, then patched).
+    let cookie = server.sign_in("ada", "a-long-enough-password").await;
+    for hidden in [json!(["Description"]), json!(["Description", "Cluster"])] {
+        let saved = server.http.post(format!("{}/api/hide_columns", server.url)).header(reqwest::header::ORIGIN, &server.url).header(reqwest::header::COOKIE, &cookie).json(&json!({"columns": hidden})).send().await.unwrap();
+        assert_eq!(saved.status(), StatusCode::OK, "{}", saved.text().await.unwrap());
+    }
+
+    // New values, then deletion: the controller removes the copy, the Secret and its finalizer.
+    let replaced = api(reqwest::Method::PUT, "/credentials/keyhold-system/shared-token/values").json(&json!({"type": "Generic", "entries": [["TOKEN", "deploy-test-2"]]})).send().await.unwrap();
+    assert_eq!(replaced.status(), StatusCode::OK, "{}", replaced.text().await.unwrap());
+    let deleted = api(reqwest::Method::DELETE, "/credentials/keyhold-system/shared-token").send().await.unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT, "{}", deleted.text().await.unwrap());
+    let gone = eventually(Duration::from_secs(30), || async {
+        ["vision", "keyhold-system"].iter().all(|ns| kubectl(admin, &["get", "secret", "shared-token", "-n", ns, "--ignore-not-found", "-o", "name"], None).is_empty())
+            && kubectl(admin, &["get", "cred", "shared-token", "-n", "keyhold-system", "--ignore-not-found", "-o", "name"], None).is_empty()
+    })
+    .await;
+    assert!(gone, "{}", kubectl(admin, &["get", "cred,secret", "-A"], None));
     server.stop();
 }
