@@ -108,9 +108,11 @@ async fn a_viewer_downloads_only_what_they_may_list() {
     let carol = server.sign_in("carol", DEMO).await;
 
     // Without a session the page's link leads to sign-in, not to data.
-    let (status, headers, _) = get(server.http.get(format!("{}/credentials.csv", server.url))).await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(headers[LOCATION].to_str().unwrap().starts_with("/login"), "{headers:?}");
+    for request in [server.http.get(format!("{}/credentials.csv", server.url)), server.http.head(format!("{}/credentials.csv", server.url))] {
+        let (status, headers, _) = get(request).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(headers[LOCATION].to_str().unwrap().starts_with("/login"), "{headers:?}");
+    }
 
     // A workload in nlp, which carol may not see, uses the cluster-wide Weights & Biases.
     let weights = all_pages(&server, &carol_token, "q=weights").await.remove(0);

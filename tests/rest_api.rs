@@ -120,12 +120,9 @@ async fn an_ngc_api_key_is_one_secret_for_workloads_and_for_pulling_from_nvcr_io
     assert_eq!((status, body["credentialType"].as_str()), (StatusCode::CREATED, Some("NgcApiKey")), "{body}");
     let name = body["name"].as_str().unwrap().to_string();
 
-    let secret: Value = serde_json::from_str(&support::kubectl(&kubeconfig, &["get", "secret", &name, "-n", "vision", "-o", "json"], None)).unwrap();
-    assert_eq!(secret["type"], "kubernetes.io/dockerconfigjson");
-    let decode = |key: &str| {
-        use base64::Engine;
-        base64::engine::general_purpose::STANDARD.decode(secret["data"][key].as_str().unwrap()).unwrap()
-    };
+    let secret_type = support::kubectl(&kubeconfig, &["get", "secret", &name, "-n", "vision", "-o", "jsonpath={.type}"], None);
+    assert_eq!(secret_type, "kubernetes.io/dockerconfigjson");
+    let decode = |key: &str| support::secret_value(&kubeconfig, "vision", &name, key);
     assert_eq!(decode("NGC_API_KEY"), CANARY.as_bytes());
     let config: Value = serde_json::from_slice(&decode(".dockerconfigjson")).unwrap();
     assert_eq!(config["auths"]["nvcr.io"]["username"], "$oauthtoken");
@@ -140,6 +137,10 @@ async fn an_ngc_api_key_is_one_secret_for_workloads_and_for_pulling_from_nvcr_io
     assert!(listed);
     let (status, body) = api.call(Method::PUT, &format!("/credentials/vision/{name}/values"), Some(&bob), Some(json!({"type": "NgcApiKey", "apiKey": NEW_CANARY}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // Both uses of the key got the new one.
+    assert_eq!(decode("NGC_API_KEY"), NEW_CANARY.as_bytes());
+    let config: Value = serde_json::from_slice(&decode(".dockerconfigjson")).unwrap();
+    assert_eq!(config["auths"]["nvcr.io"]["password"], NEW_CANARY);
 }
 
 #[tokio::test]

@@ -26,7 +26,7 @@ pub fn columns_of(param: Option<&str>) -> Vec<Column> {
 /// The query string (without `?`) of a view's CSV: its search, filters and sort, no page (the CSV
 /// has every row), and its columns.
 pub fn download_query(query: &ListQuery, columns: &[Column]) -> String {
-    let whole = ListQuery { page: 1, per_page: PAGE_SIZES[0], ..query.clone() };
+    let whole = query.at_page(1, PAGE_SIZES[0]);
     // Column keys are `[a-z_]`: nothing to encode.
     let columns = format!("columns={}", columns.iter().map(|c| c.key()).collect::<Vec<_>>().join(","));
     match whole.to_query_string() {

@@ -262,6 +262,11 @@ mod tests {
         let file = serde_json::json!({"kind": "Secret", "type": "kubernetes.io/dockerconfigjson", "stringData": {
             "NGC_API_KEY": "nvapi-key", ".dockerconfigjson": String::from_utf8(data[".dockerconfigjson"].clone()).unwrap()}});
         assert_eq!(crate::domain::secret_file::read_secret_file(&file.to_string()).unwrap().values, SecretValues::NgcApiKey { api_key: "nvapi-key".into() });
+        // A key beside a login for another registry does not make an NGC credential of it.
+        let other = SecretValues::DockerRegistry { registry: "ghcr.io".into(), username: "ada".into(), password: "pw".into() }.data();
+        let file = serde_json::json!({"kind": "Secret", "type": "kubernetes.io/dockerconfigjson", "stringData": {
+            "NGC_API_KEY": "nvapi-key", ".dockerconfigjson": String::from_utf8(other[".dockerconfigjson"].clone()).unwrap()}});
+        assert_eq!(crate::domain::secret_file::read_secret_file(&file.to_string()).unwrap().values.credential_type(), CredentialType::DockerRegistry);
     }
 
     #[test]

@@ -109,7 +109,9 @@ async fn accept_loop(tcp: TcpListener, acceptor: TlsAcceptor, done: mpsc::Sender
         let (stream, addr) = match tcp.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
+                // Out of file descriptors, say: pause rather than spin.
                 tracing::debug!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };

@@ -25,8 +25,8 @@ pub enum Command {
     KubeApi(KubeApiArgs),
     /// Print the Credential CustomResourceDefinition (what `deploy/crd.yaml` holds).
     Crd,
-    /// Print the shipped ClusterRoles keyhold-viewer, -editor, -admin, -department-admin (what
-    /// `deploy/roles.yaml` holds), or one department's administrator role.
+    /// Print the shipped ClusterRoles keyhold-viewer, -editor, -admin (what `deploy/roles.yaml`
+    /// holds), or one department's administrator role.
     Roles {
         /// Print `keyhold-department-admin-<DEPARTMENT>`, limited to that department.
         #[arg(long)]

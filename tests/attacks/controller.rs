@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Server, api_token, eventually, keyhold_cli, kubectl};
+use crate::support::{Server, api_token, eventually, keyhold_cli, kubectl, secret_value};
 
 /// The value of a Secret bob has no right to: it must never be copied, shown or overwritten.
 const PAYROLL: &str = "canary-payroll-5d1e";
@@ -30,13 +30,7 @@ fn plant_payroll(kubeconfig: &Path) {
 }
 
 fn payroll_value(kubeconfig: &Path) -> String {
-    let encoded = kubectl(kubeconfig, &["get", "secret", "payroll-db", "-n", "vision", "-o", "jsonpath={.data.password}"], None);
-    String::from_utf8(base64_decode(&encoded)).unwrap()
-}
-
-fn base64_decode(text: &str) -> Vec<u8> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.decode(text.trim()).unwrap()
+    String::from_utf8(secret_value(kubeconfig, "vision", "payroll-db", "password")).unwrap()
 }
 
 /// The namespaces other than `vision` that hold a Secret named `payroll-db`.

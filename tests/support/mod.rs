@@ -43,6 +43,8 @@ pub struct Server {
     pub child: Child,
     pub url: String,
     pub http: reqwest::Client,
+    /// Everything the process has logged so far.
+    log: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
 }
 
 impl Server {
@@ -67,7 +69,7 @@ impl Server {
             }
         });
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let mut server = Server { child, url, http };
+        let mut server = Server { child, url, http, log: log.clone() };
         let ready = eventually(Duration::from_secs(60), || async {
             server.http.get(format!("{}/readyz", server.url)).send().await.is_ok_and(|r| r.status().is_success())
         })
@@ -110,6 +112,11 @@ impl Server {
         }
         let body: serde_json::Value = response.json().await.unwrap();
         Ok(body["name"].as_str().unwrap().to_string())
+    }
+
+    /// What the process has logged so far.
+    pub fn log(&self) -> String {
+        String::from_utf8_lossy(&self.log.lock().unwrap()).into_owned()
     }
 
     /// Calls the REST API under `/api/v1` with a bearer token; the status and the body as text.
@@ -194,6 +201,14 @@ pub fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> String 
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One value of a Secret, read with kubectl as an administrator would (to check what Keyhold
+/// wrote; no response of Keyhold's carries one).
+pub fn secret_value(kubeconfig: &Path, namespace: &str, name: &str, key: &str) -> Vec<u8> {
+    let path = format!("jsonpath={{.data.{}}}", key.replace('.', "\\."));
+    let encoded = kubectl(kubeconfig, &["get", "secret", name, "-n", namespace, "-o", &path], None);
+    keyhold::domain::base64::decode(encoded.trim()).unwrap_or_else(|| panic!("{namespace}/{name} has no {key}"))
 }
 
 /// `keyhold kube-api` on `dir`: an empty cluster, the stand-in for a real one.

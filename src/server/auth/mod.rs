@@ -50,7 +50,8 @@ pub struct AuthSettings {
     pub auth_proxies: Vec<Cidr>,
 }
 
-/// What a session holds: the identity and when it signed in, nothing else.
+/// What a session holds: the identity, how and when it signed in, and (for a local account) the
+/// account's fingerprint then; nothing else.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedIn {
     pub identity: Identity,
@@ -58,7 +59,6 @@ pub struct SignedIn {
     /// Unix seconds; the absolute lifetime counts from here.
     pub since: i64,
     /// A local account's fingerprint at sign-in: the session lasts while it is unchanged.
-    #[serde(default)]
     pub account: Option<String>,
 }
 
@@ -116,12 +116,17 @@ impl Auth {
     /// counts as a failure unless the check succeeds.
     async fn limited<T>(&self, keys: Vec<String>, check: impl Future<Output = Result<Option<T>, SignInError>>, failure: &'static str) -> Result<T, SignInError> {
         let attempt = self.limiter.reserve(keys).map_err(SignInError::TooMany)?;
-        match check.await? {
-            Some(found) => {
-                attempt.succeeded();
+        match check.await {
+            Ok(Some(found)) => {
+                attempt.withdraw();
                 Ok(found)
             }
-            None => Err(SignInError::Rejected(failure)),
+            Ok(None) => Err(SignInError::Rejected(failure)),
+            // Not the person's failure: an outage must not use up their budget.
+            Err(e) => {
+                attempt.withdraw();
+                Err(e)
+            }
         }
     }
 
@@ -135,7 +140,13 @@ impl Auth {
             }
             Err(_) => Err(SignInError::TooMany(BUSY_RETRY)),
         };
-        audit(username, SignInMethod::Password, client, &result);
+        // A refused name is logged only when it is an account's: what was typed there may be a
+        // password typed into the wrong field.
+        let logged = match &result {
+            Err(SignInError::Rejected(_)) if !matches!(self.accounts.fingerprint(username).await, Ok(Some(_))) => "(no such account)",
+            _ => username,
+        };
+        audit(logged, SignInMethod::Password, client, &result);
         result
     }
 

@@ -16,7 +16,7 @@ pub struct SignInLimiter {
     attempts: Arc<Mutex<Attempts>>,
 }
 
-/// A reserved attempt: it counts against every key until [`Attempt::succeeded`] gives it back.
+/// A reserved attempt: it counts against every key until [`Attempt::withdraw`] takes it back.
 #[must_use]
 pub struct Attempt {
     attempts: Arc<Mutex<Attempts>>,
@@ -25,8 +25,8 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    /// The credentials held: the attempt no longer counts.
-    pub fn succeeded(self) {
+    /// The attempt no longer counts: the credentials held, or they could not be checked.
+    pub fn withdraw(self) {
         let mut attempts = lock(&self.attempts);
         for key in &self.keys {
             if let Some(times) = attempts.get_mut(key)
@@ -120,7 +120,7 @@ mod tests {
         let pending: Vec<Attempt> = (0..3).map(|_| limiter.reserve(keys("user:bob")).unwrap()).collect();
         assert!(limiter.reserve(keys("user:bob")).is_err(), "three checks in flight use the whole budget");
         for attempt in pending {
-            attempt.succeeded();
+            attempt.withdraw();
         }
         assert!(limiter.check(&keys("user:bob")).is_ok());
     }

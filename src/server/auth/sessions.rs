@@ -92,7 +92,8 @@ impl Codec {
             .and_then(|(_, json)| serde_json::from_slice::<Record>(json).ok())
             .filter(|record| record.id == *id);
         if verified.is_none() {
-            tracing::warn!(session = %id, "a session record failed verification; treated as no session");
+            // Not the id: it is the cookie's value, a credential.
+            tracing::warn!("a session record failed verification; treated as no session");
         }
         verified
     }

@@ -91,7 +91,7 @@ pub async fn authenticate(State(state): State<AppState>, session: Session, mut r
         Some(signed_in) => {
             request.extensions_mut().insert(signed_in);
         }
-        None if request.method() == Method::GET && !is_public(path) => {
+        None if (request.method() == Method::GET || request.method() == Method::HEAD) && !is_public(path) => {
             let target = request.uri().path_and_query().map_or(path, |p| p.as_str());
             return Redirect::to(&sign_in_url(target)).into_response();
         }
@@ -106,8 +106,8 @@ fn now() -> i64 {
 
 /// The session's identity, unless the session outlived its absolute lifetime or its account
 /// changed (then it ends). A session in use is touched now and then, which moves its idle expiry
-/// on; each touch also re-checks the account, so a changed password, group or token ends the
-/// session within half a minute.
+/// on; each touch also re-checks the account, so a changed password or group, a revoked API token
+/// or a removed account ends the session within half a minute.
 async fn current(session: &Session, state: &AppState) -> Result<Option<SignedIn>, tower_sessions::session::Error> {
     let Some(signed_in) = session.get::<SignedIn>(SESSION_KEY).await? else { return Ok(None) };
     let age = now() - signed_in.since;

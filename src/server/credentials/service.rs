@@ -460,10 +460,10 @@ impl CredentialsService {
         // One answer whether the Secret is missing or not offered: which Secrets exist is not told.
         if !secret.is_some_and(|secret| offered(&secret.metadata, &self.settings, request.credential_type, &request.scope)) {
             let needed: Vec<String> = labels_that_offer(request.credential_type, &request.scope).into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-            return Err(secret_field(format!("No Secret {} in {namespace} is offered for this type and scope; it needs the labels {}", request.secret_name, needed.join(", "))));
+            return Err(secret_field(format!("No Secret of that name in {namespace} is offered for this type and scope; it needs the labels {}", needed.join(", "))));
         }
         if let Some(other) = self.backed_by(&namespace, &request.secret_name) {
-            return Err(ServiceError::Conflict(FieldError::new("secretName", format!("The Secret {} already backs the credential {other}", request.secret_name))));
+            return Err(ServiceError::Conflict(FieldError::new("secretName", format!("That Secret already backs the credential {other}"))));
         }
         let name = self.free_name(&namespace, &request.display_name).await?;
         let description = request.description.trim();
