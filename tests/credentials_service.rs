@@ -12,7 +12,7 @@ use keyhold::domain::credential::{Scope, ScopeLevel};
 use keyhold::domain::identity::Identity;
 use keyhold::domain::new_credential::{NewCredential, Rename, SecretValues};
 use keyhold::domain::query::{ListQuery, Page};
-use keyhold::server::credentials::resource::install_crd;
+use keyhold::server::credentials::resource::{Credential, install_crd};
 use keyhold::server::credentials::roles::{self, ADMIN, EDITOR, VIEWER};
 use keyhold::server::credentials::service::{CredentialsService, ServiceError, Settings};
 
@@ -122,7 +122,9 @@ async fn an_editor_creates_and_everyone_sees_what_their_role_allows() {
     let secret = Api::<Secret>::namespaced(world.client.clone(), "vision").get("postgres-vision").await.unwrap();
     assert_eq!(secret.type_.as_deref(), Some("kubernetes.io/basic-auth"));
     assert_eq!(secret.data.unwrap()["password"].0, CANARY.as_bytes());
-    assert_eq!(secret.metadata.labels.unwrap()["keyhold.dev/credential"], "vision.postgres-vision");
+    let credential = Api::<Credential>::namespaced(world.client.clone(), "vision").get("postgres-vision").await.unwrap();
+    assert_eq!(secret.metadata.labels.unwrap()["keyhold.dev/credential"], credential.metadata.uid.unwrap());
+    assert_eq!(secret.metadata.annotations.unwrap()["keyhold.dev/credential-name"], "vision/postgres-vision");
 
     let viewer = list_until(&world, &carol(), |p| p.total == 1).await;
     assert_eq!(viewer.rows[0].display_name, "Postgres (vision)");

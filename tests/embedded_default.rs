@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Server, eventually, kubectl};
+use support::{Server, eventually, kubectl, labelled_copies};
 
 const PROJECTS: [&str; 4] = ["vision", "nlp", "serving", "etl"];
 const DEMO_CREDENTIALS: [&str; 5] = ["Docker Hub (vision)", "Feature store database", "S3 datasets", "Hugging Face (research)", "Weights & Biases"];
@@ -45,8 +45,8 @@ spec:
     kubectl(&kubeconfig, &["apply", "-f", "-"], Some(manifests));
     let propagated = eventually(Duration::from_secs(20), || async {
         let phase = kubectl(&kubeconfig, &["get", "cred", "gitops-token", "-n", "keyhold-system", "-o", "jsonpath={.status.phase}"], None);
-        let copies = kubectl(&kubeconfig, &["get", "secrets", "-A", "-l", "keyhold.dev/credential=keyhold-system.gitops-token", "-o", "jsonpath={.items[*].metadata.namespace}"], None);
-        phase == "Ready" && PROJECTS.iter().all(|p| copies.split_whitespace().any(|ns| ns == *p))
+        let copies = labelled_copies(&kubeconfig, "keyhold-system", "gitops-token");
+        phase == "Ready" && PROJECTS.iter().all(|p| copies.iter().any(|ns| ns == p))
     })
     .await;
     assert!(propagated, "{}", kubectl(&kubeconfig, &["get", "cred", "gitops-token", "-n", "keyhold-system", "-o", "yaml"], None));

@@ -11,7 +11,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use support::{KubeApi, Server, api_token, eventually, keyhold_cli, kubectl};
+use support::{KubeApi, Server, api_token, eventually, keyhold_cli, kubectl, labelled_copies};
 
 /// The pid in the Lease's holder (`<host>-<pid>`), if any.
 fn leader_pid(admin: &Path) -> Option<u32> {
@@ -30,8 +30,7 @@ async fn replica(dir: &Path, name: &str, admin: &Path) -> Server {
 
 /// The copies of a Cluster-scope credential's Secret, by namespace.
 fn copies(admin: &Path, name: &str) -> Vec<String> {
-    let selector = format!("keyhold.dev/credential=keyhold-system.{name}");
-    kubectl(admin, &["get", "secrets", "-A", "-l", &selector, "-o", "jsonpath={.items[*].metadata.namespace}"], None).split_whitespace().map(str::to_string).collect()
+    labelled_copies(admin, "keyhold-system", name)
 }
 
 #[tokio::test]

@@ -239,6 +239,16 @@ pub fn is_object_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 253 && name.split('.').all(label_ok)
 }
 
+/// Whether `value` may be a Kubernetes label value: at most 63 characters of letters, digits,
+/// `-`, `_` and `.`, beginning and ending with a letter or digit (or empty).
+pub fn is_label_value(value: &str) -> bool {
+    let edge = |c: Option<char>| c.is_none_or(|c| c.is_ascii_alphanumeric());
+    value.len() <= 63
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && edge(value.chars().next())
+        && edge(value.chars().last())
+}
+
 /// Derives a Kubernetes object name from a display name: lower case, runs of other characters
 /// turned into single dashes, trimmed to 50 characters (room for a suffix). Empty when nothing
 /// usable is left.

@@ -169,6 +169,8 @@ impl Rename {
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct NewCredential {
     pub display_name: String,
+    /// Optional.
+    #[serde(default)]
     pub description: String,
     pub scope: Scope,
     pub values: SecretValues,
@@ -189,6 +191,8 @@ impl NewCredential {
 #[serde(rename_all = "camelCase")]
 pub struct ExistingSecretCredential {
     pub display_name: String,
+    /// Optional.
+    #[serde(default)]
     pub description: String,
     pub scope: Scope,
     #[serde(rename = "type")]

@@ -9,6 +9,7 @@ mod demo;
 mod downloads;
 mod events;
 mod http;
+pub mod kube_errors;
 pub mod leader;
 pub mod preferences;
 pub mod project_secrets;
@@ -54,12 +55,6 @@ pub struct AppState {
     pub stopping: shutdown::Signal,
 }
 
-/// The message for people when Kubernetes does not answer.
-pub fn unavailable(e: kube::Error) -> AppError {
-    tracing::warn!(error = %e, "the Kubernetes API failed");
-    AppError::Unavailable("The Kubernetes API did not answer. Try again shortly.".into())
-}
-
 impl AppState {
     /// The signed-in person as the pages see them.
     pub async fn current_user(&self, signed_in: auth::SignedIn) -> Result<CurrentUser, AppError> {
@@ -75,7 +70,7 @@ impl AppState {
             .projects
             .visible_to(who, self.credentials.access())
             .await
-            .map_err(unavailable)?
+            .map_err(kube_errors::app_error)?
             .ok_or_else(|| AppError::Forbidden("Your roles do not include any project.".into()))?;
         let counts = self.credentials.count_by_namespace(who).await.map_err(AppError::from)?;
         for project in &mut list.projects {

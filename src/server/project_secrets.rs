@@ -16,7 +16,8 @@ use crate::domain::identity::Identity;
 use crate::domain::project_secrets::{ProjectSecretKeys, SecretEntry, parse_env_file};
 use crate::server::auth::access::Access;
 use crate::server::credentials::events::{self, Severity};
-use crate::server::credentials::service::{MANAGED_BY, UPDATED_BY};
+use crate::server::credentials::ownership::MANAGED_BY;
+use crate::server::credentials::service::UPDATED_BY;
 use crate::server::projects::ProjectsService;
 
 /// Marks the Secret that holds a project's secrets.
@@ -42,7 +43,7 @@ impl From<ProjectSecretsError> for AppError {
             ProjectSecretsError::Invalid(f) | ProjectSecretsError::Conflict(f) => AppError::Invalid { field: f.field, message: f.message },
             e @ ProjectSecretsError::Forbidden { .. } => AppError::Forbidden(e.to_string()),
             ProjectSecretsError::NotFound(message) => AppError::NotFound(message),
-            ProjectSecretsError::Kube(e) => crate::server::unavailable(e),
+            ProjectSecretsError::Kube(e) => crate::server::kube_errors::app_error(e),
         }
     }
 }

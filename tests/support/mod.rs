@@ -211,6 +211,14 @@ pub fn secret_value(kubeconfig: &Path, namespace: &str, name: &str, key: &str) -
     keyhold::domain::base64::decode(encoded.trim()).unwrap_or_else(|| panic!("{namespace}/{name} has no {key}"))
 }
 
+/// The namespaces holding a Secret labelled as the credential's (its own Secret and its copies),
+/// found as an administrator would: by the Credential's uid.
+pub fn labelled_copies(kubeconfig: &Path, namespace: &str, credential: &str) -> Vec<String> {
+    let uid = kubectl(kubeconfig, &["get", "credential", credential, "-n", namespace, "-o", "jsonpath={.metadata.uid}"], None);
+    let selector = format!("keyhold.dev/credential={uid}");
+    kubectl(kubeconfig, &["get", "secrets", "-A", "-l", &selector, "-o", "jsonpath={.items[*].metadata.namespace}"], None).split_whitespace().map(str::to_string).collect()
+}
+
 /// `keyhold kube-api` on `dir`: an empty cluster, the stand-in for a real one.
 pub struct KubeApi {
     child: Child,

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::domain::identity::Identity;
-use crate::server::credentials::service::{MANAGED_BY, keyholds_own};
+use crate::server::credentials::ownership::{MANAGED_BY, keyholds_own};
 
 /// The Secret that holds the accounts.
 pub const SECRET_NAME: &str = "keyhold-accounts";

@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ObjectMeta, PostParams};
 use kube::{Api, Client};
 
-use crate::server::credentials::service::{MANAGED_BY, keyholds_own};
+use crate::server::credentials::ownership::{MANAGED_BY, keyholds_own};
 
 pub const SECRET_NAME: &str = "keyhold-session-key";
 const DATA_KEY: &str = "hmac-sha256";

@@ -2,7 +2,7 @@
 //! namespace its scope reaches, reports what it found in the credential's status, and cleans up
 //! through the `keyhold.dev/cleanup` finalizer. Laid out after kube-rs's controller-rs.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +18,8 @@ use kube::{Client, ResourceExt};
 
 use super::events::{self, Severity};
 use super::resource::{Condition, Credential, CredentialStatus, Target};
-use super::service::{CREDENTIAL_LABEL, MANAGED_BY, Settings, managed_for, offered, owner_reference};
+use super::ownership::{self, CREDENTIAL_LABEL, MANAGED_BY, labelled_for, legacy_owner, made_before_owner_references, managed_for, marks, owner_selector};
+use super::service::{Settings, offered};
 use crate::domain::credential::{Phase, RESOURCE_LABEL, ScopeLevel};
 use crate::domain::project::{DEPARTMENT_LABEL, PROJECT_LABEL};
 
@@ -41,14 +42,13 @@ struct Context {
     settings: Settings,
 }
 
-/// `namespace.name`: how copies and managed Secrets name the credential they belong to.
-fn owner_label(credential: &Credential) -> String {
-    format!("{}.{}", credential.namespace().unwrap_or_default(), credential.name_any())
-}
-
-fn from_owner_label(value: &str) -> Option<ObjectRef<Credential>> {
-    let (namespace, name) = value.split_once('.')?;
-    Some(ObjectRef::new(name).within(namespace))
+/// The credential a Secret's `keyhold.dev/credential` label names: by uid, or by name for what
+/// an earlier Keyhold labelled.
+fn labelled_owner(value: &str, store: &kube::runtime::reflector::Store<Credential>) -> Option<ObjectRef<Credential>> {
+    if let Some((namespace, name)) = legacy_owner(value) {
+        return Some(ObjectRef::new(name).within(namespace));
+    }
+    store.state().iter().find(|c| !value.is_empty() && c.uid().as_deref() == Some(value)).map(|c| ObjectRef::from_obj(&**c))
 }
 
 /// Runs the controller until the process stops.
@@ -62,13 +62,13 @@ pub async fn run(client: Client, settings: Settings) {
     let secrets = Api::<PartialObjectMeta<Secret>>::all(client.clone());
     let managed = format!("{MANAGED_BY}=keyhold");
     let context = Arc::new(Context { client, settings });
-    let wide = store.clone();
+    let (wide, owners) = (store.clone(), store.clone());
     controller
         .watches(namespaces, watcher::Config::default().labels(PROJECT_LABEL), move |_ns| {
             wide.state().iter().filter(|c| c.spec.scope.level != ScopeLevel::Project).map(|c| ObjectRef::from_obj(&**c)).collect::<Vec<_>>()
         })
-        .watches(secrets.clone(), watcher::Config::default().labels(&managed), |secret| {
-            secret.labels().get(CREDENTIAL_LABEL).and_then(|v| from_owner_label(v))
+        .watches(secrets.clone(), watcher::Config::default().labels(&managed), move |secret| {
+            secret.labels().get(CREDENTIAL_LABEL).and_then(|v| labelled_owner(v, &owners))
         })
         // Existing Secrets offered by their labels: labelling (or unlabelling) one changes whether
         // the credentials naming it may use it.
@@ -151,20 +151,9 @@ fn refusal(credential: &Credential, namespace: &str, secret: &Secret, settings: 
     None
 }
 
-/// Whether the Secret is one an earlier Keyhold made for this credential, before it proved that
-/// with an ownerReference: labelled as Keyhold's for exactly this credential (in the credential's
-/// own namespace, so whoever could have written that label could already write the Secret) and
-/// owned by nothing.
-fn made_before_owner_references(secret: &Secret, credential: &Credential) -> bool {
-    credential.spec.secret_ref.managed
-        && secret.owner_references().is_empty()
-        && secret.labels().get(MANAGED_BY).map(String::as_str) == Some("keyhold")
-        && secret.labels().get(CREDENTIAL_LABEL) == Some(&owner_label(credential))
-}
-
-/// Gives such a Secret the ownerReference a Keyhold of today sets when it makes one.
+/// Gives such a Secret the ownerReference and labels a Keyhold of today sets when it makes one.
 async fn adopt(secrets: &Api<Secret>, secret: Secret, credential: &Credential) -> Result<Secret, Error> {
-    let patch = serde_json::json!({"metadata": {"ownerReferences": [owner_reference(credential)]}});
+    let patch = ownership::ownership_patch(credential);
     tracing::info!(secret = %secret.name_any(), credential = %credential.name_any(), "adopted a Secret an earlier Keyhold made");
     Ok(secrets.patch(&secret.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?)
 }
@@ -174,7 +163,7 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
     let source_name = &credential.spec.secret_ref.name;
     let secrets = Api::<Secret>::namespaced(ctx.client.clone(), &namespace);
     let source = match secrets.get_opt(source_name).await? {
-        Some(secret) if made_before_owner_references(&secret, credential) => Some(adopt(&secrets, secret, credential).await?),
+        Some(secret) if made_before_owner_references(&secret.metadata, credential) => Some(adopt(&secrets, secret, credential).await?),
         other => other,
     };
     let mut targets = Vec::new();
@@ -225,10 +214,9 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
 async fn copy_into(credential: &Credential, source: &Secret, namespace: &str, ctx: &Context) -> Target {
     let name = source.name_any();
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
-    let owner = owner_label(credential);
     let version = source.resource_version().unwrap_or_default();
     let drifted = match secrets.get_opt(&name).await {
-        Ok(Some(existing)) if existing.labels().get(CREDENTIAL_LABEL) != Some(&owner) => {
+        Ok(Some(existing)) if !labelled_for(existing.labels(), credential) => {
             return target(ctx, namespace, Phase::Issues, "Clash", format!("a Secret named {name} that Keyhold does not manage is already there"));
         }
         Ok(Some(existing)) => {
@@ -242,12 +230,14 @@ async fn copy_into(credential: &Credential, source: &Secret, namespace: &str, ct
         Ok(None) => false,
         Err(e) => return target(ctx, namespace, Phase::Issues, "ReplicationError", e.to_string()),
     };
+    let (labels, mut annotations) = marks(credential);
+    annotations.insert(COPIED_FROM.to_string(), version);
     let copy = Secret {
         metadata: ObjectMeta {
             name: Some(name.clone()),
             namespace: Some(namespace.to_string()),
-            labels: Some(BTreeMap::from([(MANAGED_BY.to_string(), "keyhold".to_string()), (CREDENTIAL_LABEL.to_string(), owner)])),
-            annotations: Some(BTreeMap::from([(COPIED_FROM.to_string(), version)])),
+            labels: Some(labels),
+            annotations: Some(annotations),
             ..Default::default()
         },
         type_: source.type_.clone(),
@@ -270,7 +260,7 @@ async fn copy_into(credential: &Credential, source: &Secret, namespace: &str, ct
 
 /// Deletes this credential's copies outside `keep` (every copy when `keep` is empty).
 async fn remove_copies(credential: &Credential, ctx: &Context, keep: &BTreeSet<String>) -> Result<(), Error> {
-    let selector = format!("{CREDENTIAL_LABEL}={}", owner_label(credential));
+    let selector = owner_selector(credential);
     let home = credential.namespace().unwrap_or_default();
     let copies = Api::<Secret>::all(ctx.client.clone()).list_metadata(&ListParams::default().labels(&selector)).await?;
     for copy in copies.items {

@@ -3,6 +3,7 @@
 
 pub mod controller;
 pub mod events;
+pub mod ownership;
 pub mod resource;
 pub mod roles;
 pub mod service;

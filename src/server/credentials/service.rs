@@ -16,6 +16,7 @@ use kube::{Client, ResourceExt};
 use tokio::sync::watch;
 
 use super::events::{self, Severity};
+use super::ownership::{CREDENTIAL_LABEL, MANAGED_BY, managed_for, ownership_patch};
 use super::resource::{Credential, CredentialSpec, SecretRef};
 use super::usage::{Usage, UsageIndex};
 use crate::server::auth::access::Access;
@@ -30,8 +31,6 @@ use crate::domain::scope_tree::ScopeNode;
 
 pub const CREATED_BY: &str = "keyhold.dev/created-by";
 pub const UPDATED_BY: &str = "keyhold.dev/updated-by";
-pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-pub const CREDENTIAL_LABEL: &str = "keyhold.dev/credential";
 
 /// Where Keyhold runs and keeps the wider-scoped credentials.
 #[derive(Debug, Clone)]
@@ -86,7 +85,7 @@ impl From<ServiceError> for AppError {
             e @ ServiceError::Forbidden { .. } => AppError::Forbidden(e.to_string()),
             e @ ServiceError::NotFound(_) => AppError::NotFound(e.to_string()),
             e @ (ServiceError::InUse(_) | ServiceError::NotManaged) => AppError::Conflict(e.to_string()),
-            ServiceError::Kube(e) => crate::server::unavailable(e),
+            ServiceError::Kube(e) => crate::server::kube_errors::app_error(e),
         }
     }
 }
@@ -531,14 +530,14 @@ impl CredentialsService {
         self.name_free(&request.display_name)?;
         let name = self.free_name(&namespace, &request.display_name).await?;
         let credential_type = request.values.credential_type();
-        let owner_label = format!("{namespace}.{name}");
         let secret = Secret {
             metadata: ObjectMeta {
                 name: Some(name.clone()),
                 namespace: Some(namespace.clone()),
                 labels: Some(BTreeMap::from([
                     (MANAGED_BY.to_string(), "keyhold".to_string()),
-                    (CREDENTIAL_LABEL.to_string(), owner_label),
+                    // Made for a credential not yet written: the uid comes with the ownerReference.
+                    (CREDENTIAL_LABEL.to_string(), String::new()),
                     (RESOURCE_LABEL.to_string(), credential_type.resource_label().to_string()),
                 ])),
                 annotations: Some(BTreeMap::from([(CREATED_BY.to_string(), who.user.clone())])),
@@ -571,8 +570,7 @@ impl CredentialsService {
             }
         };
         // The Secret's proof that Keyhold made it for this credential (see `managed_for`).
-        let owner_patch = serde_json::json!({"metadata": {"ownerReferences": [owner_reference(&created)]}});
-        if let Err(e) = secrets.patch(&name, &PatchParams::default(), &Patch::Merge(&owner_patch)).await {
+        if let Err(e) = secrets.patch(&name, &PatchParams::default(), &Patch::Merge(&ownership_patch(&created))).await {
             let credentials: Api<Credential> = Api::namespaced(self.client.clone(), &namespace);
             for result in [credentials.delete(&name, &DeleteParams::default()).await.map(|_| ()), secrets.delete(&name, &DeleteParams::default()).await.map(|_| ())] {
                 if let Err(cleanup) = result {
@@ -675,31 +673,6 @@ pub fn offered(secret: &ObjectMeta, settings: &Settings, credential_type: Creden
     let labels = secret.labels.as_ref().unwrap_or(&none);
     let in_system = secret.namespace.as_deref() == Some(settings.system_namespace.as_str());
     labels.get(MANAGED_BY).map(String::as_str) != Some("keyhold") && offers(labels, in_system, credential_type, scope)
-}
-
-/// Whether a Secret Keyhold found by name is one it keeps for itself (accounts, the session key):
-/// labelled as Keyhold's and neither a credential's Secret nor owned by anything. A Secret that a
-/// credential's create made under such a name is refused, never read as Keyhold's own.
-pub fn keyholds_own(secret: &ObjectMeta) -> bool {
-    let labels = secret.labels.as_ref();
-    labels.and_then(|l| l.get(MANAGED_BY)).map(String::as_str) == Some("keyhold")
-        && !labels.is_some_and(|l| l.contains_key(CREDENTIAL_LABEL))
-        && secret.owner_references.as_ref().is_none_or(Vec::is_empty)
-}
-
-/// An ownerReference to `credential`, by uid: a credential of the same name made later is not its
-/// owner.
-pub fn owner_reference(credential: &Credential) -> serde_json::Value {
-    serde_json::json!({"apiVersion": "keyhold.dev/v1", "kind": "Credential", "name": credential.name_any(), "uid": credential.uid()})
-}
-
-/// Whether Keyhold made this Secret for this credential: the credential says so (`managed`) and the
-/// Secret carries the ownerReference the service set when it made it. `managed` alone proves
-/// nothing: whoever may edit a Credential may write it, and Keyhold's account may write any Secret.
-pub fn managed_for(secret: &ObjectMeta, credential: &Credential) -> bool {
-    let Some(uid) = credential.metadata.uid.as_deref() else { return false };
-    credential.spec.secret_ref.managed
-        && secret.owner_references.iter().flatten().any(|r| r.kind == "Credential" && r.api_version == "keyhold.dev/v1" && r.uid == uid)
 }
 
 fn not_found(e: kube::Error, namespace: &str, name: &str) -> ServiceError {

@@ -57,15 +57,29 @@ impl From<JsonRejection> for ApiError {
     /// Names the field at fault but never quotes the body: serde's messages repeat the offending
     /// input, which may be a value sent in the wrong place.
     fn from(rejection: JsonRejection) -> Self {
-        let field = match &rejection {
-            JsonRejection::JsonDataError(e) => e.body_text().split_once("target type: ").and_then(|(_, rest)| rest.split_once(": ")).map(|(path, _)| path.to_string()),
-            _ => None,
-        };
-        let message = match &field {
-            Some(path) => format!("{path}: not what this endpoint takes"),
-            None => "The body is not the JSON this endpoint takes".to_string(),
+        let (field, message) = match &rejection {
+            JsonRejection::JsonDataError(e) => body_fault(&e.body_text()),
+            _ => (None, "The body is not the JSON this endpoint takes".to_string()),
         };
         ApiError::BadBody { status: rejection.status(), message, field }
+    }
+}
+
+/// The field a body's fault is in and what the fault is, from axum's text for a body of the wrong
+/// shape: `…target type: [path: ]missing field `name` at line…` or `…target type: path: …`.
+fn body_fault(text: &str) -> (Option<String>, String) {
+    let fault = text.split_once("target type: ").map_or("", |(_, fault)| fault);
+    // A missing field's name comes from the endpoint's own schema, never from the input.
+    let missing = |fault: &str| fault.strip_prefix("missing field `").and_then(|rest| rest.split_once('`')).map(|(name, _)| name.to_string());
+    let (path, rest) = match fault.split_once(": ") {
+        Some((path, rest)) if !path.contains(' ') => (Some(path), rest),
+        _ => (None, fault),
+    };
+    match (path, missing(rest)) {
+        (Some(path), Some(name)) => (Some(format!("{path}.{name}")), format!("{path}.{name}: required")),
+        (None, Some(name)) => (Some(name.clone()), format!("{name}: required")),
+        (Some(path), None) => (Some(path.to_string()), format!("{path}: not what this endpoint takes")),
+        (None, None) => (None, "The body is not the JSON this endpoint takes".to_string()),
     }
 }
 

@@ -47,7 +47,7 @@ pub async fn hide_columns(columns: Vec<Column>) -> Result<(), AppError> {
     use crate::server::auth::web;
     let state = expect_context::<crate::server::AppState>();
     let who = web::signed_in()?.identity;
-    state.preferences.hide_columns(&who.user, &columns).await.map_err(|e| web::fail(crate::server::unavailable(e)))
+    state.preferences.hide_columns(&who.user, &columns).await.map_err(|e| web::fail(crate::server::kube_errors::app_error(e)))
 }
 
 /// The Credentials page, for people who may list credentials somewhere. The table's read starts
