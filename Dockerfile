@@ -10,10 +10,9 @@ RUN scripts/tools.sh build \
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
-WORKDIR /app
+# The binary finds the site next to it (/usr/local/bin/site).
 COPY --from=build /src/target/release/keyhold /usr/local/bin/keyhold
-COPY --from=build /src/target/site target/site
-COPY Leptos.toml .
+COPY --from=build /src/target/site /usr/local/bin/site
 USER 65532:65532
 EXPOSE 3000
 ENTRYPOINT ["keyhold"]

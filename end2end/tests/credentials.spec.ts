@@ -271,3 +271,24 @@ test('when the Kubernetes API goes away, a banner says so over the rows last rea
     await upstream.stop();
   }
 });
+
+for (const width of [1280, 1440]) {
+  test(`at ${width} px every visible column shows, or the table says it scrolls`, async ({ page }) => {
+    await page.setViewportSize({ width, height: 900 });
+    await openTable(page, 'alice');
+    await expect(names(page).first()).toBeVisible();
+    const frame = page.getByTestId('table-frame');
+    const shown = await frame.boundingBox();
+    const headers = table(page).locator('thead th');
+    const cut: string[] = [];
+    for (const header of await headers.all()) {
+      const box = await header.boundingBox();
+      if (box && shown && box.x + box.width > shown.x + shown.width + 1) cut.push((await header.innerText()).trim());
+    }
+    if (cut.length > 0) {
+      // Columns past the edge: the frame scrolls, and says so where it can be seen.
+      await expect(page.getByText('Scroll sideways for more columns')).toBeVisible();
+    }
+    expect(await frame.evaluate((f) => f.scrollWidth > f.clientWidth)).toBe(cut.length > 0);
+  });
+}

@@ -55,7 +55,11 @@ test('an editor adds, replaces, deletes and imports keys, and never sees a value
   await addForm(page).getByLabel('Value', { exact: true }).fill(token);
   await addForm(page).getByRole('button', { name: 'Add secret' }).click();
   await expect(keys(page)).toHaveText(['API_TOKEN']);
+  // The form did what was asked: it is empty and quiet.
+  await expect(addForm(page).getByLabel('Key', { exact: true })).toHaveValue('');
   await expect(addForm(page).getByLabel('Value', { exact: true })).toHaveValue('');
+  await expect(addForm(page).locator('[aria-invalid="true"]')).toHaveCount(0);
+  await expect(addForm(page).getByText('already exists')).toHaveCount(0);
   expect(stored('API_TOKEN')).toBe(token);
 
   await addForm(page).getByLabel('Key', { exact: true }).fill('API_TOKEN');

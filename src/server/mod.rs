@@ -161,10 +161,35 @@ fn check_kube_api_listen(addr: std::net::SocketAddr, allowed: bool, flag: &'stat
     Err(StartError::RemoteKubeApi { addr, flag })
 }
 
-/// Leptos' runtime options: `Leptos.toml`, overridden by the `LEPTOS_*` variables cargo-leptos sets.
+/// Leptos' runtime options: `Leptos.toml` (built in), overridden by the `LEPTOS_*` variables
+/// cargo-leptos sets, with the site found wherever Keyhold was started from.
 fn leptos_options() -> Result<LeptosOptions, StartError> {
-    let file = Path::new("Leptos.toml").exists().then_some("Leptos.toml");
-    leptos::config::get_configuration(file).map(|c| c.leptos_options).map_err(|e| StartError::Leptos(e.to_string()))
+    let mut options = leptos::config::get_config_from_str(include_str!("../../Leptos.toml")).map_err(|e| StartError::Leptos(e.to_string()))?;
+    let exe_dir = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf));
+    options.site_root = find_site(&options, std::env::var_os("LEPTOS_SITE_ROOT").is_some(), exe_dir.as_deref()).into();
+    Ok(options)
+}
+
+/// The site's directory (the WASM, scripts and styles): `LEPTOS_SITE_ROOT` when set; else the
+/// configured root under the working directory, or next to the binary (`target/debug/keyhold`
+/// finds `target/site`, an installed `bin/keyhold` finds `bin/site`). When none holds the site,
+/// pages still render but unstyled and without scripts, so that is said once, with where Keyhold
+/// looked.
+fn find_site(options: &LeptosOptions, explicit: bool, exe_dir: Option<&Path>) -> String {
+    let configured = PathBuf::from(&*options.site_root);
+    let mut candidates = vec![configured.clone()];
+    if !explicit && let Some(dir) = exe_dir {
+        candidates.extend([dir.join("site"), dir.join("../site")]);
+    }
+    let bundle = Path::new(&*options.site_pkg_dir).join(format!("{}.js", options.output_name));
+    match candidates.iter().find(|root| root.join(&bundle).is_file()) {
+        Some(root) => root.to_string_lossy().into_owned(),
+        None => {
+            let looked: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
+            tracing::warn!("no site (styles and scripts) found in {}: pages are served without them; build it with `cargo leptos build` or set LEPTOS_SITE_ROOT", looked.join(", "));
+            configured.to_string_lossy().into_owned()
+        }
+    }
 }
 
 async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, StartError> {

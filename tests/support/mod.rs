@@ -49,12 +49,20 @@ pub struct Server {
 
 impl Server {
     pub async fn start(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::start_binary(Path::new(env!("CARGO_BIN_EXE_keyhold")), None, data_dir, extra, env).await
+    }
+
+    /// `binary` (a copy of keyhold elsewhere) started from `cwd` (by default the test's own).
+    pub async fn start_binary(binary: &Path, cwd: Option<&Path>, data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         make_private(data_dir);
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_keyhold"));
+        let mut command = Command::new(binary);
+        if let Some(cwd) = cwd {
+            command.current_dir(cwd);
+        }
         command.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir", data_dir.to_str().unwrap()]).args(extra);
-        command.env_remove("KEYHOLD_CLUSTER").env_remove("KUBECONFIG").envs(env.iter().copied()).stdout(Stdio::null()).stderr(Stdio::piped());
+        command.env_remove("KEYHOLD_CLUSTER").env_remove("KUBECONFIG").env_remove("LEPTOS_SITE_ROOT").envs(env.iter().copied()).stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = command.spawn().unwrap();
         // The log is kept (drained, so the process never blocks on it) to explain a failed start.
         let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));

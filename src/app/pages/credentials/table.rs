@@ -30,7 +30,8 @@ pub fn CredentialsTable(state: TableState, read: TableData, may_create: bool) ->
         let rows = page.rows.clone();
         let read_at = read_at.clone();
         view! {
-            <div class="card overflow-x-auto">
+            <div class="card scroll-frame" data-testid="table-frame">
+                <p class="scroll-hint sticky left-0 px-3 pt-2 text-xs text-slate-500 dark:text-slate-400">"Scroll sideways for more columns →"</p>
                 <table class="data-table">
                     <caption class="sr-only">"Credentials"</caption>
                     <thead>
@@ -103,7 +104,7 @@ fn Row(row: CredentialRow, read_at: String, columns: Memo<Vec<Column>>) -> impl 
                 </td>
             }
             .into_any(),
-            Column::Description => view! { <td class="max-w-xs truncate" title=row.description.clone()>{row.description.clone()}</td> }.into_any(),
+            Column::Description => view! { <td class="max-w-56 truncate" title=row.description.clone()>{row.description.clone()}</td> }.into_any(),
             Column::Type => view! { <td>{row.credential_type.label()}</td> }.into_any(),
             Column::Status => view! { <td><StatusBadge row=row.clone() /></td> }.into_any(),
             Column::DataSources => view! { <td><DataSources used_by=row.used_by.clone() unseen=row.unseen_note() /></td> }.into_any(),
