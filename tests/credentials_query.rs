@@ -166,6 +166,7 @@ async fn filter_search_sort_and_pages_match_a_simple_reference() {
                 scope: Scope { level: ScopeLevel::Project, department: None, project: Some(project.into()) },
                 secret_ref: SecretRef { name: secret_name.clone(), managed: true },
                 registry: None,
+                personal: None,
             },
         );
         credential.metadata.namespace = Some(project.into());

@@ -8,32 +8,30 @@ mod support;
 use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use support::{Server, api_token, eventually};
 
-/// A small deterministic generator (xorshift64*): enough for test inputs, and replayable.
-struct Random(u64);
+/// Random input, replayable from its printed seed (as `credentials_query.rs` does).
+struct Random(StdRng);
 
 impl Random {
     fn seeded() -> Random {
-        let seed = std::env::var("KEYHOLD_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
-        });
+        let seed: u64 = std::env::var("KEYHOLD_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
         eprintln!("KEYHOLD_TEST_SEED={seed}");
-        Random(seed)
+        Random(StdRng::seed_from_u64(seed))
     }
 
     fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
+        self.0.random_range(0..n)
     }
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
+        items.choose(&mut self.0).expect("not empty")
     }
 
     /// `length` characters drawn from letters, digits, spaces, punctuation and non-ASCII.

@@ -48,6 +48,7 @@ fn SideNav() -> impl IntoView {
             <ul class="space-y-1">
                 <NavItem href="/credentials" label="Credentials" />
                 <NavItem href="/projects" label="Projects" />
+                <NavItem href="/me/credentials" label="My credentials" />
             </ul>
         </nav>
     }

@@ -57,6 +57,12 @@ impl CredentialType {
 
     /// The value of the `keyhold.dev/resource` label that offers a Secret as an existing secret of
     /// this type.
+    /// Whether a person may keep a credential of this type for themselves (Run:ai's user
+    /// credentials: registry logins, generic secrets, NGC API keys).
+    pub fn personal(self) -> bool {
+        matches!(self, CredentialType::DockerRegistry | CredentialType::Generic | CredentialType::NgcApiKey)
+    }
+
     pub fn resource_label(self) -> &'static str {
         match self {
             CredentialType::DockerRegistry => "docker-registry",
@@ -77,6 +83,9 @@ pub enum ScopeLevel {
     Department,
     Cluster,
     Account,
+    /// One person's own credential, kept in the system namespace and copied only into the
+    /// projects they pick (see `NewPersonalCredential`).
+    Personal,
 }
 
 /// Where a credential is usable. A Project-scoped credential lives in its project's namespace; the
@@ -105,6 +114,7 @@ impl Scope {
             ScopeLevel::Department => Err(FieldError::new("scope", "Pick a department")),
             ScopeLevel::Cluster => Ok(system_namespace.to_string()),
             ScopeLevel::Account => Err(FieldError::new("scope", "Account scope needs more than one cluster")),
+            ScopeLevel::Personal => Ok(system_namespace.to_string()),
         }
     }
 }
@@ -124,6 +134,8 @@ pub fn offers(labels: &std::collections::BTreeMap<String, String>, in_system_nam
         ScopeLevel::Project => !in_system_namespace,
         ScopeLevel::Department => in_system_namespace && labels.get(super::project::DEPARTMENT_LABEL) == scope.department.as_ref(),
         ScopeLevel::Cluster | ScopeLevel::Account => in_system_namespace && labels.get(CLUSTER_WIDE_LABEL).map(String::as_str) == Some("true"),
+        // A personal credential always has a Secret of its own.
+        ScopeLevel::Personal => false,
     };
     typed && scoped
 }
@@ -133,7 +145,7 @@ pub fn offers(labels: &std::collections::BTreeMap<String, String>, in_system_nam
 pub fn labels_that_offer(credential_type: CredentialType, scope: &Scope) -> Vec<(String, String)> {
     let mut labels = vec![(RESOURCE_LABEL.to_string(), credential_type.resource_label().to_string())];
     match scope.level {
-        ScopeLevel::Project => {}
+        ScopeLevel::Project | ScopeLevel::Personal => {}
         ScopeLevel::Department => labels.push((super::project::DEPARTMENT_LABEL.to_string(), scope.department.clone().unwrap_or_default())),
         ScopeLevel::Cluster | ScopeLevel::Account => labels.push((CLUSTER_WIDE_LABEL.to_string(), "true".to_string())),
     }

@@ -115,6 +115,8 @@ mod tests {
             unseen_users: 2,
             created_by: "bob".into(),
             scope_level: ScopeLevel::Project,
+            projects: Vec::new(),
+            changed_at: String::new(),
             scope_path: "local › research › vision".into(),
             created_at: "2026-01-01T00:00:00Z".into(),
             cluster: "local".into(),

@@ -223,6 +223,56 @@ pub struct ExistingSecrets {
 }
 
 /// The rules a credential's display name and description follow.
+/// A request to create a personal credential: its owner is whoever asks, and it is copied into
+/// the `projects` they pick (those where their roles let them; the service checks).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct NewPersonalCredential {
+    pub display_name: String,
+    /// Optional.
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub projects: Vec<String>,
+    pub values: SecretValues,
+}
+
+impl NewPersonalCredential {
+    /// Every rule the request breaks; empty when it may be submitted.
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut problems = named_problems(&self.display_name, &self.description);
+        if !self.values.credential_type().personal() {
+            problems.push(FieldError::new("type", "A personal credential is a Docker registry login, a generic secret or an NGC API key"));
+        }
+        problems.extend(self.values.problems());
+        problems.extend(project_problems(&self.projects));
+        problems
+    }
+}
+
+/// The projects a personal credential is copied into.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct PersonalProjects {
+    pub projects: Vec<String>,
+}
+
+impl PersonalProjects {
+    pub fn problems(&self) -> Vec<FieldError> {
+        project_problems(&self.projects)
+    }
+}
+
+/// Projects are namespaces: each named once, by a name Kubernetes allows.
+fn project_problems(projects: &[String]) -> Vec<FieldError> {
+    let mut seen = HashSet::with_capacity(projects.len());
+    if projects.iter().any(|p| !super::credential::is_object_name(p) || p.contains('.') || !seen.insert(p)) {
+        return vec![FieldError::new("projects", "Pick projects from the list")];
+    }
+    Vec::new()
+}
+
 fn named_problems(display_name: &str, description: &str) -> Vec<FieldError> {
     [check_display_name(display_name).err(), check_description(description).err()].into_iter().flatten().collect()
 }

@@ -36,10 +36,17 @@ pub struct CredentialRow {
     pub unseen_users: usize,
     pub created_by: String,
     pub scope_level: ScopeLevel,
+    /// For a personal credential: the projects its owner picked for copies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub projects: Vec<String>,
     /// `cluster › department › project`, as far as the scope reaches.
     pub scope_path: String,
     /// RFC 3339.
     pub created_at: String,
+    /// RFC 3339: when a person last renamed it or gave it new values (or projects); its creation
+    /// until then.
+    #[serde(default)]
+    pub changed_at: String,
     pub cluster: String,
     pub keys: Vec<String>,
     /// Whether Keyhold made its Secret (so "Replace values" may write it); an existing Secret's
@@ -70,6 +77,15 @@ impl CredentialRow {
             n => Some(format!("{n} workloads in projects you cannot see")),
         }
     }
+}
+
+/// The "My credentials" page: the person's own credentials, the projects they may copy them
+/// into, and, for administrators only, how many each person keeps (never names or keys).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnCredentials {
+    pub rows: Vec<CredentialRow>,
+    pub projects: Vec<String>,
+    pub counts: Option<Vec<(String, usize)>>,
 }
 
 /// The state of a credential's Secret in one namespace.
@@ -470,6 +486,8 @@ mod tests {
             managed_secret: true,
             created_by: creator.into(),
             scope_level: ScopeLevel::Project,
+            projects: Vec::new(),
+            changed_at: String::new(),
             scope_path: "local › research › vision".into(),
             created_at: "2026-01-01T00:00:00Z".into(),
             cluster: "local".into(),

@@ -76,6 +76,8 @@ mod tests {
             managed_secret: true,
             created_by: "alice".into(),
             scope_level: ScopeLevel::Project,
+            projects: Vec::new(),
+            changed_at: String::new(),
             scope_path: "local › research › vision".into(),
             created_at: "2026-01-01T00:00:00Z".into(),
             cluster: "local".into(),

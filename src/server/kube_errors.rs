@@ -24,7 +24,9 @@ fn unavailable() -> AppError {
 fn refusal(status: &Status) -> AppError {
     match status.code {
         400 | 422 => invalid(status),
-        403 => AppError::Forbidden("Kubernetes refused Keyhold's own account this change; an administrator should check the RBAC Keyhold was installed with".into()),
+        // Keyhold's own account was refused (its RBAC, a quota or an admission policy): not a
+        // matter of the person's roles, which the service checked before.
+        403 => AppError::Forbidden("Kubernetes refused Keyhold this change (its permissions, a quota or a policy); an administrator can tell which from Keyhold's log".into()),
         404 => AppError::NotFound("Kubernetes has no such object; it may have just been deleted. Reload the page".into()),
         409 if status.is_already_exists() => AppError::Conflict("An object of that name was made in Kubernetes a moment ago. Try again".into()),
         409 => AppError::Conflict("The object changed in Kubernetes while Keyhold was changing it. Reload and try again".into()),
@@ -35,7 +37,8 @@ fn refusal(status: &Status) -> AppError {
 /// An Invalid answer: the first field Kubernetes names, and what was wrong with it.
 fn invalid(status: &Status) -> AppError {
     let cause = status.details.as_ref().and_then(|d| d.causes.first());
-    let field = cause.map(|c| c.field.clone()).unwrap_or_default();
+    // `data[KEY]`: a key is the person's input, so only the path around it is named.
+    let field = cause.map(|c| c.field.split('[').next().unwrap_or_default().to_string()).unwrap_or_default();
     let fault = match cause.map(|c| c.reason.as_str()) {
         Some("FieldValueTooLong") => "is too long",
         Some("FieldValueRequired") => "is required",

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
@@ -17,10 +18,13 @@ use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 
 use super::events::{self, Severity};
+use super::personal;
 use super::resource::{Condition, Credential, CredentialStatus, Target};
-use super::ownership::{self, CREDENTIAL_LABEL, MANAGED_BY, labelled_for, legacy_owner, made_before_owner_references, managed_for, marks, owner_selector};
+use super::ownership::{self, CREDENTIAL_LABEL, MANAGED_BY, labelled_by_uid, labelled_for, legacy_owner, made_before_owner_references, managed_for, marks, owner_selector};
 use super::service::{Settings, offered};
 use crate::domain::credential::{Phase, RESOURCE_LABEL, ScopeLevel};
+use crate::domain::identity::Identity;
+use crate::server::auth::access::Access;
 use crate::domain::project::{DEPARTMENT_LABEL, PROJECT_LABEL};
 
 pub const FINALIZER: &str = "keyhold.dev/cleanup";
@@ -40,6 +44,8 @@ pub enum Error {
 struct Context {
     client: Client,
     settings: Settings,
+    /// Asks whether a personal credential's owner may still keep it in a project.
+    access: Access,
 }
 
 /// The credential a Secret's `keyhold.dev/credential` label names: by uid, or by name for what
@@ -61,8 +67,14 @@ pub async fn run(client: Client, settings: Settings) {
     // Managed Secrets (sources and copies) are watched as metadata only: values stay out of caches.
     let secrets = Api::<PartialObjectMeta<Secret>>::all(client.clone());
     let managed = format!("{MANAGED_BY}=keyhold");
-    let context = Arc::new(Context { client, settings });
-    let (wide, owners) = (store.clone(), store.clone());
+    // Never a remembered answer: a reconcile started by a removed binding must see it gone.
+    let access = Access::new(client.clone(), Duration::ZERO);
+    let context = Arc::new(Context { client: client.clone(), settings, access });
+    let (wide, owners, personal) = (store.clone(), store.clone(), store.clone());
+    // Whether an owner may keep a personal credential in a project changes with the bindings.
+    let personal_ones = move || personal.state().iter().filter(|c| c.is_personal()).map(|c| ObjectRef::from_obj(&**c)).collect::<Vec<_>>();
+    let role_bindings = Api::<PartialObjectMeta<RoleBinding>>::all(client.clone());
+    let cluster_role_bindings = Api::<PartialObjectMeta<ClusterRoleBinding>>::all(client.clone());
     controller
         .watches(namespaces, watcher::Config::default().labels(PROJECT_LABEL), move |_ns| {
             wide.state().iter().filter(|c| c.spec.scope.level != ScopeLevel::Project).map(|c| ObjectRef::from_obj(&**c)).collect::<Vec<_>>()
@@ -70,6 +82,11 @@ pub async fn run(client: Client, settings: Settings) {
         .watches(secrets.clone(), watcher::Config::default().labels(&managed), move |secret| {
             secret.labels().get(CREDENTIAL_LABEL).and_then(|v| labelled_owner(v, &owners))
         })
+        .watches(role_bindings, watcher::Config::default(), {
+            let personal_ones = personal_ones.clone();
+            move |_| personal_ones()
+        })
+        .watches(cluster_role_bindings, watcher::Config::default(), move |_| personal_ones())
         // Existing Secrets offered by their labels: labelling (or unlabelling) one changes whether
         // the credentials naming it may use it.
         .watches(secrets, watcher::Config::default().labels(RESOURCE_LABEL), move |secret| {
@@ -112,17 +129,41 @@ fn error_policy(_credential: Arc<Credential>, error: &Error, _ctx: Arc<Context>)
     Action::requeue(Duration::from_secs(5))
 }
 
-/// The project namespaces a credential must be usable in, other than its own.
-async fn target_namespaces(credential: &Credential, ctx: &Context) -> Result<Vec<String>, Error> {
+/// The project namespaces a credential must be usable in, other than its own, and the places it
+/// may not be copied to with why (a personal credential's projects its owner may no longer use).
+async fn target_namespaces(credential: &Credential, ctx: &Context) -> Result<(Vec<String>, Vec<Target>), Error> {
     let scope = &credential.spec.scope;
     let selector = match scope.level {
-        ScopeLevel::Project => return Ok(Vec::new()),
+        ScopeLevel::Project => return Ok((Vec::new(), Vec::new())),
+        ScopeLevel::Personal => return personal_targets(credential, ctx).await,
         ScopeLevel::Department => format!("{PROJECT_LABEL},{DEPARTMENT_LABEL}={}", scope.department.clone().unwrap_or_default()),
         ScopeLevel::Cluster | ScopeLevel::Account => PROJECT_LABEL.to_string(),
     };
     let namespaces = Api::<Namespace>::all(ctx.client.clone()).list_metadata(&ListParams::default().labels(&selector)).await?;
     let own = credential.namespace().unwrap_or_default();
-    Ok(namespaces.items.into_iter().map(|n| n.name_any()).filter(|n| *n != own).collect())
+    Ok((namespaces.items.into_iter().map(|n| n.name_any()).filter(|n| *n != own).collect(), Vec::new()))
+}
+
+/// The projects a personal credential's owner picked where they may still keep it: projects, and
+/// where a SubjectAccessReview for the owner allows `create` on `personalcredentials`. The owner
+/// and groups are what the service recorded from the signed-in person; the check is made on every
+/// reconcile (a changed RoleBinding starts one), so a lost role removes the copy.
+async fn personal_targets(credential: &Credential, ctx: &Context) -> Result<(Vec<String>, Vec<Target>), Error> {
+    let Some(personal) = credential.personal() else { return Ok((Vec::new(), Vec::new())) };
+    let projects = Api::<Namespace>::all(ctx.client.clone()).list_metadata(&ListParams::default().labels(PROJECT_LABEL)).await?;
+    let owner = Identity { user: personal.owner.clone(), groups: personal.groups.clone() };
+    let (mut wanted, mut refused) = (Vec::new(), Vec::new());
+    for project in &personal.projects {
+        if !projects.items.iter().any(|n| n.name_any() == *project) {
+            refused.push(target(ctx, project, Phase::Issues, "NotAProject", "there is no such project; nothing is copied".into()));
+        } else if ctx.access.may(&owner, "create", personal::RESOURCE, project).await? {
+            wanted.push(project.clone());
+        } else {
+            let message = format!("{} may not keep personal credentials in {project}; no copy is kept there", owner.user);
+            refused.push(target(ctx, project, Phase::Issues, "NotAllowed", message));
+        }
+    }
+    Ok((wanted, refused))
 }
 
 fn target(ctx: &Context, namespace: &str, state: Phase, reason: &str, message: String) -> Target {
@@ -135,12 +176,16 @@ fn target(ctx: &Context, namespace: &str, state: Phase, reason: &str, message: S
 /// administrator offered for its type and scope.
 fn refusal(credential: &Credential, namespace: &str, secret: &Secret, settings: &Settings) -> Option<(&'static str, String)> {
     let scope = &credential.spec.scope;
+    if credential.is_personal() && credential.personal().is_none() {
+        return Some(("NoOwner", "a personal credential must name its owner; nothing is copied".to_string()));
+    }
     if scope.home(&settings.system_namespace).as_deref() != Ok(namespace) {
         let message = match scope.level {
             ScopeLevel::Project => "a Project-scope credential must live in its project's namespace".to_string(),
             ScopeLevel::Department => format!("a Department-scope credential must live in {} and name its department", settings.system_namespace),
             ScopeLevel::Cluster => format!("a Cluster-scope credential must live in {}", settings.system_namespace),
             ScopeLevel::Account => "Account scope needs more than one cluster".to_string(),
+            ScopeLevel::Personal => format!("a personal credential must live in {}", settings.system_namespace),
         };
         return Some(("WrongNamespace", format!("{message}; nothing is copied")));
     }
@@ -164,6 +209,8 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
     let secrets = Api::<Secret>::namespaced(ctx.client.clone(), &namespace);
     let source = match secrets.get_opt(source_name).await? {
         Some(secret) if made_before_owner_references(&secret.metadata, credential) => Some(adopt(&secrets, secret, credential).await?),
+        // Owned, but labelled as an earlier Keyhold did: relabelled, so only uids remain.
+        Some(secret) if managed_for(&secret.metadata, credential) && !labelled_by_uid(secret.labels(), credential) => Some(adopt(&secrets, secret, credential).await?),
         other => other,
     };
     let mut targets = Vec::new();
@@ -179,10 +226,11 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
         (Some(secret), None) => {
             keys = secret.data.as_ref().map(|d| d.keys().cloned().collect()).unwrap_or_default();
             targets.push(target(ctx, &namespace, Phase::Ready, "", String::new()));
-            let wanted = target_namespaces(credential, ctx).await?;
+            let (wanted, refused) = target_namespaces(credential, ctx).await?;
             for ns in &wanted {
                 targets.push(copy_into(credential, secret, ns, ctx).await);
             }
+            targets.extend(refused);
             remove_copies(credential, ctx, &wanted.into_iter().collect()).await?;
         }
     }
@@ -220,7 +268,7 @@ async fn copy_into(credential: &Credential, source: &Secret, namespace: &str, ct
             return target(ctx, namespace, Phase::Issues, "Clash", format!("a Secret named {name} that Keyhold does not manage is already there"));
         }
         Ok(Some(existing)) => {
-            let same = existing.data == source.data && existing.type_ == source.type_;
+            let same = existing.data == source.data && existing.type_ == source.type_ && labelled_by_uid(existing.labels(), credential);
             let from_current = existing.annotations().get(COPIED_FROM) == Some(&version);
             if same && from_current {
                 return target(ctx, namespace, Phase::Ready, "", String::new());
@@ -260,7 +308,7 @@ async fn copy_into(credential: &Credential, source: &Secret, namespace: &str, ct
 
 /// Deletes this credential's copies outside `keep` (every copy when `keep` is empty).
 async fn remove_copies(credential: &Credential, ctx: &Context, keep: &BTreeSet<String>) -> Result<(), Error> {
-    let selector = owner_selector(credential);
+    let Some(selector) = owner_selector(credential) else { return Ok(()) };
     let home = credential.namespace().unwrap_or_default();
     let copies = Api::<Secret>::all(ctx.client.clone()).list_metadata(&ListParams::default().labels(&selector)).await?;
     for copy in copies.items {

@@ -4,6 +4,7 @@
 pub mod controller;
 pub mod events;
 pub mod ownership;
+pub mod personal;
 pub mod resource;
 pub mod roles;
 pub mod service;

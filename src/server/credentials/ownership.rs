@@ -12,11 +12,13 @@ use kube::ResourceExt;
 use kube::api::ObjectMeta;
 
 use super::resource::Credential;
-use crate::domain::credential::is_label_value;
+use crate::domain::credential::{is_label_value, object_name_from};
 
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const CREDENTIAL_LABEL: &str = "keyhold.dev/credential";
 pub const CREDENTIAL_NAME: &str = "keyhold.dev/credential-name";
+/// On a personal credential's Secrets: whose they are.
+pub const OWNER: &str = "keyhold.dev/owner";
 
 /// The `keyhold.dev/credential` value of a credential's Secret and copies.
 pub fn owner_label(credential: &Credential) -> String {
@@ -31,15 +33,21 @@ fn legacy_owner_label(credential: &Credential) -> Option<String> {
 
 /// Whether these labels mark a Secret as one of this credential's (by either form of the label).
 pub fn labelled_for(labels: &BTreeMap<String, String>, credential: &Credential) -> bool {
-    labels.get(CREDENTIAL_LABEL).is_some_and(|value| {
-        (!value.is_empty() && *value == owner_label(credential)) || Some(value) == legacy_owner_label(credential).as_ref()
-    })
+    labelled_by_uid(labels, credential) || labels.get(CREDENTIAL_LABEL).is_some_and(|value| Some(value) == legacy_owner_label(credential).as_ref())
 }
 
-/// A label selector for every Secret labelled as this credential's, in either form.
-pub fn owner_selector(credential: &Credential) -> String {
-    let values: Vec<String> = std::iter::once(owner_label(credential)).chain(legacy_owner_label(credential)).collect();
-    format!("{CREDENTIAL_LABEL} in ({})", values.join(","))
+/// A label selector for every Secret labelled as this credential's, in either form; `None` for a
+/// credential with neither (no uid yet), which must never select the Secrets whose label is
+/// still empty.
+pub fn owner_selector(credential: &Credential) -> Option<String> {
+    let values: Vec<String> = std::iter::once(owner_label(credential)).chain(legacy_owner_label(credential)).filter(|v| !v.is_empty()).collect();
+    (!values.is_empty()).then(|| format!("{CREDENTIAL_LABEL} in ({})", values.join(",")))
+}
+
+/// Whether a Secret carries this credential's label in today's form (its uid).
+pub fn labelled_by_uid(labels: &BTreeMap<String, String>, credential: &Credential) -> bool {
+    let uid = owner_label(credential);
+    !uid.is_empty() && labels.get(CREDENTIAL_LABEL) == Some(&uid)
 }
 
 /// The label a Secret made before ownerReferences carries (`<namespace>.<name>`), as the
@@ -48,11 +56,17 @@ pub fn legacy_owner(value: &str) -> Option<(&str, &str)> {
     value.split_once('.')
 }
 
-/// The labels and annotation that mark a Secret (a source or a copy) as this credential's.
+/// The labels and annotations that mark a Secret (a source or a copy) as this credential's, and a
+/// personal one's as its owner's (the label readable and label-safe, the annotation exact).
 pub fn marks(credential: &Credential) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
-    let labels = BTreeMap::from([(MANAGED_BY.to_string(), "keyhold".to_string()), (CREDENTIAL_LABEL.to_string(), owner_label(credential))]);
+    let mut labels = BTreeMap::from([(MANAGED_BY.to_string(), "keyhold".to_string()), (CREDENTIAL_LABEL.to_string(), owner_label(credential))]);
     let name = format!("{}/{}", credential.namespace().unwrap_or_default(), credential.name_any());
-    (labels, BTreeMap::from([(CREDENTIAL_NAME.to_string(), name)]))
+    let mut annotations = BTreeMap::from([(CREDENTIAL_NAME.to_string(), name)]);
+    if let Some(personal) = credential.personal() {
+        labels.insert(OWNER.to_string(), object_name_from(&personal.owner));
+        annotations.insert(OWNER.to_string(), personal.owner.clone());
+    }
+    (labels, annotations)
 }
 
 /// Whether a Secret Keyhold found by name is one it keeps for itself (accounts, the session key):

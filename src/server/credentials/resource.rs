@@ -5,7 +5,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::credential::{CredentialType, Phase, Scope};
+use crate::domain::credential::{CredentialType, Phase, Scope, ScopeLevel};
 
 /// What a credential is: shown in the console, and where its values live.
 #[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -36,6 +36,33 @@ pub struct CredentialSpec {
     /// The registry server of a Docker registry credential; not secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<String>,
+    /// Whose credential it is, for scope `Personal`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal: Option<PersonalSpec>,
+}
+
+/// A personal credential's owner and the projects they picked. Written by the service from the
+/// signed-in identity; the controller copies into a project only while a SubjectAccessReview for
+/// this owner (with these groups) allows `create` on `personalcredentials.keyhold.dev` there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PersonalSpec {
+    pub owner: String,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub projects: Vec<String>,
+}
+
+impl Credential {
+    /// The owner and projects of a personal credential; `None` for a shared one.
+    pub fn personal(&self) -> Option<&PersonalSpec> {
+        self.spec.personal.as_ref().filter(|_| self.spec.scope.level == ScopeLevel::Personal)
+    }
+
+    /// Whether it is a personal credential (whether or not its spec names an owner).
+    pub fn is_personal(&self) -> bool {
+        self.spec.scope.level == ScopeLevel::Personal
+    }
 }
 
 /// The Secret that holds the values.

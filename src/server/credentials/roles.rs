@@ -28,16 +28,17 @@ fn role(name: &str, rules: Vec<PolicyRule>) -> ClusterRole {
     }
 }
 
-/// viewer: read credentials and list project-secret keys; editor: also change them; admin: the
-/// editor's rights and every department's (the virtual resource `departments.keyhold.dev`). A
+/// viewer: read credentials and list project-secret keys; editor: also change them, and keep
+/// personal credentials in the project (`personalcredentials`); admin: the editor's rights and
+/// every department's (the virtual resource `departments.keyhold.dev`). A
 /// department's administrator gets a role of their own, `department_admin`: none is shipped that
 /// would, once bound, make someone the administrator of every department.
 pub fn cluster_roles() -> Vec<ClusterRole> {
     let read = ["get", "list", "watch"];
     vec![
         role(VIEWER, vec![rule(&["credentials"], &read), rule(&["projectsecrets"], &["list"])]),
-        role(EDITOR, vec![rule(&["credentials"], &WRITE), rule(&["projectsecrets"], &["list", "update"])]),
-        role(ADMIN, vec![rule(&["credentials", "departments"], &WRITE), rule(&["projectsecrets"], &["list", "update"])]),
+        role(EDITOR, vec![rule(&["credentials"], &WRITE), rule(&["projectsecrets"], &["list", "update"]), rule(&["personalcredentials"], &["create"])]),
+        role(ADMIN, vec![rule(&["credentials", "departments"], &WRITE), rule(&["projectsecrets"], &["list", "update"]), rule(&["personalcredentials"], &["create"])]),
     ]
 }
 

@@ -31,6 +31,13 @@ use crate::domain::scope_tree::ScopeNode;
 
 pub const CREATED_BY: &str = "keyhold.dev/created-by";
 pub const UPDATED_BY: &str = "keyhold.dev/updated-by";
+/// When a person last changed a credential (RFC 3339): its "Last changed".
+pub const UPDATED_AT: &str = "keyhold.dev/updated-at";
+
+/// The annotations a change by `who` leaves on a credential.
+pub fn changed_by(who: &Identity) -> serde_json::Value {
+    serde_json::json!({UPDATED_BY: who.user, UPDATED_AT: jiff::Timestamp::now().to_string()})
+}
 
 /// Where Keyhold runs and keeps the wider-scoped credentials.
 #[derive(Debug, Clone)]
@@ -92,18 +99,18 @@ impl From<ServiceError> for AppError {
 
 #[derive(Clone)]
 pub struct CredentialsService {
-    client: Client,
-    cache: Store<Credential>,
-    usage: UsageIndex,
-    projects: ProjectsService,
-    access: Access,
-    settings: Settings,
-    changes: watch::Sender<u64>,
+    pub(super) client: Client,
+    pub(super) cache: Store<Credential>,
+    pub(super) usage: UsageIndex,
+    pub(super) projects: ProjectsService,
+    pub(super) access: Access,
+    pub(super) settings: Settings,
+    pub(super) changes: watch::Sender<u64>,
     /// Every credential as a row, and the change count it was built at.
-    rows: Arc<Mutex<Option<(u64, Arc<Vec<CredentialRow>>)>>>,
+    pub(super) rows: Arc<Mutex<Option<(u64, Arc<Vec<CredentialRow>>)>>>,
     /// Held from a create's name check until the cache holds what it made, so two creates with one
     /// name (a button pressed twice) make one credential.
-    creating: Arc<tokio::sync::Mutex<()>>,
+    pub(super) creating: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl CredentialsService {
@@ -192,12 +199,19 @@ impl CredentialsService {
 
     /// The credential `who` names, once they may `verb` it. Who may not is refused whether or not
     /// it exists, so the answer does not reveal that.
-    async fn authorized(&self, who: &Identity, verb: &'static str, namespace: &str, name: &str) -> Result<Credential, ServiceError> {
+    pub(super) async fn authorized(&self, who: &Identity, verb: &'static str, namespace: &str, name: &str) -> Result<Credential, ServiceError> {
         // Names go into URLs Keyhold's account calls: only real object names get that far.
         if !is_object_name(namespace) || !is_object_name(name) {
             return Err(ServiceError::NotFound(format!("{namespace}/{name}")));
         }
         let found = Api::<Credential>::namespaced(self.client.clone(), namespace).get_opt(name).await?;
+        // A personal credential is its owner's to change, and nobody else's, whatever their roles.
+        if let Some(credential) = found.as_ref().filter(|c| c.is_personal()) {
+            return match credential.personal() {
+                Some(personal) if personal.owner == who.user => Ok(credential.clone()),
+                _ => Err(ServiceError::NotFound(format!("{namespace}/{name}"))),
+            };
+        }
         let department = match &found {
             Some(credential) => self.governing_department(namespace, &credential.spec.scope),
             None => self.projects.department_of(namespace),
@@ -268,7 +282,9 @@ impl CredentialsService {
     pub async fn get(&self, who: &Identity, namespace: &str, name: &str) -> Result<CredentialRow, ServiceError> {
         let all = self.all_rows();
         let not_found = || ServiceError::NotFound(format!("{namespace}/{name}"));
-        let row = all.iter().find(|r| r.namespace == namespace && r.name == name).ok_or_else(not_found)?;
+        let Some(row) = all.iter().find(|r| r.namespace == namespace && r.name == name) else {
+            return self.own_personal(who, namespace, name).await?.ok_or_else(not_found);
+        };
         let mut may_get = NamespaceAccess::new(self, who, "get").await?;
         if !may_get.reaches(row).await? {
             return Err(not_found());
@@ -289,7 +305,8 @@ impl CredentialsService {
             return rows.clone();
         }
         let usage = self.usage.snapshot();
-        let rows: Arc<Vec<CredentialRow>> = Arc::new(self.cache.state().iter().map(|c| self.row(c, &usage, false)).collect());
+        // Personal credentials are their owners' alone: no shared listing ever holds one.
+        let rows: Arc<Vec<CredentialRow>> = Arc::new(self.cache.state().iter().filter(|c| !c.is_personal()).map(|c| self.row(c, &usage, false)).collect());
         *self.rows.lock().expect("not poisoned") = Some((version, rows.clone()));
         rows
     }
@@ -300,19 +317,19 @@ impl CredentialsService {
         self.changes.subscribe()
     }
 
-    fn row(&self, credential: &Credential, usage: &Usage, may_change: bool) -> CredentialRow {
+    pub(super) fn row(&self, credential: &Credential, usage: &Usage, may_change: bool) -> CredentialRow {
         let spec = &credential.spec;
         // No status yet: the controller has not seen it, so it is still being created.
         let status = credential.status.clone().unwrap_or_else(|| super::resource::CredentialStatus { phase: Phase::Creating, ..Default::default() });
         let namespace = credential.namespace().unwrap_or_default();
         let governing_department = self.governing_department(&namespace, &spec.scope);
+        let created_at = credential.metadata.creation_timestamp.as_ref().map(|t| t.0.to_string()).unwrap_or_default();
         // A project's department is its namespace's label, not part of the credential's scope.
         let department = spec.scope.department.clone().or_else(|| spec.scope.project.as_deref().and_then(|p| self.projects.department_of(p)));
-        let scope_path = [Some(self.settings.cluster_name.clone()), department, spec.scope.project.clone()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" › ");
+        let scope_path = match credential.personal() {
+            Some(personal) => format!("Personal ({})", personal.owner),
+            None => [Some(self.settings.cluster_name.clone()), department, spec.scope.project.clone()].into_iter().flatten().collect::<Vec<_>>().join(" › "),
+        };
         CredentialRow {
             namespace,
             governing_department,
@@ -327,8 +344,10 @@ impl CredentialsService {
             unseen_users: 0,
             created_by: credential.annotations().get(CREATED_BY).cloned().unwrap_or_default(),
             scope_level: spec.scope.level,
+            projects: credential.personal().map(|p| p.projects.clone()).unwrap_or_default(),
             scope_path,
-            created_at: credential.metadata.creation_timestamp.as_ref().map(|t| t.0.to_string()).unwrap_or_default(),
+            created_at: created_at.clone(),
+            changed_at: credential.annotations().get(UPDATED_AT).cloned().unwrap_or(created_at),
             cluster: self.settings.cluster_name.clone(),
             keys: status.keys,
             managed_secret: spec.secret_ref.managed,
@@ -338,6 +357,9 @@ impl CredentialsService {
 
     /// Where a credential of this scope lives, once `who` may `verb` credentials there.
     async fn authorized_home(&self, who: &Identity, verb: &'static str, scope: &Scope) -> Result<String, ServiceError> {
+        if scope.level == ScopeLevel::Personal {
+            return Err(ServiceError::Invalid(vec![FieldError::new("scope", "Personal credentials are made under My credentials")]));
+        }
         let namespace = scope.home(&self.settings.system_namespace).map_err(|problem| ServiceError::Invalid(vec![problem]))?;
         // A Project scope names a project, not any namespace Keyhold's account may write in.
         if scope.level == ScopeLevel::Project && !self.projects.contains(&namespace) {
@@ -369,7 +391,7 @@ impl CredentialsService {
 
     /// Refuses a display name another credential has. Called with the create lock held.
     fn name_free(&self, display_name: &str) -> Result<(), ServiceError> {
-        if self.display_name_taken(display_name, None) { Err(Self::name_taken(display_name)) } else { Ok(()) }
+        if self.display_name_taken(display_name, None, None) { Err(Self::name_taken(display_name)) } else { Ok(()) }
     }
 
     /// The credential an existing Secret already backs, if any (it may back only one).
@@ -426,14 +448,14 @@ impl CredentialsService {
         }
         Ok(match check_display_name(display_name) {
             Err(e) => Some(e),
-            Ok(()) if self.display_name_taken(display_name, None) => Some(Self::name_taken_field(display_name)),
+            Ok(()) if self.display_name_taken(display_name, None, None) => Some(Self::name_taken_field(display_name)),
             Ok(()) => None,
         })
     }
 
     /// Waits, briefly, until this replica's cache shows what a write made, so the next read sees
     /// it: the page the wizard opens, a `GET` after a `POST`, the next create's name check.
-    async fn cached(&self, written: &Credential, shows: impl Fn(&Credential) -> bool) {
+    pub(super) async fn cached(&self, written: &Credential, shows: impl Fn(&Credential) -> bool) {
         let key = reflector::ObjectRef::from_obj(written);
         let mut changes = self.changes.subscribe();
         let seen = async {
@@ -473,6 +495,7 @@ impl CredentialsService {
             scope: request.scope.clone(),
             secret_ref: SecretRef { name: request.secret_name.clone(), managed: false },
             registry: None,
+            personal: None,
         };
         let created = self.create_credential(who, &namespace, &name, spec).await?;
         Ok(self.created(who, &created).await)
@@ -488,16 +511,21 @@ impl CredentialsService {
     }
 
     /// Records a new credential and waits until reads show it; its row.
-    async fn created(&self, who: &Identity, created: &Credential) -> CredentialRow {
+    pub(super) async fn created(&self, who: &Identity, created: &Credential) -> CredentialRow {
         self.record(who, created, "Created", "created").await;
         self.cached(created, |_| true).await;
         self.row(created, &self.usage.snapshot(), true)
     }
 
-    fn display_name_taken(&self, display_name: &str, except: Option<(&str, &str)>) -> bool {
+    /// Whether another credential has this name: among the shared ones (`owner` `None`), or among
+    /// one person's own. Names are unique per cluster for shared credentials and per owner for
+    /// personal ones, so nobody learns another person's names by trying them.
+    pub(super) fn display_name_taken(&self, display_name: &str, except: Option<(&str, &str)>, owner: Option<&str>) -> bool {
         let wanted = display_name.trim().to_lowercase();
         self.cache.state().iter().any(|c| {
-            c.spec.display_name.trim().to_lowercase() == wanted
+            c.personal().map(|p| p.owner.as_str()) == owner
+                && (owner.is_some() || !c.is_personal())
+                && c.spec.display_name.trim().to_lowercase() == wanted
                 && except.is_none_or(|(ns, name)| c.namespace().as_deref() != Some(ns) || c.name_any() != name)
         })
     }
@@ -505,7 +533,7 @@ impl CredentialsService {
     /// A Kubernetes name for a new credential and its Secret, free in `namespace`. Keyhold finds
     /// its own Secrets by name (accounts, the session key, Redis's password, project secrets), so
     /// a credential never gets a `keyhold-` name or the project secrets' name.
-    async fn free_name(&self, namespace: &str, display_name: &str) -> Result<String, ServiceError> {
+    pub(super) async fn free_name(&self, namespace: &str, display_name: &str) -> Result<String, ServiceError> {
         let base = match object_name_from(display_name) {
             name if name.is_empty() => "credential".to_string(),
             name if name.starts_with("keyhold-") || name == self.settings.project_secret_name => format!("credential-{name}"),
@@ -529,11 +557,30 @@ impl CredentialsService {
         let _creating = self.creating.lock().await;
         self.name_free(&request.display_name)?;
         let name = self.free_name(&namespace, &request.display_name).await?;
-        let credential_type = request.values.credential_type();
+        let description = request.description.trim();
+        let spec = CredentialSpec {
+            display_name: request.display_name.trim().to_string(),
+            description: (!description.is_empty()).then(|| description.to_string()),
+            credential_type: request.values.credential_type(),
+            scope: request.scope.clone(),
+            secret_ref: SecretRef { name: name.clone(), managed: true },
+            registry: request.values.registry().map(str::to_string),
+            personal: None,
+        };
+        let created = self.make_with_secret(who, &namespace, spec, &request.values).await?;
+        Ok(self.created(who, &created).await)
+    }
+
+    /// Makes a credential and the Secret that holds its values (named `spec.secret_ref.name`, as
+    /// the credential is). The Secret is made first and removed again if the Credential cannot be,
+    /// so a failure leaves nothing half-made. Called with the create lock held.
+    pub(super) async fn make_with_secret(&self, who: &Identity, namespace: &str, spec: CredentialSpec, values: &SecretValues) -> Result<Credential, ServiceError> {
+        let name = spec.secret_ref.name.clone();
+        let credential_type = values.credential_type();
         let secret = Secret {
             metadata: ObjectMeta {
                 name: Some(name.clone()),
-                namespace: Some(namespace.clone()),
+                namespace: Some(namespace.to_string()),
                 labels: Some(BTreeMap::from([
                     (MANAGED_BY.to_string(), "keyhold".to_string()),
                     // Made for a credential not yet written: the uid comes with the ownerReference.
@@ -544,23 +591,14 @@ impl CredentialsService {
                 ..Default::default()
             },
             type_: Some(credential_type.secret_type().to_string()),
-            data: Some(request.values.data().into_iter().map(|(k, v)| (k, ByteString(v))).collect()),
+            data: Some(values.data().into_iter().map(|(k, v)| (k, ByteString(v))).collect()),
             ..Default::default()
         };
-        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &namespace);
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
         let params = PostParams { field_manager: Some("keyhold".into()), ..Default::default() };
         secrets.create(&params, &secret).await?;
 
-        let description = request.description.trim();
-        let spec = CredentialSpec {
-            display_name: request.display_name.trim().to_string(),
-            description: (!description.is_empty()).then(|| description.to_string()),
-            credential_type,
-            scope: request.scope.clone(),
-            secret_ref: SecretRef { name: name.clone(), managed: true },
-            registry: request.values.registry().map(str::to_string),
-        };
-        let created = match self.create_credential(who, &namespace, &name, spec).await {
+        let created = match self.create_credential(who, namespace, &name, spec).await {
             Ok(created) => created,
             Err(e) => {
                 if let Err(cleanup) = secrets.delete(&name, &DeleteParams::default()).await {
@@ -571,7 +609,7 @@ impl CredentialsService {
         };
         // The Secret's proof that Keyhold made it for this credential (see `managed_for`).
         if let Err(e) = secrets.patch(&name, &PatchParams::default(), &Patch::Merge(&ownership_patch(&created))).await {
-            let credentials: Api<Credential> = Api::namespaced(self.client.clone(), &namespace);
+            let credentials: Api<Credential> = Api::namespaced(self.client.clone(), namespace);
             for result in [credentials.delete(&name, &DeleteParams::default()).await.map(|_| ()), secrets.delete(&name, &DeleteParams::default()).await.map(|_| ())] {
                 if let Err(cleanup) = result {
                     tracing::error!(namespace, name, error = %cleanup, "could not remove what a failed create made");
@@ -579,24 +617,24 @@ impl CredentialsService {
             }
             return Err(e.into());
         }
-        Ok(self.created(who, &created).await)
+        Ok(created)
     }
 
     /// Changes a credential's display name and description; the Kubernetes names never change.
     pub async fn rename(&self, who: &Identity, namespace: &str, name: &str, rename: &Rename) -> Result<CredentialRow, ServiceError> {
-        self.authorized(who, "update", namespace, name).await?;
+        let credential = self.authorized(who, "update", namespace, name).await?;
         let problems = rename.problems();
         let (display_name, description) = (rename.display_name.as_str(), rename.description.as_str());
         if !problems.is_empty() {
             return Err(ServiceError::Invalid(problems));
         }
-        if self.display_name_taken(display_name, Some((namespace, name))) {
+        if self.display_name_taken(display_name, Some((namespace, name)), credential.personal().map(|p| p.owner.as_str())) {
             return Err(Self::name_taken(display_name));
         }
         let credentials: Api<Credential> = Api::namespaced(self.client.clone(), namespace);
         let description = description.trim();
         let patch = serde_json::json!({
-            "metadata": {"annotations": {UPDATED_BY: who.user}},
+            "metadata": {"annotations": changed_by(who)},
             "spec": {"displayName": display_name.trim(), "description": if description.is_empty() { None } else { Some(description) }},
         });
         let renamed = credentials.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(|e| not_found(e, namespace, name))?;
@@ -630,7 +668,7 @@ impl CredentialsService {
         secret.data = Some(data);
         secret.annotations_mut().insert(UPDATED_BY.to_string(), who.user.clone());
         secrets.replace(&credential.spec.secret_ref.name, &PostParams { field_manager: Some("keyhold".into()), ..Default::default() }, &secret).await?;
-        let mut patch = serde_json::json!({"metadata": {"annotations": {UPDATED_BY: who.user}}});
+        let mut patch = serde_json::json!({"metadata": {"annotations": changed_by(who)}});
         if let Some(registry) = values.registry() {
             patch["spec"] = serde_json::json!({"registry": registry});
         }
@@ -657,10 +695,10 @@ impl CredentialsService {
 
     /// Records a change: a Kubernetes Event on the credential and an audit log line. Neither
     /// carries a value.
-    async fn record(&self, who: &Identity, credential: &Credential, reason: &str, verb: &str) {
+    pub(super) async fn record(&self, who: &Identity, credential: &Credential, reason: &str, verb: &str) {
         let namespace = credential.namespace().unwrap_or_default();
         tracing::info!(target: "audit", user = %who.user, action = verb, namespace, credential = %credential.name_any(), "credential {verb}");
-        let message = format!("Credential {:?} {verb} by {}", credential.spec.display_name, who.user);
+        let message = format!("{} {verb} by {}", super::personal::described(credential), who.user);
         events::publish(&self.client, events::reference(credential), Severity::Normal, reason, message).await;
     }
 }
@@ -684,7 +722,7 @@ fn not_found(e: kube::Error, namespace: &str, name: &str) -> ServiceError {
 
 /// One person's answers for one verb on credentials, per namespace and per department, asked once
 /// per listing (and not at all when the answer holds everywhere).
-struct NamespaceAccess<'a> {
+pub(super) struct NamespaceAccess<'a> {
     service: &'a CredentialsService,
     who: &'a Identity,
     verb: &'static str,
@@ -695,7 +733,7 @@ struct NamespaceAccess<'a> {
 }
 
 impl<'a> NamespaceAccess<'a> {
-    async fn new(service: &'a CredentialsService, who: &'a Identity, verb: &'static str) -> Result<Self, ServiceError> {
+    pub(super) async fn new(service: &'a CredentialsService, who: &'a Identity, verb: &'static str) -> Result<Self, ServiceError> {
         let everywhere = service.may(who, verb, "").await?;
         Ok(NamespaceAccess { service, who, verb, everywhere, namespaces: HashMap::new(), departments: HashMap::new() })
     }
@@ -730,7 +768,7 @@ impl<'a> NamespaceAccess<'a> {
 
     /// The row as this person may see it: workloads in namespaces they may not see are counted,
     /// not named.
-    async fn without_unseen_users<'r>(&mut self, row: &'r CredentialRow) -> Result<std::borrow::Cow<'r, CredentialRow>, ServiceError> {
+    pub(super) async fn without_unseen_users<'r>(&mut self, row: &'r CredentialRow) -> Result<std::borrow::Cow<'r, CredentialRow>, ServiceError> {
         if self.everywhere || row.used_by.is_empty() {
             return Ok(std::borrow::Cow::Borrowed(row));
         }

@@ -6,7 +6,7 @@
 mod openapi;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -19,7 +19,7 @@ use openapi::Operation;
 
 use crate::domain::AppError;
 use crate::domain::identity::Identity;
-use crate::domain::new_credential::{NewCredential, Rename, SecretValues};
+use crate::domain::new_credential::{NewCredential, NewPersonalCredential, PersonalProjects, Rename, SecretValues};
 use crate::domain::query::{CredentialRow, ListQuery, Listing};
 use crate::server::{AppState, downloads};
 use crate::server::auth::SignInError;
@@ -144,6 +144,13 @@ fn operations() -> Vec<Operation> {
         op(Method::PATCH, "/credentials/{namespace}/{name}", "Rename: display name and description", patch(rename_credential)).takes::<Rename>().answers::<CredentialRow>(200),
         op(Method::DELETE, "/credentials/{namespace}/{name}", "Delete (409 naming the workloads while any uses it)", delete(delete_credential)),
         op(Method::PUT, "/credentials/{namespace}/{name}/values", "Replace the values (write-only, same type)", put(replace_values)).takes::<SecretValues>().answers::<CredentialRow>(200),
+        op(Method::GET, "/me/credentials", "The caller's own (personal) credentials", get(my_credentials)).answers::<Vec<CredentialRow>>(200),
+        op(Method::POST, "/me/credentials", "Create a personal credential, copied into the projects picked", post(create_personal)).takes::<NewPersonalCredential>().answers::<CredentialRow>(201),
+        op(Method::GET, "/me/credentials/{name}", "One of the caller's own credentials, never a value", get(get_credential)).answers::<CredentialRow>(200),
+        op(Method::PATCH, "/me/credentials/{name}", "Rename one's own credential", patch(rename_credential)).takes::<Rename>().answers::<CredentialRow>(200),
+        op(Method::DELETE, "/me/credentials/{name}", "Delete one's own credential and its copies", delete(delete_credential)),
+        op(Method::PUT, "/me/credentials/{name}/values", "Replace one's own credential's values (write-only, same type)", put(replace_values)).takes::<SecretValues>().answers::<CredentialRow>(200),
+        op(Method::PUT, "/me/credentials/{name}/projects", "The projects one's own credential is copied into", put(set_personal_projects)).takes::<PersonalProjects>().answers::<CredentialRow>(200),
         op(Method::GET, "/projects/{project}/secrets", "The key names of a project's secret", get(project_secret_keys)).answers::<ProjectSecretKeys>(200),
         op(Method::PUT, "/projects/{project}/secrets/{key}", "Add a key or replace its value", put(put_project_secret)).takes::<NewValue>().answers::<ProjectSecretKeys>(200),
         op(Method::DELETE, "/projects/{project}/secrets/{key}", "Delete a key (404 if it is gone)", delete(delete_project_secret)).answers::<ProjectSecretKeys>(200),
@@ -162,7 +169,32 @@ pub fn router(state: AppState) -> Router<AppState> {
 }
 
 type Caller = Extension<Identity>;
-type CredentialPath = Path<(String, String)>;
+
+/// The credential a path names: `/credentials/{namespace}/{name}`, or `/me/credentials/{name}`,
+/// which names only the caller's own (personal credentials live in the system namespace), so the
+/// same handlers serve both.
+struct Named {
+    namespace: String,
+    name: String,
+}
+
+impl FromRequestParts<AppState> for Named {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, ApiError> {
+        let not_found = || ApiError::App(AppError::NotFound("no such credential".into()));
+        let Path(mut params) = Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state).await.map_err(|_| not_found())?;
+        let name = params.remove("name").ok_or_else(not_found)?;
+        if let Some(namespace) = params.remove("namespace") {
+            return Ok(Named { namespace, name });
+        }
+        let who = parts.extensions.get::<Identity>().ok_or(ApiError::MissingToken)?;
+        if !state.credentials.owns(who, &name) {
+            return Err(not_found());
+        }
+        Ok(Named { namespace: state.credentials.personal_namespace().to_string(), name })
+    }
+}
 
 /// Finds the caller from the bearer token; nothing else authenticates here. Wrong tokens count
 /// against the client's address, and the caller never learns why a token could not be checked
@@ -203,7 +235,7 @@ async fn credentials_csv(State(state): State<AppState>, Extension(who): Caller, 
     Ok(downloads::credentials(&state, &who, &params).await?)
 }
 
-async fn get_credential(State(state): State<AppState>, Extension(who): Caller, Path((namespace, name)): CredentialPath) -> Result<Json<CredentialRow>, ApiError> {
+async fn get_credential(State(state): State<AppState>, Extension(who): Caller, Named { namespace, name }: Named) -> Result<Json<CredentialRow>, ApiError> {
     Ok(Json(state.credentials.get(&who, &namespace, &name).await?))
 }
 
@@ -215,7 +247,7 @@ async fn create_credential(State(state): State<AppState>, Extension(who): Caller
 async fn rename_credential(
     State(state): State<AppState>,
     Extension(who): Caller,
-    Path((namespace, name)): CredentialPath,
+    Named { namespace, name }: Named,
     body: Result<Json<Rename>, JsonRejection>,
 ) -> Result<Json<CredentialRow>, ApiError> {
     let Json(rename) = body?;
@@ -226,14 +258,28 @@ async fn rename_credential(
 async fn replace_values(
     State(state): State<AppState>,
     Extension(who): Caller,
-    Path((namespace, name)): CredentialPath,
+    Named { namespace, name }: Named,
     body: Result<Json<SecretValues>, JsonRejection>,
 ) -> Result<Json<CredentialRow>, ApiError> {
     let Json(values) = body?;
     Ok(Json(state.credentials.replace_values(&who, &namespace, &name, &values).await?))
 }
 
-async fn delete_credential(State(state): State<AppState>, Extension(who): Caller, Path((namespace, name)): CredentialPath) -> Result<StatusCode, ApiError> {
+async fn my_credentials(State(state): State<AppState>, Extension(who): Caller) -> Result<Json<Vec<CredentialRow>>, ApiError> {
+    Ok(Json(state.credentials.mine(&who).await?))
+}
+
+async fn create_personal(State(state): State<AppState>, Extension(who): Caller, body: Result<Json<NewPersonalCredential>, JsonRejection>) -> Result<(StatusCode, Json<CredentialRow>), ApiError> {
+    let Json(request) = body?;
+    Ok((StatusCode::CREATED, Json(state.credentials.create_personal(&who, &request).await?)))
+}
+
+async fn set_personal_projects(State(state): State<AppState>, Extension(who): Caller, Named { name, .. }: Named, body: Result<Json<PersonalProjects>, JsonRejection>) -> Result<Json<CredentialRow>, ApiError> {
+    let Json(projects) = body?;
+    Ok(Json(state.credentials.set_personal_projects(&who, &name, &projects).await?))
+}
+
+async fn delete_credential(State(state): State<AppState>, Extension(who): Caller, Named { namespace, name }: Named) -> Result<StatusCode, ApiError> {
     state.credentials.delete(&who, &namespace, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }

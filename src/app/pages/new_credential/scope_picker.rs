@@ -25,6 +25,7 @@ fn level_name(level: ScopeLevel) -> &'static str {
         ScopeLevel::Department => "department",
         ScopeLevel::Cluster => "cluster",
         ScopeLevel::Account => "account",
+        ScopeLevel::Personal => "personal",
     }
 }
 
