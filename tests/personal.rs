@@ -50,7 +50,7 @@ async fn a_personal_credential_is_its_owners_alone_and_follows_his_roles() {
     assert_eq!(status, StatusCode::CREATED, "{text}");
     let row: Value = serde_json::from_str(&text).unwrap();
     let name = row["name"].as_str().unwrap().to_string();
-    assert!(name.starts_with("bob-"), "named after its owner: {name}");
+    assert!(name.starts_with("personal-bob-"), "named after its owner, never its display name: {name}");
     assert_eq!(row["scopeLevel"], "Personal");
 
     let copied = eventually(Duration::from_secs(20), || async { copies(&kubeconfig, &name) == ["nlp", "vision"] }).await;
@@ -58,6 +58,29 @@ async fn a_personal_credential_is_its_owners_alone_and_follows_his_roles() {
     assert_eq!(secret_value(&kubeconfig, "vision", &name, "NGC_API_KEY"), CANARY.as_bytes());
     let (_, mine) = call(&server, Method::GET, "/me/credentials", &bob, None).await;
     assert!(mine.contains(NAME), "{mine}");
+
+    // Whoever may edit Credentials in the system namespace may not send bob's values elsewhere:
+    // an owner, groups or projects Keyhold did not write (and seal) copy nothing.
+    let forged = json!({"spec": {"personal": {"owner": "bob", "groups": ["system:masters"], "projects": ["vision", "nlp", "serving"]}}}).to_string();
+    kubectl(&kubeconfig, &["patch", "credential", &name, "-n", "keyhold-system", "--type", "merge", "-p", &forged], None);
+    let refused = eventually(Duration::from_secs(20), || async { copies(&kubeconfig, &name).is_empty() }).await;
+    assert!(refused, "a forged spec still copies: {:?}", copies(&kubeconfig, &name));
+    let (_, text) = call(&server, Method::GET, &format!("/me/credentials/{name}"), &bob, None).await;
+    assert!(text.contains("were not written by Keyhold"), "{text}");
+    // Bob's own choice, saved through Keyhold, is sealed again.
+    let (status, text) = call(&server, Method::PUT, &format!("/me/credentials/{name}/projects"), &bob, Some(json!({"projects": ["vision", "nlp"]}))).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let restored = eventually(Duration::from_secs(20), || async { copies(&kubeconfig, &name) == ["nlp", "vision"] }).await;
+    assert!(restored, "copies: {:?}", copies(&kubeconfig, &name));
+
+    // A Personal-scope Credential written into a project's namespace belongs to nobody: carol
+    // does not get it as hers.
+    let planted = json!({"apiVersion": "keyhold.dev/v1", "kind": "Credential", "metadata": {"name": "planted", "namespace": "vision"},
+        "spec": {"displayName": "Planted", "type": "Generic", "scope": {"level": "Personal"}, "secretRef": {"name": "planted", "managed": true},
+                 "personal": {"owner": "carol", "projects": ["vision"]}}});
+    kubectl(&kubeconfig, &["apply", "-f", "-"], Some(&planted.to_string()));
+    let (_, text) = call(&server, Method::GET, "/me/credentials", &carol, None).await;
+    assert_eq!(text, "[]", "carol was given a credential someone else planted");
 
     // Nobody else sees it: not in the table, a search, the CSV, by its path, or under /me.
     let shared = format!("/credentials/keyhold-system/{name}");
@@ -67,16 +90,19 @@ async fn a_personal_credential_is_its_owners_alone_and_follows_his_roles() {
             let (status, text) = call(&server, Method::GET, path, token, None).await;
             assert!(status.is_success() && !text.contains(NAME) && !text.contains(&name), "{path}: {status} {text}");
         }
+        // Every answer is the one a name that does not exist gets, so none tells it exists.
         for (method, path, body) in [
-            (Method::GET, &shared, None),
-            (Method::GET, &own, None),
-            (Method::PATCH, &shared, Some(json!({"displayName": "taken over"}))),
+            (Method::GET, shared.as_str(), None),
+            (Method::GET, own.as_str(), None),
+            (Method::PATCH, shared.as_str(), Some(json!({"displayName": "taken over"}))),
             (Method::PUT, &format!("{shared}/values"), Some(json!({"type": "NgcApiKey", "apiKey": "x"}))),
-            (Method::DELETE, &shared, None),
-            (Method::DELETE, &own, None),
+            (Method::PUT, &format!("{own}/projects"), Some(json!({"projects": []}))),
+            (Method::DELETE, shared.as_str(), None),
+            (Method::DELETE, own.as_str(), None),
         ] {
-            let (status, text) = call(&server, method.clone(), path, token, body).await;
-            assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {text}");
+            let (status, text) = call(&server, method.clone(), path, token, body.clone()).await;
+            let (missing, _) = call(&server, method.clone(), &path.replace(&name, "personal-no-such-one"), token, body).await;
+            assert!(status.is_client_error() && status == missing, "{method} {path}: {status} (missing: {missing}) {text}");
         }
     }
     // Names are unique per owner: alice may have one of the same name.

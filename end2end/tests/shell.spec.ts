@@ -13,7 +13,7 @@ test.describe('without JavaScript', () => {
     const response = await page.goto(url('/projects'));
     expect(response?.status()).toBe(200);
     await expect(page).toHaveTitle('Projects · Keyhold');
-    await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Credentials' })).toBeVisible();
+    await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Credentials', exact: true })).toBeVisible();
     await expect(page.getByRole('heading', { level: 1, name: 'Projects' })).toBeVisible();
     const table = page.getByRole('table');
     await expect(table.getByRole('columnheader', { name: 'Department' })).toBeVisible();
@@ -61,10 +61,10 @@ test('after hydration, Refresh asks the server again and shows a project created
 test('navigation happens in the browser once hydrated', async ({ page }) => {
   await page.goto(url('/projects'));
   await page.locator('html[data-hydrated]').waitFor();
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Credentials' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Credentials', exact: true }).click();
   await expect(page).toHaveURL(url('/credentials'));
   await expect(page.getByRole('heading', { level: 1, name: 'Credentials' })).toBeVisible();
-  await expect(page.getByRole('link', { name: 'Credentials' })).toHaveAttribute('aria-current', 'page');
+  await expect(page.getByRole('link', { name: 'Credentials', exact: true })).toHaveAttribute('aria-current', 'page');
 });
 
 test('health and readiness answer, with a request id', async ({ request }) => {

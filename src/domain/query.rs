@@ -79,11 +79,11 @@ impl CredentialRow {
     }
 }
 
-/// The "My credentials" page: the person's own credentials, the projects they may copy them
-/// into, and, for administrators only, how many each person keeps (never names or keys).
+/// What the "My credentials" page offers besides the list: the projects the person may copy
+/// their own credentials into, and, for administrators only, how many each person keeps (never
+/// names or keys).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OwnCredentials {
-    pub rows: Vec<CredentialRow>,
+pub struct PersonalChoices {
     pub projects: Vec<String>,
     pub counts: Option<Vec<(String, usize)>>,
 }

@@ -254,6 +254,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     }
 
     let session_key = auth::session_key::load_or_create(connection.client.clone(), &settings.system_namespace).await?;
+    let settings = credentials::service::Settings { seal: Some(credentials::personal::SealKey::new(&session_key)), ..settings };
     let sessions = auth::sessions::Sessions::open(args.session_store.as_deref(), args.session_store_password.as_deref(), data_dir, &session_key).await?;
 
     let (credentials, credentials_watch) = credentials::service::CredentialsService::start(connection.client.clone(), settings.clone());

@@ -14,13 +14,19 @@ use crate::app::layout::PageHeader;
 use crate::domain::AppError;
 use crate::domain::credential::{CredentialType, Phase};
 use crate::domain::new_credential::{NewPersonalCredential, PersonalProjects};
-use crate::domain::query::{CredentialRow, OwnCredentials};
+use crate::app::live::follow_changes;
+use crate::domain::query::{CredentialRow, PersonalChoices};
 
 #[server(endpoint = "my_credentials")]
-pub async fn my_credentials() -> Result<OwnCredentials, AppError> {
+pub async fn my_credentials() -> Result<Vec<CredentialRow>, AppError> {
+    crate::server::auth::web::credentials(|service, who| async move { service.mine(&who).await }).await
+}
+
+#[server(endpoint = "personal_choices")]
+pub async fn read_personal_choices() -> Result<PersonalChoices, AppError> {
     crate::server::auth::web::credentials(|service, who| async move {
         let counts = service.personal_counts(&who).await?.map(|counts| counts.into_iter().collect());
-        Ok(OwnCredentials { rows: service.mine(&who).await?, projects: service.personal_projects(&who).await?, counts })
+        Ok(PersonalChoices { projects: service.personal_projects(&who).await?, counts })
     })
     .await
 }
@@ -40,32 +46,49 @@ const PERSONAL_TYPES: [CredentialType; 3] = [CredentialType::DockerRegistry, Cre
 
 #[component]
 pub fn MyCredentialsPage() -> impl IntoView {
-    let refreshes = RwSignal::new(0u32);
-    let data = Resource::new(move || refreshes.get(), |_| my_credentials());
+    // The list follows changes; the form and its choices are read once, so what is being typed
+    // survives every change elsewhere. A new form (`forms`) after each create.
+    let (refreshes, forms) = (RwSignal::new(0u32), RwSignal::new(0u32));
+    let refresh = move || refreshes.update(|n| *n += 1);
+    follow_changes(refresh);
+    let rows = Resource::new(move || refreshes.get(), |_| my_credentials());
+    let choices = Resource::new(|| (), |_| read_personal_choices());
     view! {
         <Title text="My credentials" />
-        <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading your credentials…"</p> }>
-            {move || Suspend::new(async move { data.await.map(|mine| view! { <Mine mine refreshes /> }) })}
-        </Transition>
-    }
-}
-
-#[component]
-fn Mine(mine: OwnCredentials, refreshes: RwSignal<u32>) -> impl IntoView {
-    let refresh = move || refreshes.update(|n| *n += 1);
-    let allowed = mine.projects.clone();
-    let rows = if mine.rows.is_empty() {
-        view! { <tr><td colspan="6" class="text-slate-500">"You have no credentials of your own yet."</td></tr> }.into_any()
-    } else {
-        mine.rows.into_iter().map(|row| view! { <MineRow row allowed=allowed.clone() refresh /> }).collect_view().into_any()
-    };
-    view! {
         <PageHeader title="My credentials" subtitle="Registry logins, secrets and NGC API keys of your own" />
         <p class="mb-6 max-w-3xl text-sm text-slate-500 dark:text-slate-400">
             "Only you see these in Keyhold, whatever anyone's role. Keyhold copies each one into the projects you pick, "
             "as a Secret named after you and labelled keyhold.dev/owner, for your workloads there. In each of those projects, "
             "Kubernetes RBAC on Secrets still decides who can read the copy."
         </p>
+        <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading your credentials…"</p> }>
+            {move || Suspend::new(async move {
+                let (rows, choices) = (rows.await?, choices.await?);
+                Ok::<_, AppError>(view! { <MineTable rows allowed=choices.projects refresh /> })
+            })}
+        </Transition>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let choices = choices.await?;
+                let form = (!choices.projects.is_empty()).then(|| {
+                    let projects = choices.projects.clone();
+                    view! { {move || { forms.get(); view! { <NewPersonal projects=projects.clone() done=move || { forms.update(|n| *n += 1); refresh(); } /> } }} }
+                });
+                let none = choices.projects.is_empty().then(|| view! { <p class="text-sm text-slate-500">"Your roles do not let you keep credentials of your own in any project."</p> });
+                Ok::<_, AppError>(view! { {form} {none} {choices.counts.map(|counts| view! { <Counts counts /> })} })
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn MineTable(rows: Vec<CredentialRow>, allowed: Vec<String>, refresh: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let rows = if rows.is_empty() {
+        view! { <tr><td colspan="6" class="text-slate-500">"You have no credentials of your own yet."</td></tr> }.into_any()
+    } else {
+        rows.into_iter().map(|row| view! { <MineRow row allowed=allowed.clone() refresh /> }).collect_view().into_any()
+    };
+    view! {
         <div class="card scroll-frame mb-6">
             <table class="data-table">
                 <caption class="sr-only">"My credentials"</caption>
@@ -76,12 +99,6 @@ fn Mine(mine: OwnCredentials, refreshes: RwSignal<u32>) -> impl IntoView {
                 <tbody>{rows}</tbody>
             </table>
         </div>
-        {if mine.projects.is_empty() {
-            view! { <p class="text-sm text-slate-500">"Your roles do not let you keep credentials of your own in any project."</p> }.into_any()
-        } else {
-            view! { <NewPersonal projects=mine.projects refresh /> }.into_any()
-        }}
-        {mine.counts.map(|counts| view! { <Counts counts /> })}
     }
 }
 
@@ -178,7 +195,7 @@ fn ProjectsForm(name: String, chosen: Vec<String>, choices: Vec<String>, open: R
 }
 
 #[component]
-fn NewPersonal(projects: Vec<String>, refresh: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+fn NewPersonal(projects: Vec<String>, done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let kind = RwSignal::new(CredentialType::NgcApiKey);
     // One draft per type, so switching back and forth keeps what was typed for each.
     let drafts = PERSONAL_TYPES.map(|t| ValuesDraft::new(t, &[]));
@@ -186,7 +203,7 @@ fn NewPersonal(projects: Vec<String>, refresh: impl Fn() + Copy + Send + Sync + 
     let (display_name, description, chosen) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(Vec::<String>::new()));
     let request = move || NewPersonalCredential { display_name: display_name.get(), description: description.get(), projects: chosen.get(), values: draft().values() };
     let check = FormCheck::provide(move || request().problems());
-    let action = submission(check, move |r: &NewPersonalCredential| Box::pin(create_personal_credential(r.clone())), move |_| refresh());
+    let action = submission(check, move |r: &NewPersonalCredential| Box::pin(create_personal_credential(r.clone())), move |_| done());
     let submit = on_submit(action, check, request);
     let types = PERSONAL_TYPES
         .map(|t| {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
@@ -72,9 +72,11 @@ pub async fn run(client: Client, settings: Settings) {
     let context = Arc::new(Context { client: client.clone(), settings, access });
     let (wide, owners, personal) = (store.clone(), store.clone(), store.clone());
     // Whether an owner may keep a personal credential in a project changes with the bindings.
-    let personal_ones = move || personal.state().iter().filter(|c| c.is_personal()).map(|c| ObjectRef::from_obj(&**c)).collect::<Vec<_>>();
+    let personal_ones = move || personal.state().iter().filter(|c| c.spec.scope.level == ScopeLevel::Personal).map(|c| ObjectRef::from_obj(&**c)).collect::<Vec<_>>();
     let role_bindings = Api::<PartialObjectMeta<RoleBinding>>::all(client.clone());
     let cluster_role_bindings = Api::<PartialObjectMeta<ClusterRoleBinding>>::all(client.clone());
+    let roles = Api::<PartialObjectMeta<Role>>::all(client.clone());
+    let cluster_roles = Api::<PartialObjectMeta<ClusterRole>>::all(client.clone());
     controller
         .watches(namespaces, watcher::Config::default().labels(PROJECT_LABEL), move |_ns| {
             wide.state().iter().filter(|c| c.spec.scope.level != ScopeLevel::Project).map(|c| ObjectRef::from_obj(&**c)).collect::<Vec<_>>()
@@ -86,7 +88,15 @@ pub async fn run(client: Client, settings: Settings) {
             let personal_ones = personal_ones.clone();
             move |_| personal_ones()
         })
-        .watches(cluster_role_bindings, watcher::Config::default(), move |_| personal_ones())
+        .watches(cluster_role_bindings, watcher::Config::default(), {
+            let personal_ones = personal_ones.clone();
+            move |_| personal_ones()
+        })
+        .watches(roles, watcher::Config::default(), {
+            let personal_ones = personal_ones.clone();
+            move |_| personal_ones()
+        })
+        .watches(cluster_roles, watcher::Config::default(), move |_| personal_ones())
         // Existing Secrets offered by their labels: labelling (or unlabelling) one changes whether
         // the credentials naming it may use it.
         .watches(secrets, watcher::Config::default().labels(RESOURCE_LABEL), move |secret| {
@@ -149,7 +159,7 @@ async fn target_namespaces(credential: &Credential, ctx: &Context) -> Result<(Ve
 /// and groups are what the service recorded from the signed-in person; the check is made on every
 /// reconcile (a changed RoleBinding starts one), so a lost role removes the copy.
 async fn personal_targets(credential: &Credential, ctx: &Context) -> Result<(Vec<String>, Vec<Target>), Error> {
-    let Some(personal) = credential.personal() else { return Ok((Vec::new(), Vec::new())) };
+    let Some(personal) = credential.personal(&ctx.settings.system_namespace) else { return Ok((Vec::new(), Vec::new())) };
     let projects = Api::<Namespace>::all(ctx.client.clone()).list_metadata(&ListParams::default().labels(PROJECT_LABEL)).await?;
     let owner = Identity { user: personal.owner.clone(), groups: personal.groups.clone() };
     let (mut wanted, mut refused) = (Vec::new(), Vec::new());
@@ -176,8 +186,11 @@ fn target(ctx: &Context, namespace: &str, state: Phase, reason: &str, message: S
 /// administrator offered for its type and scope.
 fn refusal(credential: &Credential, namespace: &str, secret: &Secret, settings: &Settings) -> Option<(&'static str, String)> {
     let scope = &credential.spec.scope;
-    if credential.is_personal() && credential.personal().is_none() {
-        return Some(("NoOwner", "a personal credential must name its owner; nothing is copied".to_string()));
+    if scope.level == ScopeLevel::Personal && namespace == settings.system_namespace {
+        let sealed = credential.spec.personal.as_ref().is_some_and(|p| settings.seal.as_ref().is_some_and(|key| key.sealed(credential, p)));
+        if !sealed {
+            return Some(("NotSealed", "this personal credential's owner and projects were not written by Keyhold; nothing is copied".to_string()));
+        }
     }
     if scope.home(&settings.system_namespace).as_deref() != Ok(namespace) {
         let message = match scope.level {

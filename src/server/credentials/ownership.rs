@@ -12,7 +12,7 @@ use kube::ResourceExt;
 use kube::api::ObjectMeta;
 
 use super::resource::Credential;
-use crate::domain::credential::{is_label_value, object_name_from};
+use crate::domain::credential::{ScopeLevel, is_label_value, object_name_from};
 
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const CREDENTIAL_LABEL: &str = "keyhold.dev/credential";
@@ -62,7 +62,8 @@ pub fn marks(credential: &Credential) -> (BTreeMap<String, String>, BTreeMap<Str
     let mut labels = BTreeMap::from([(MANAGED_BY.to_string(), "keyhold".to_string()), (CREDENTIAL_LABEL.to_string(), owner_label(credential))]);
     let name = format!("{}/{}", credential.namespace().unwrap_or_default(), credential.name_any());
     let mut annotations = BTreeMap::from([(CREDENTIAL_NAME.to_string(), name)]);
-    if let Some(personal) = credential.personal() {
+    // Only ever called for a credential the controller accepted, so the claim is its owner.
+    if let Some(personal) = credential.spec.personal.as_ref().filter(|_| credential.spec.scope.level == ScopeLevel::Personal) {
         labels.insert(OWNER.to_string(), object_name_from(&personal.owner));
         annotations.insert(OWNER.to_string(), personal.owner.clone());
     }

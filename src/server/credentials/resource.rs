@@ -54,14 +54,16 @@ pub struct PersonalSpec {
 }
 
 impl Credential {
-    /// The owner and projects of a personal credential; `None` for a shared one.
-    pub fn personal(&self) -> Option<&PersonalSpec> {
-        self.spec.personal.as_ref().filter(|_| self.spec.scope.level == ScopeLevel::Personal)
+    /// The owner and projects of a personal credential: scope Personal, kept in the system
+    /// namespace. A Personal-scope Credential anywhere else is a shared one in the wrong place
+    /// (the controller reports it) and belongs to nobody.
+    pub fn personal(&self, system_namespace: &str) -> Option<&PersonalSpec> {
+        self.spec.personal.as_ref().filter(|_| self.is_personal(system_namespace))
     }
 
     /// Whether it is a personal credential (whether or not its spec names an owner).
-    pub fn is_personal(&self) -> bool {
-        self.spec.scope.level == ScopeLevel::Personal
+    pub fn is_personal(&self, system_namespace: &str) -> bool {
+        self.spec.scope.level == ScopeLevel::Personal && self.metadata.namespace.as_deref() == Some(system_namespace)
     }
 }
 

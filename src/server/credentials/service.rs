@@ -49,6 +49,9 @@ pub struct Settings {
     pub permission_cache: std::time::Duration,
     /// The Secret each project's secrets are kept in, which no credential may take.
     pub project_secret_name: String,
+    /// Signs what the service writes of a personal credential's owner and projects, so the
+    /// controller believes no one else's edit of them; without it, no personal credentials.
+    pub seal: Option<super::personal::SealKey>,
 }
 
 impl Default for Settings {
@@ -58,6 +61,7 @@ impl Default for Settings {
             system_namespace: "keyhold-system".into(),
             permission_cache: std::time::Duration::from_secs(5),
             project_secret_name: "keyhold-project-secrets".into(),
+            seal: None,
         }
     }
 }
@@ -206,11 +210,13 @@ impl CredentialsService {
         }
         let found = Api::<Credential>::namespaced(self.client.clone(), namespace).get_opt(name).await?;
         // A personal credential is its owner's to change, and nobody else's, whatever their roles.
-        if let Some(credential) = found.as_ref().filter(|c| c.is_personal()) {
-            return match credential.personal() {
-                Some(personal) if personal.owner == who.user => Ok(credential.clone()),
-                _ => Err(ServiceError::NotFound(format!("{namespace}/{name}"))),
-            };
+        if let Some(credential) = found.as_ref().filter(|c| c.is_personal(&self.settings.system_namespace)) {
+            if credential.personal(&self.settings.system_namespace).is_some_and(|p| p.owner == who.user) {
+                return Ok(credential.clone());
+            }
+            // Answered as if it did not exist: refused to whoever may not act there at all.
+            self.require_at(who, verb, namespace, None).await?;
+            return Err(ServiceError::NotFound(format!("{namespace}/{name}")));
         }
         let department = match &found {
             Some(credential) => self.governing_department(namespace, &credential.spec.scope),
@@ -306,7 +312,7 @@ impl CredentialsService {
         }
         let usage = self.usage.snapshot();
         // Personal credentials are their owners' alone: no shared listing ever holds one.
-        let rows: Arc<Vec<CredentialRow>> = Arc::new(self.cache.state().iter().filter(|c| !c.is_personal()).map(|c| self.row(c, &usage, false)).collect());
+        let rows: Arc<Vec<CredentialRow>> = Arc::new(self.cache.state().iter().filter(|c| !c.is_personal(&self.settings.system_namespace)).map(|c| self.row(c, &usage, false)).collect());
         *self.rows.lock().expect("not poisoned") = Some((version, rows.clone()));
         rows
     }
@@ -326,7 +332,8 @@ impl CredentialsService {
         let created_at = credential.metadata.creation_timestamp.as_ref().map(|t| t.0.to_string()).unwrap_or_default();
         // A project's department is its namespace's label, not part of the credential's scope.
         let department = spec.scope.department.clone().or_else(|| spec.scope.project.as_deref().and_then(|p| self.projects.department_of(p)));
-        let scope_path = match credential.personal() {
+        let personal = credential.personal(&self.settings.system_namespace);
+        let scope_path = match personal {
             Some(personal) => format!("Personal ({})", personal.owner),
             None => [Some(self.settings.cluster_name.clone()), department, spec.scope.project.clone()].into_iter().flatten().collect::<Vec<_>>().join(" › "),
         };
@@ -344,7 +351,7 @@ impl CredentialsService {
             unseen_users: 0,
             created_by: credential.annotations().get(CREATED_BY).cloned().unwrap_or_default(),
             scope_level: spec.scope.level,
-            projects: credential.personal().map(|p| p.projects.clone()).unwrap_or_default(),
+            projects: personal.map(|p| p.projects.clone()).unwrap_or_default(),
             scope_path,
             created_at: created_at.clone(),
             changed_at: credential.annotations().get(UPDATED_AT).cloned().unwrap_or(created_at),
@@ -497,15 +504,17 @@ impl CredentialsService {
             registry: None,
             personal: None,
         };
-        let created = self.create_credential(who, &namespace, &name, spec).await?;
+        let created = self.create_credential(who, &namespace, &name, spec, []).await?;
         Ok(self.created(who, &created).await)
     }
 
     /// Writes a new Credential object, recorded as made by `who`.
-    async fn create_credential(&self, who: &Identity, namespace: &str, name: &str, spec: CredentialSpec) -> Result<Credential, kube::Error> {
+    async fn create_credential(&self, who: &Identity, namespace: &str, name: &str, spec: CredentialSpec, annotations: impl IntoIterator<Item = (String, String)>) -> Result<Credential, kube::Error> {
         let mut credential = Credential::new(name, spec);
         credential.metadata.namespace = Some(namespace.to_string());
-        credential.metadata.annotations = Some(BTreeMap::from([(CREATED_BY.to_string(), who.user.clone())]));
+        let mut all = BTreeMap::from([(CREATED_BY.to_string(), who.user.clone())]);
+        all.extend(annotations);
+        credential.metadata.annotations = Some(all);
         let params = PostParams { field_manager: Some("keyhold".into()), ..Default::default() };
         Api::<Credential>::namespaced(self.client.clone(), namespace).create(&params, &credential).await
     }
@@ -523,8 +532,9 @@ impl CredentialsService {
     pub(super) fn display_name_taken(&self, display_name: &str, except: Option<(&str, &str)>, owner: Option<&str>) -> bool {
         let wanted = display_name.trim().to_lowercase();
         self.cache.state().iter().any(|c| {
-            c.personal().map(|p| p.owner.as_str()) == owner
-                && (owner.is_some() || !c.is_personal())
+            let system = &self.settings.system_namespace;
+            c.personal(system).map(|p| p.owner.as_str()) == owner
+                && (owner.is_some() || !c.is_personal(system))
                 && c.spec.display_name.trim().to_lowercase() == wanted
                 && except.is_none_or(|(ns, name)| c.namespace().as_deref() != Some(ns) || c.name_any() != name)
         })
@@ -567,14 +577,14 @@ impl CredentialsService {
             registry: request.values.registry().map(str::to_string),
             personal: None,
         };
-        let created = self.make_with_secret(who, &namespace, spec, &request.values).await?;
+        let created = self.make_with_secret(who, &namespace, spec, [], &request.values).await?;
         Ok(self.created(who, &created).await)
     }
 
     /// Makes a credential and the Secret that holds its values (named `spec.secret_ref.name`, as
     /// the credential is). The Secret is made first and removed again if the Credential cannot be,
     /// so a failure leaves nothing half-made. Called with the create lock held.
-    pub(super) async fn make_with_secret(&self, who: &Identity, namespace: &str, spec: CredentialSpec, values: &SecretValues) -> Result<Credential, ServiceError> {
+    pub(super) async fn make_with_secret<const N: usize>(&self, who: &Identity, namespace: &str, spec: CredentialSpec, annotations: [(String, String); N], values: &SecretValues) -> Result<Credential, ServiceError> {
         let name = spec.secret_ref.name.clone();
         let credential_type = values.credential_type();
         let secret = Secret {
@@ -598,7 +608,7 @@ impl CredentialsService {
         let params = PostParams { field_manager: Some("keyhold".into()), ..Default::default() };
         secrets.create(&params, &secret).await?;
 
-        let created = match self.create_credential(who, namespace, &name, spec).await {
+        let created = match self.create_credential(who, namespace, &name, spec, annotations).await {
             Ok(created) => created,
             Err(e) => {
                 if let Err(cleanup) = secrets.delete(&name, &DeleteParams::default()).await {
@@ -628,7 +638,7 @@ impl CredentialsService {
         if !problems.is_empty() {
             return Err(ServiceError::Invalid(problems));
         }
-        if self.display_name_taken(display_name, Some((namespace, name)), credential.personal().map(|p| p.owner.as_str())) {
+        if self.display_name_taken(display_name, Some((namespace, name)), credential.personal(&self.settings.system_namespace).map(|p| p.owner.as_str())) {
             return Err(Self::name_taken(display_name));
         }
         let credentials: Api<Credential> = Api::namespaced(self.client.clone(), namespace);
@@ -698,7 +708,7 @@ impl CredentialsService {
     pub(super) async fn record(&self, who: &Identity, credential: &Credential, reason: &str, verb: &str) {
         let namespace = credential.namespace().unwrap_or_default();
         tracing::info!(target: "audit", user = %who.user, action = verb, namespace, credential = %credential.name_any(), "credential {verb}");
-        let message = format!("{} {verb} by {}", super::personal::described(credential), who.user);
+        let message = format!("{} {verb} by {}", super::personal::described(credential, &self.settings.system_namespace), who.user);
         events::publish(&self.client, events::reference(credential), Severity::Normal, reason, message).await;
     }
 }

@@ -10,6 +10,7 @@ use crate::app::components::form::{Field, FormCheck, on_submit, submission};
 use crate::app::components::modal::{DialogButtons, Modal};
 use crate::app::components::values::{ValuesDraft, ValuesFields};
 use crate::domain::AppError;
+use crate::domain::credential::ScopeLevel;
 use crate::domain::new_credential::{Rename, SecretValues};
 use crate::domain::query::CredentialRow;
 
@@ -116,7 +117,9 @@ fn DeleteForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
     let check = FormCheck::provide(Vec::new);
     let navigate = use_navigate();
     let (namespace, name) = (row.namespace.clone(), row.name.clone());
-    let action = submission(check, move |_: &()| Box::pin(delete_credential(namespace.clone(), name.clone())), move |_| navigate("/credentials", Default::default()));
+    // Back to the list it came from.
+    let list = if row.scope_level == ScopeLevel::Personal { "/me/credentials" } else { "/credentials" };
+    let action = submission(check, move |_: &()| Box::pin(delete_credential(namespace.clone(), name.clone())), move |_| navigate(list, Default::default()));
     let submit = on_submit(action, check, move || ());
     view! {
         <form on:submit=submit>
