@@ -15,6 +15,7 @@ test('forms sent as JSON by the WASM are disabled until it has hydrated the page
     ['/projects/vision/settings/secrets', 'Import'],
     ['/credentials/new?type=generic', 'Create credentials'],
     ['/credentials/new', 'Continue'],
+    ['/me/credentials', 'Create personal credential'],
   ];
   for (const [path, button] of forms) {
     await withoutWasm(page, path);
