@@ -47,7 +47,7 @@ async fn the_manifests_apply_and_keyhold_works_with_exactly_their_rbac() {
     kubectl(admin, &["create", "clusterrolebinding", "ada-admin", "--clusterrole=keyhold-admin", "--user=ada"], None);
 
     // Keyhold as its ServiceAccount: the admin's kubeconfig, every request impersonating it.
-    let mut config: Value = serde_yaml::from_str(&std::fs::read_to_string(admin).unwrap()).unwrap();
+    let mut config: Value = serde_saphyr::from_str(&std::fs::read_to_string(admin).unwrap()).unwrap();
     config["users"][0]["user"]["as"] = json!("system:serviceaccount:keyhold-system:keyhold");
     let as_keyhold = dir.path().join("keyhold.kubeconfig");
     std::fs::write(&as_keyhold, config.to_string()).unwrap();

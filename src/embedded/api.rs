@@ -389,7 +389,7 @@ pub(super) fn parse_document(bytes: &[u8]) -> Result<Value, ApiError> {
         if text.trim_start().starts_with('{') || text.trim_start().starts_with('[') {
             return Err(ApiError::bad_request(format!("json parse error: {json_err}")));
         }
-        serde_yaml::from_str(text).map_err(|e| ApiError::bad_request(format!("yaml: {e}")))
+        serde_saphyr::from_str(text).map_err(|e| ApiError::bad_request(format!("yaml: {e}")))
     })
 }
 

@@ -116,7 +116,7 @@ pub fn write_kubeconfig(file: &Path, addr: SocketAddr, token: &str, ca_pem: &str
         "contexts": [{"name": "keyhold-embedded", "context": {"cluster": "keyhold-embedded", "user": "keyhold-admin"}}],
         "current-context": "keyhold-embedded",
     });
-    write_private(file, serde_yaml::to_string(&config).map_err(std::io::Error::other)?.as_bytes())
+    write_private(file, serde_saphyr::to_string(&config).map_err(std::io::Error::other)?.as_bytes())
 }
 
 #[cfg(test)]

@@ -121,7 +121,7 @@ async fn write_kubeconfig_makes_an_existing_file_private() {
 async fn a_silent_tcp_connection_does_not_block_kubectl() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = KubeApi::start(dir.path());
-    let config: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(&cluster.admin).unwrap()).unwrap();
+    let config: serde_json::Value = serde_saphyr::from_str(&std::fs::read_to_string(&cluster.admin).unwrap()).unwrap();
     let server = config["clusters"][0]["cluster"]["server"].as_str().unwrap();
     let addr = server.strip_prefix("https://").unwrap().to_string();
     // Connections that never start (or never finish) a TLS handshake, held open.

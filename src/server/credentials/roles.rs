@@ -60,7 +60,7 @@ pub fn roles_yaml(roles: &[ClusterRole]) -> String {
         document["apiVersion"] = "rbac.authorization.k8s.io/v1".into();
         document["kind"] = "ClusterRole".into();
         out.push_str("---\n");
-        out.push_str(&serde_yaml::to_string(&document).expect("JSON serializes as YAML"));
+        out.push_str(&serde_saphyr::to_string(&document).expect("JSON serializes as YAML"));
     }
     out
 }
