@@ -4,10 +4,24 @@
 use super::credential::CredentialType;
 use super::query::CredentialRow;
 
+/// Where a snippet goes, so it can be read (and tested) in its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// Fields of one container (`env`, `envFrom`).
+    Container,
+    /// Fields of a pod's spec (`imagePullSecrets`, `volumes` with the container's mounts).
+    PodSpec,
+    /// A whole Kubernetes object (a Kubeflow PodDefault).
+    Object,
+    /// Fields of a Pachyderm pipeline spec (JSON).
+    Pachyderm,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snippet {
     pub title: &'static str,
     pub text: String,
+    pub place: Place,
 }
 
 /// An environment variable name for a key: upper case, other characters as `_`.
@@ -17,42 +31,106 @@ fn env_name(key: &str) -> String {
     if name.starts_with(|c: char| c.is_ascii_digit()) || name.is_empty() { format!("KEY_{name}") } else { name }
 }
 
-/// The snippets for one credential. Until the controller has read the Secret's key names, `<key>`
-/// stands in for them.
+/// The ways a credential's Secret reaches a workload.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// `imagePullSecrets`: the kubelet logs in to pull.
+    Pulls,
+    /// One environment variable per key (`secretKeyRef`).
+    Env,
+    /// Every key as an environment variable.
+    EnvFrom,
+    /// Every key as a file.
+    Files,
+}
+
+/// A type's uses, the way it is used most first.
+fn uses(credential_type: CredentialType) -> &'static [Use] {
+    use CredentialType::*;
+    match credential_type {
+        DockerRegistry => &[Use::Pulls],
+        NgcApiKey => &[Use::Pulls, Use::Env],
+        AccessKey => &[Use::EnvFrom, Use::Env],
+        Password => &[Use::Env, Use::EnvFrom],
+        Generic => &[Use::Env, Use::EnvFrom, Use::Files],
+        Tls => &[Use::Files],
+    }
+}
+
+/// The snippets for one credential, the way its type is used first. Until the controller has read
+/// the Secret's key names, `<key>` stands in for them.
 pub fn snippets(row: &CredentialRow) -> Vec<Snippet> {
     let secret = &row.secret_name;
     let placeholder = ["<key>".to_string()];
     let keys: &[String] = if row.keys.is_empty() { &placeholder } else { &row.keys };
+    let uses = uses(row.credential_type);
+    let using = |u: Use| uses.contains(&u);
+    // A `.dockerconfigjson` is for the kubelet's pulls, never an environment variable.
+    let env_keys: Vec<&String> = keys.iter().filter(|k| !k.starts_with('.')).collect();
     let mount = format!("/var/run/secrets/keyhold/{secret}");
-    let env: String = keys
+    let env: String = env_keys
         .iter()
         .map(|k| format!("  - name: {}\n    valueFrom:\n      secretKeyRef:\n        name: {secret}\n        key: {k}\n", env_name(k)))
         .collect();
-    let mut list = vec![
-        Snippet { title: "Environment variables (secretKeyRef)", text: format!("env:\n{env}") },
-        Snippet { title: "Every key as an environment variable (envFrom)", text: format!("envFrom:\n  - secretRef:\n      name: {secret}\n") },
-        Snippet {
-            title: "Files in a volume",
-            text: format!(
-                "volumes:\n  - name: {secret}\n    secret:\n      secretName: {secret}\ncontainers:\n  - name: main\n    volumeMounts:\n      - name: {secret}\n        mountPath: {mount}\n        readOnly: true\n"
-            ),
-        },
-    ];
-    if matches!(row.credential_type, CredentialType::DockerRegistry | CredentialType::NgcApiKey) {
-        list.push(Snippet { title: "Pulling images (imagePullSecrets)", text: format!("imagePullSecrets:\n  - name: {secret}\n") });
+    let env = format!("env:\n{env}");
+    let env_from = format!("envFrom:\n  - secretRef:\n      name: {secret}\n");
+    let pulls = format!("imagePullSecrets:\n  - name: {secret}\n");
+    let volume = format!("volumes:\n  - name: {secret}\n    secret:\n      secretName: {secret}\n");
+    let mounts = format!("volumeMounts:\n  - name: {secret}\n    mountPath: {mount}\n    readOnly: true\n");
+
+    let mut list: Vec<Snippet> = uses
+        .iter()
+        .map(|u| match u {
+            Use::Pulls => Snippet { title: "Pulling images (imagePullSecrets)", text: pulls.clone(), place: Place::PodSpec },
+            Use::Env => Snippet { title: "Environment variables (secretKeyRef)", text: env.clone(), place: Place::Container },
+            Use::EnvFrom => Snippet { title: "Every key as an environment variable (envFrom)", text: env_from.clone(), place: Place::Container },
+            Use::Files => Snippet { title: "Files in a volume", text: format!("{volume}containers:\n  - name: main\n{}", indent(&mounts, 4)), place: Place::PodSpec },
+        })
+        .collect();
+    let mut add = |title, text: String, place| list.push(Snippet { title, text, place });
+
+    let mut pachyderm = Vec::new();
+    if using(Use::Pulls) {
+        pachyderm.push(format!("  \"image_pull_secrets\": [\"{secret}\"]"));
     }
-    let pachyderm: Vec<String> =
-        keys.iter().map(|k| format!("    {{ \"name\": \"{secret}\", \"key\": \"{k}\", \"env_var\": \"{}\" }}", env_name(k))).collect();
-    list.push(Snippet { title: "Pachyderm pipeline (transform.secrets)", text: format!("\"transform\": {{\n  \"secrets\": [\n{}\n  ]\n}}\n", pachyderm.join(",\n")) });
-    list.push(Snippet {
-        title: "Kubeflow PodDefault",
-        text: format!(
-            "apiVersion: kubeflow.org/v1alpha1\nkind: PodDefault\nmetadata:\n  name: {secret}\n  namespace: {namespace}\nspec:\n  selector:\n    matchLabels:\n      {secret}: \"true\"\n  desc: {desc}\n  envFrom:\n    - secretRef:\n        name: {secret}\n",
+    if using(Use::Env) {
+        let secrets: Vec<String> = env_keys.iter().map(|k| format!("    {{ \"name\": \"{secret}\", \"key\": \"{k}\", \"env_var\": \"{}\" }}", env_name(k))).collect();
+        pachyderm.push(format!("  \"secrets\": [\n{}\n  ]", secrets.join(",\n")));
+    }
+    if !pachyderm.is_empty() {
+        add("Pachyderm pipeline (transform)", format!("\"transform\": {{\n{}\n}}\n", pachyderm.join(",\n")), Place::Pachyderm);
+    }
+
+    // A PodDefault injects pod-spec fields at its top level.
+    let mut injected = String::new();
+    if using(Use::Pulls) {
+        injected.push_str(&pulls);
+    }
+    if using(Use::EnvFrom) {
+        injected.push_str(&env_from);
+    } else if using(Use::Env) {
+        injected.push_str(&env);
+    }
+    if uses == [Use::Files] {
+        injected.push_str(&volume);
+        injected.push_str(&mounts);
+    }
+    add(
+        "Kubeflow PodDefault",
+        format!(
+            "apiVersion: kubeflow.org/v1alpha1\nkind: PodDefault\nmetadata:\n  name: {secret}\n  namespace: {namespace}\nspec:\n  selector:\n    matchLabels:\n      {secret}: \"true\"\n  desc: {desc}\n{}",
+            indent(&injected, 2),
             namespace = row.namespace,
-            desc = row.display_name.replace(['\n', ':'], " "),
+            desc = serde_json::to_string(&row.display_name).unwrap_or_default(),
         ),
-    });
+        Place::Object,
+    );
     list
+}
+
+/// `text` with every line indented by `by` spaces.
+fn indent(text: &str, by: usize) -> String {
+    text.lines().map(|line| format!("{:by$}{line}\n", "")).collect()
 }
 
 #[cfg(test)]
@@ -87,20 +165,35 @@ mod tests {
     }
 
     #[test]
-    fn snippets_name_the_secret_and_its_keys() {
-        let found = snippets(&row(CredentialType::AccessKey, &["AWS_ACCESS_KEY_ID", "aws.secret-key"]));
-        let titles: Vec<&str> = found.iter().map(|s| s.title).collect();
-        assert!(!titles.iter().any(|t| t.contains("imagePullSecrets")), "only registry credentials pull images");
-        assert!(found[0].text.contains("- name: AWS_SECRET_KEY\n    valueFrom:\n      secretKeyRef:\n        name: docker-hub\n        key: aws.secret-key"));
-        assert!(found.iter().any(|s| s.text.contains("\"key\": \"AWS_ACCESS_KEY_ID\"")));
-        assert!(found.last().unwrap().text.contains("kind: PodDefault") && found.last().unwrap().text.contains("namespace: vision"));
+    fn each_type_leads_with_the_way_it_is_used() {
+        let first = |kind, keys: &[&str]| snippets(&row(kind, keys))[0].title;
+        assert_eq!(first(CredentialType::DockerRegistry, &[".dockerconfigjson"]), "Pulling images (imagePullSecrets)");
+        assert_eq!(first(CredentialType::NgcApiKey, &[".dockerconfigjson", "NGC_API_KEY"]), "Pulling images (imagePullSecrets)");
+        assert_eq!(first(CredentialType::AccessKey, &["AWS_ACCESS_KEY_ID"]), "Every key as an environment variable (envFrom)");
+        assert_eq!(first(CredentialType::Generic, &["TOKEN"]), "Environment variables (secretKeyRef)");
+        assert_eq!(first(CredentialType::Tls, &["tls.crt", "tls.key"]), "Files in a volume");
     }
 
     #[test]
-    fn registry_credentials_pull_images_and_unknown_keys_show_a_placeholder() {
-        let found = snippets(&row(CredentialType::DockerRegistry, &[]));
-        assert!(found.iter().any(|s| s.text == "imagePullSecrets:\n  - name: docker-hub\n"));
+    fn a_registry_login_is_never_offered_as_an_environment_variable() {
+        for kind in [CredentialType::DockerRegistry, CredentialType::NgcApiKey] {
+            for snippet in snippets(&row(kind, &[".dockerconfigjson", "NGC_API_KEY"])) {
+                assert!(!snippet.text.contains("key: .dockerconfigjson") && !snippet.text.contains("\"key\": \".dockerconfigjson\""), "{snippet:?}");
+                assert!(!snippet.text.contains("envFrom"), "envFrom would skip .dockerconfigjson: {snippet:?}");
+            }
+        }
+        let ngc = snippets(&row(CredentialType::NgcApiKey, &[".dockerconfigjson", "NGC_API_KEY"]));
+        assert!(ngc.iter().any(|s| s.text.contains("key: NGC_API_KEY")));
+        assert!(ngc.iter().any(|s| s.place == Place::Pachyderm && s.text.contains("\"image_pull_secrets\": [\"docker-hub\"]")));
+    }
+
+    #[test]
+    fn keys_become_environment_names_and_unknown_keys_show_a_placeholder() {
+        let found = snippets(&row(CredentialType::Generic, &[]));
         assert!(found[0].text.contains("key: <key>"));
+        let found = snippets(&row(CredentialType::Generic, &["aws.secret-key"]));
+        assert!(found[0].text.contains("- name: AWS_SECRET_KEY\n    valueFrom:\n      secretKeyRef:\n        name: docker-hub\n        key: aws.secret-key"));
+        assert!(found.last().unwrap().text.contains("kind: PodDefault") && found.last().unwrap().text.contains("namespace: vision"));
         assert_eq!(env_name("9lives.key"), "KEY_9LIVES_KEY");
     }
 }
