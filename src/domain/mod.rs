@@ -1,6 +1,7 @@
 //! The credential model and its rules: pure data and validation, no I/O, compiled for the browser
 //! and the server alike so both apply the same rules.
 
+pub mod attach;
 pub mod base64;
 pub mod credential;
 pub mod csv;

@@ -1,6 +1,7 @@
 //! "How to use": ready-to-copy snippets that make a credential's Secret reach a workload, generated
 //! from its Secret and key names (never its values), in the forms the platforms we serve use.
 
+use super::attach::{Use, env_keys, env_name, uses};
 use super::credential::CredentialType;
 use super::query::CredentialRow;
 
@@ -24,39 +25,6 @@ pub struct Snippet {
     pub place: Place,
 }
 
-/// An environment variable name for a key: upper case, other characters as `_`.
-fn env_name(key: &str) -> String {
-    let name: String = key.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
-    let name = name.trim_start_matches('_').to_string();
-    if name.starts_with(|c: char| c.is_ascii_digit()) || name.is_empty() { format!("KEY_{name}") } else { name }
-}
-
-/// The ways a credential's Secret reaches a workload.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Use {
-    /// `imagePullSecrets`: the kubelet logs in to pull.
-    Pulls,
-    /// One environment variable per key (`secretKeyRef`).
-    Env,
-    /// Every key as an environment variable.
-    EnvFrom,
-    /// Every key as a file.
-    Files,
-}
-
-/// A type's uses, the way it is used most first.
-fn uses(credential_type: CredentialType) -> &'static [Use] {
-    use CredentialType::*;
-    match credential_type {
-        DockerRegistry => &[Use::Pulls],
-        NgcApiKey => &[Use::Pulls, Use::Env],
-        AccessKey => &[Use::EnvFrom, Use::Env],
-        Password => &[Use::Env, Use::EnvFrom],
-        Generic => &[Use::Env, Use::EnvFrom, Use::Files],
-        Tls => &[Use::Files],
-    }
-}
-
 /// The snippets for one credential, the way its type is used first. Until the controller has read
 /// the Secret's key names, `<key>` stands in for them.
 pub fn snippets(row: &CredentialRow) -> Vec<Snippet> {
@@ -64,9 +32,8 @@ pub fn snippets(row: &CredentialRow) -> Vec<Snippet> {
     let placeholder = ["<key>".to_string()];
     let keys: &[String] = if row.keys.is_empty() { &placeholder } else { &row.keys };
     let uses = uses(row.credential_type);
-    let using = |u: Use| uses.contains(&u);
-    // A `.dockerconfigjson` is for the kubelet's pulls, never an environment variable.
-    let env_keys: Vec<&String> = keys.iter().filter(|k| !k.starts_with('.')).collect();
+    let using = |u: &Use| uses.iter().any(|x| std::mem::discriminant(x) == std::mem::discriminant(u));
+    let env_keys: Vec<&String> = env_keys(keys).collect();
     let mount = format!("/var/run/secrets/keyhold/{secret}");
     let env: String = env_keys
         .iter()
@@ -81,19 +48,19 @@ pub fn snippets(row: &CredentialRow) -> Vec<Snippet> {
     let mut list: Vec<Snippet> = uses
         .iter()
         .map(|u| match u {
-            Use::Pulls => Snippet { title: "Pulling images (imagePullSecrets)", text: pulls.clone(), place: Place::PodSpec },
-            Use::Env => Snippet { title: "Environment variables (secretKeyRef)", text: env.clone(), place: Place::Container },
-            Use::EnvFrom => Snippet { title: "Every key as an environment variable (envFrom)", text: env_from.clone(), place: Place::Container },
-            Use::Files => Snippet { title: "Files in a volume", text: format!("{volume}containers:\n  - name: main\n{}", indent(&mounts, 4)), place: Place::PodSpec },
+            Use::Pulls => Snippet { title: u.label(), text: pulls.clone(), place: Place::PodSpec },
+            Use::Env => Snippet { title: u.label(), text: env.clone(), place: Place::Container },
+            Use::EnvFrom => Snippet { title: u.label(), text: env_from.clone(), place: Place::Container },
+            Use::Volume { .. } => Snippet { title: u.label(), text: format!("{volume}containers:\n  - name: main\n{}", indent(&mounts, 4)), place: Place::PodSpec },
         })
         .collect();
     let mut add = |title, text: String, place| list.push(Snippet { title, text, place });
 
     let mut pachyderm = Vec::new();
-    if using(Use::Pulls) {
+    if using(&Use::Pulls) {
         pachyderm.push(format!("  \"image_pull_secrets\": [\"{secret}\"]"));
     }
-    if using(Use::Env) {
+    if using(&Use::Env) {
         let secrets: Vec<String> = env_keys.iter().map(|k| format!("    {{ \"name\": \"{secret}\", \"key\": \"{k}\", \"env_var\": \"{}\" }}", env_name(k))).collect();
         pachyderm.push(format!("  \"secrets\": [\n{}\n  ]", secrets.join(",\n")));
     }
@@ -103,15 +70,15 @@ pub fn snippets(row: &CredentialRow) -> Vec<Snippet> {
 
     // A PodDefault injects pod-spec fields at its top level.
     let mut injected = String::new();
-    if using(Use::Pulls) {
+    if using(&Use::Pulls) {
         injected.push_str(&pulls);
     }
-    if using(Use::EnvFrom) {
+    if using(&Use::EnvFrom) {
         injected.push_str(&env_from);
-    } else if using(Use::Env) {
+    } else if using(&Use::Env) {
         injected.push_str(&env);
     }
-    if uses == [Use::Files] {
+    if row.credential_type == CredentialType::Tls {
         injected.push_str(&volume);
         injected.push_str(&mounts);
     }

@@ -279,3 +279,39 @@ async fn someone_who_may_create_nowhere_is_not_told_which_names_exist() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(!response.text().await.unwrap().contains("already exists"));
 }
+
+#[tokio::test]
+async fn attaching_to_a_workload_needs_the_persons_own_right_to_change_it_and_a_credential_that_is_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+    let kubeconfig = dir.path().join("kubeconfig");
+    let bob = api_token("bob", &kubeconfig);
+    let attach = |body: Value| async { server.api(Method::POST, "/credentials/nlp/s3-datasets/attach", Some(&bob), Some(body)).await };
+    let to_trainer = |namespace: &str| json!({"kind": "Deployment", "namespace": namespace, "name": "trainer", "use": {"kind": "envFrom"}});
+    let trainer = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "trainer", "namespace": "nlp"},
+        "spec": {"selector": {"matchLabels": {"app": "t"}}, "template": {"metadata": {"labels": {"app": "t"}}, "spec": {"containers": [{"name": "main", "image": "busybox"}]}}}});
+    kubectl(&kubeconfig, &["apply", "-f", "-"], Some(&trainer.to_string()));
+
+    // Bob may see the credential but not change Deployments: Keyhold's account does not do it for him.
+    let (status, text) = attach(to_trainer("nlp")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    let unchanged = kubectl(&kubeconfig, &["get", "deployment", "trainer", "-n", "nlp", "-o", "jsonpath={.spec.template.spec.containers[0].envFrom}"], None);
+    assert!(unchanged.is_empty(), "{unchanged}");
+
+    // Given that right in both his projects, he still may not use nlp's credential in vision,
+    // where its Secret is not.
+    for namespace in ["nlp", "vision"] {
+        kubectl(&kubeconfig, &["create", "role", "workloads", "-n", namespace, "--verb=get,patch", "--resource=deployments.apps"], None);
+        kubectl(&kubeconfig, &["create", "rolebinding", "research-workloads", "-n", namespace, "--role=workloads", "--group=research"], None);
+    }
+    // (Permission answers are remembered for a few seconds.)
+    let allowed = eventually(Duration::from_secs(10), || async { attach(to_trainer("vision")).await.0 != StatusCode::FORBIDDEN }).await;
+    assert!(allowed);
+    let (status, text) = attach(to_trainer("vision")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+    assert!(text.contains("\"field\":\"namespace\""), "{text}");
+    let done = eventually(Duration::from_secs(10), || async { attach(to_trainer("nlp")).await.0 == StatusCode::OK }).await;
+    assert!(done, "bob could not attach where he may");
+    let attached = kubectl(&kubeconfig, &["get", "deployment", "trainer", "-n", "nlp", "-o", "jsonpath={.spec.template.spec.containers[0].envFrom[0].secretRef.name}"], None);
+    assert_eq!(attached, "s3-datasets");
+}

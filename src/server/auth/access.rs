@@ -19,6 +19,7 @@ pub const GROUP: &str = "keyhold.dev";
 struct Question {
     who: Identity,
     verb: String,
+    group: &'static str,
     resource: String,
     namespace: String,
     name: String,
@@ -39,14 +40,20 @@ impl Access {
     /// Whether `who` may `verb` the `resource` of keyhold.dev in `namespace` ("" for every
     /// namespace).
     pub async fn may(&self, who: &Identity, verb: &str, resource: &str, namespace: &str) -> Result<bool, kube::Error> {
-        self.ask(Question { who: who.clone(), verb: verb.into(), resource: resource.into(), namespace: namespace.into(), name: String::new() }).await
+        self.ask(Question { who: who.clone(), verb: verb.into(), group: GROUP, resource: resource.into(), namespace: namespace.into(), name: String::new() }).await
+    }
+
+    /// Whether `who` may `verb` a resource of another API group (`apps` deployments, …) in
+    /// `namespace`: for acts Keyhold's account makes on a person's behalf outside keyhold.dev.
+    pub async fn may_on(&self, who: &Identity, verb: &str, group: &'static str, resource: &str, namespace: &str) -> Result<bool, kube::Error> {
+        self.ask(Question { who: who.clone(), verb: verb.into(), group, resource: resource.into(), namespace: namespace.into(), name: String::new() }).await
     }
 
     /// Whether `who` may `verb` the credentials of `department`: the virtual, cluster-wide resource
     /// `departments.keyhold.dev` by name, which `keyhold-department-admin-<department>` grants
     /// through `resourceNames` (and `keyhold-admin` for every department).
     pub async fn may_in_department(&self, who: &Identity, verb: &str, department: &str) -> Result<bool, kube::Error> {
-        self.ask(Question { who: who.clone(), verb: verb.into(), resource: "departments".into(), namespace: String::new(), name: department.into() }).await
+        self.ask(Question { who: who.clone(), verb: verb.into(), group: GROUP, resource: "departments".into(), namespace: String::new(), name: department.into() }).await
     }
 
     /// Whether `who` may `verb` the `resource` in `namespace` by their roles there or, failing
@@ -73,7 +80,7 @@ impl Access {
                 user: Some(question.who.user.clone()),
                 groups: Some(question.who.groups.clone()),
                 resource_attributes: Some(ResourceAttributes {
-                    group: Some(GROUP.into()),
+                    group: Some(question.group.into()),
                     resource: Some(question.resource.clone()),
                     verb: Some(question.verb.clone()),
                     namespace: (!question.namespace.is_empty()).then(|| question.namespace.clone()),

@@ -1,6 +1,7 @@
 //! Credentials on the server: the `Credential` custom resource, the service layer that every door
 //! calls, and the controller that propagates and reports.
 
+pub mod attach;
 pub mod controller;
 pub mod events;
 pub mod ownership;

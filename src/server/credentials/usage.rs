@@ -74,6 +74,16 @@ impl UsageIndex {
         }
     }
 
+    /// The cached objects of `kind` in `namespaces`.
+    pub fn objects(&self, kind: &str, namespaces: &[String]) -> Vec<std::sync::Arc<DynamicObject>> {
+        self.stores
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .flat_map(|(_, store)| store.state())
+            .filter(|o| o.namespace().is_some_and(|ns| namespaces.contains(&ns)))
+            .collect()
+    }
+
     /// Who uses what, read once from every workload cache: (namespace, Secret name) to the
     /// workloads, as `Kind/namespace/name`, that reference that Secret.
     pub fn snapshot(&self) -> Usage {

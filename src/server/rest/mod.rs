@@ -18,6 +18,7 @@ use serde::Serialize;
 use openapi::Operation;
 
 use crate::domain::AppError;
+use crate::domain::attach::{Attached, Attachment, Workload};
 use crate::domain::identity::Identity;
 use crate::domain::new_credential::{NewCredential, NewPersonalCredential, PersonalProjects, Rename, SecretValues};
 use crate::domain::query::{CredentialRow, ListQuery, Listing};
@@ -144,6 +145,11 @@ fn operations() -> Vec<Operation> {
         op(Method::PATCH, "/credentials/{namespace}/{name}", "Rename: display name and description", patch(rename_credential)).takes::<Rename>().answers::<CredentialRow>(200),
         op(Method::DELETE, "/credentials/{namespace}/{name}", "Delete (409 naming the workloads while any uses it)", delete(delete_credential)),
         op(Method::PUT, "/credentials/{namespace}/{name}/values", "Replace the values (write-only, same type)", put(replace_values)).takes::<SecretValues>().answers::<CredentialRow>(200),
+        op(Method::GET, "/credentials/{namespace}/{name}/workloads", "The workloads the caller may attach the credential to", get(attachable)).answers::<Vec<Workload>>(200),
+        op(Method::POST, "/credentials/{namespace}/{name}/attach", "Attach the credential to a workload (a JSON Patch that only adds); dryRun shows it", post(attach))
+            .query(&[("dryRun", "true: show the change without making it")])
+            .takes::<Attachment>()
+            .answers::<Attached>(200),
         op(Method::GET, "/me/credentials", "The caller's own (personal) credentials", get(my_credentials)).answers::<Vec<CredentialRow>>(200),
         op(Method::POST, "/me/credentials", "Create a personal credential, copied into the projects picked", post(create_personal)).takes::<NewPersonalCredential>().answers::<CredentialRow>(201),
         op(Method::GET, "/me/credentials/{name}", "One of the caller's own credentials, never a value", get(get_credential)).answers::<CredentialRow>(200),
@@ -277,6 +283,28 @@ async fn create_personal(State(state): State<AppState>, Extension(who): Caller, 
 async fn set_personal_projects(State(state): State<AppState>, Extension(who): Caller, Named { name, .. }: Named, body: Result<Json<PersonalProjects>, JsonRejection>) -> Result<Json<CredentialRow>, ApiError> {
     let Json(projects) = body?;
     Ok(Json(state.credentials.set_personal_projects(&who, &name, &projects).await?))
+}
+
+async fn attachable(State(state): State<AppState>, Extension(who): Caller, Named { namespace, name }: Named) -> Result<Json<Vec<Workload>>, ApiError> {
+    Ok(Json(state.credentials.attachable(&who, &namespace, &name).await?))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DryRun {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+async fn attach(
+    State(state): State<AppState>,
+    Extension(who): Caller,
+    Named { namespace, name }: Named,
+    Query(DryRun { dry_run }): Query<DryRun>,
+    body: Result<Json<Attachment>, JsonRejection>,
+) -> Result<Json<Attached>, ApiError> {
+    let Json(request) = body?;
+    Ok(Json(state.credentials.attach(&who, &namespace, &name, &request, !dry_run).await?))
 }
 
 async fn delete_credential(State(state): State<AppState>, Extension(who): Caller, Named { namespace, name }: Named) -> Result<StatusCode, ApiError> {

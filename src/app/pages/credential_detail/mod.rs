@@ -4,6 +4,7 @@
 //! by itself.
 
 mod actions;
+mod attach;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -12,6 +13,7 @@ use leptos_router::hooks::use_params_map;
 use crate::app::live::follow_changes;
 use crate::app::pages::NotFoundPage;
 use actions::Actions;
+use attach::UseInWorkload;
 use crate::domain::AppError;
 use crate::domain::query::CredentialRow;
 use crate::domain::snippets::{Snippet, snippets};
@@ -100,7 +102,7 @@ fn CredentialDetail(row: CredentialRow, refreshes: RwSignal<u32>, dialog_open: R
             </table>
         </div>
         <h2 class="mb-2 text-lg font-semibold">"Used by"</h2>
-        <div class="mb-6">{used_by}</div>
+        <div class="mb-6">{used_by} <UseInWorkload row=row.clone() dialog_open refreshes /></div>
         <h2 class="mb-2 text-lg font-semibold">"How to use"</h2>
         {how_to.into_iter().map(|snippet| view! { <SnippetCard snippet /> }).collect_view()}
     }
