@@ -119,7 +119,7 @@ test('the admin makes one credential of every type, at project, department and c
   await page.getByRole('button', { name: 'Create credentials' }).click();
   await created(page, 'NGC (nlp)', '.dockerconfigjson, NGC_API_KEY');
   // One Secret for both uses: the key for workloads, and a pull secret for nvcr.io.
-  await expect(page.getByText('imagePullSecrets:')).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Pulling images (imagePullSecrets)' })).toBeVisible();
   const ngc = JSON.parse(kubectl(['get', 'secret', 'ngc-nlp', '-n', 'nlp', '-o', 'json']));
   expect(ngc.type).toBe('kubernetes.io/dockerconfigjson');
   expect(Buffer.from(ngc.data.NGC_API_KEY, 'base64').toString()).toBe(leaks.last());

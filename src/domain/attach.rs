@@ -81,15 +81,22 @@ pub struct Attachment {
     pub container: String,
     #[serde(rename = "use")]
     pub how: Use,
+    /// The workload's resourceVersion when the change was shown: if it has changed since, the
+    /// change is refused (409) rather than made to something the person did not see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
 }
 
 /// The change, and whether it was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Attached {
     /// The JSON Patch, pretty-printed, exactly as sent (or to be sent).
     pub patch: String,
     pub applied: bool,
+    /// The workload's resourceVersion the patch was made for.
+    pub resource_version: String,
 }
 
 /// Where the pod template's spec sits in a workload kind, as a JSON Pointer.
@@ -159,6 +166,11 @@ pub fn patch(kind: &str, object: &Value, secret: &str, keys: &[String], containe
             if let Some(clash) = wanted.iter().map(|k| env_name(k)).find(|n| taken.contains(n)) {
                 return Err(FieldError::new("use", format!("The container already sets {clash}")));
             }
+            let mut names: Vec<String> = wanted.iter().map(|k| env_name(k)).collect();
+            names.sort();
+            if names.windows(2).any(|w| w[0] == w[1]) {
+                return Err(FieldError::new("use", "Two keys would become the same variable; use envFrom or files instead"));
+            }
             // One add per variable, after the list exists.
             let mut list = here["env"].clone();
             for key in wanted {
@@ -175,7 +187,8 @@ pub fn patch(kind: &str, object: &Value, secret: &str, keys: &[String], containe
             if names(&here["volumeMounts"], "mountPath").iter().any(|p| p == path) {
                 return Err(FieldError::new("path", "Something is mounted there already"));
             }
-            let volume: String = format!("keyhold-{secret}").chars().take(63).collect();
+            // A volume name is a DNS label: no dots, at most 63 characters.
+            let volume: String = format!("keyhold-{}", secret.replace('.', "-")).chars().take(63).collect();
             let volume = volume.trim_end_matches('-').to_string();
             if names(&spec["volumes"], "name").contains(&volume) {
                 return Err(already());

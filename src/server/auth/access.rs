@@ -44,9 +44,10 @@ impl Access {
     }
 
     /// Whether `who` may `verb` a resource of another API group (`apps` deployments, …) in
-    /// `namespace`: for acts Keyhold's account makes on a person's behalf outside keyhold.dev.
-    pub async fn may_on(&self, who: &Identity, verb: &str, group: &'static str, resource: &str, namespace: &str) -> Result<bool, kube::Error> {
-        self.ask(Question { who: who.clone(), verb: verb.into(), group, resource: resource.into(), namespace: namespace.into(), name: String::new() }).await
+    /// `namespace`, named `name` ("" for any): for acts Keyhold's account makes on a person's
+    /// behalf outside keyhold.dev.
+    pub async fn may_on(&self, who: &Identity, verb: &str, group: &'static str, resource: &str, namespace: &str, name: &str) -> Result<bool, kube::Error> {
+        self.ask(Question { who: who.clone(), verb: verb.into(), group, resource: resource.into(), namespace: namespace.into(), name: name.into() }).await
     }
 
     /// Whether `who` may `verb` the credentials of `department`: the virtual, cluster-wide resource

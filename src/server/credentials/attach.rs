@@ -10,7 +10,7 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchP
 use super::events::{self, Severity};
 use super::service::{CredentialsService, ServiceError};
 use crate::domain::attach::{Attached, Attachment, KINDS, Workload, patch};
-use crate::domain::credential::{FieldError, Phase};
+use crate::domain::credential::{FieldError, Phase, is_object_name};
 use crate::domain::identity::Identity;
 use crate::domain::query::CredentialRow;
 
@@ -46,7 +46,7 @@ impl CredentialsService {
             let (group, _, plural) = resource(kind).expect("a known kind");
             for object in self.usage.objects(kind, &namespaces) {
                 let namespace = object.namespace().unwrap_or_default();
-                if self.access.may_on(who, "patch", group, plural, &namespace).await? {
+                if self.access.may_on(who, "patch", group, plural, &namespace, &object.name_any()).await? {
                     found.push(Workload { kind: kind.to_string(), namespace, name: object.name_any(), containers: containers(kind, &object.data) });
                 }
             }
@@ -60,8 +60,12 @@ impl CredentialsService {
         let row = self.get(who, namespace, name).await?;
         let invalid = |field: &str, message: &str| ServiceError::Invalid(vec![FieldError::new(field, message)]);
         let (group, version, plural) = resource(&request.kind).ok_or_else(|| invalid("kind", "Pick a Deployment, StatefulSet, DaemonSet or CronJob"))?;
-        // Asked before anything is read: who may not patch it learns nothing of the workload.
-        if !self.access.may_on(who, "patch", group, plural, &request.namespace).await? {
+        if !is_object_name(&request.name) {
+            return Err(invalid("name", "Pick a workload from the list"));
+        }
+        // Asked (for this very workload) before anything is read: who may not patch it learns
+        // nothing of it.
+        if !self.access.may_on(who, "patch", group, plural, &request.namespace, &request.name).await? {
             return Err(ServiceError::WorkloadForbidden(request.namespace.clone()));
         }
         if !reached(&row).contains(&request.namespace) {
@@ -69,11 +73,16 @@ impl CredentialsService {
         }
         let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), &request.namespace, &ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, &request.kind), plural));
         let object = api.get_opt(&request.name).await?.ok_or_else(|| invalid("name", "No such workload"))?;
+        // What the person saw, if they saw it: a workload changed since then is not changed now.
+        if request.resource_version.as_ref().is_some_and(|seen| Some(seen) != object.metadata.resource_version.as_ref()) {
+            return Err(ServiceError::Conflict(FieldError::new("name", "The workload changed since the change was shown; show it again")));
+        }
         let json = serde_json::to_value(&object).expect("serialisable");
         let ops = patch(&request.kind, &json, &row.secret_name, &row.keys, &request.container, &request.how).map_err(|e| ServiceError::Invalid(vec![e]))?;
         let text = serde_json::to_string_pretty(&ops).expect("serialisable");
+        let resource_version = object.metadata.resource_version.clone().unwrap_or_default();
         if !apply {
-            return Ok(Attached { patch: text, applied: false });
+            return Ok(Attached { patch: text, applied: false, resource_version });
         }
         let ops: json_patch::Patch = serde_json::from_value(serde_json::Value::Array(ops)).expect("a JSON Patch");
         api.patch(&request.name, &PatchParams::default(), &Patch::Json::<()>(ops)).await?;
@@ -83,6 +92,6 @@ impl CredentialsService {
             let message = format!("Attached to {what} ({}) by {}", request.how.label(), who.user);
             events::publish(&self.client, events::reference(&credential), Severity::Normal, "Attached", message).await;
         }
-        Ok(Attached { patch: text, applied: true })
+        Ok(Attached { patch: text, applied: true, resource_version })
     }
 }

@@ -290,7 +290,7 @@ async fn attachable(State(state): State<AppState>, Extension(who): Caller, Named
 }
 
 #[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct DryRun {
     #[serde(default)]
     dry_run: bool,

@@ -60,18 +60,20 @@ fn AttachForm(row: CredentialRow, workloads: Vec<Workload>, open: RwSignal<bool>
     let ways = uses(row.credential_type);
     let way = RwSignal::new(0usize);
     let path = RwSignal::new(format!("/var/run/secrets/{}", row.secret_name));
-    let shown = RwSignal::new(None::<String>);
+    // The change shown, and the workload version it was made for.
+    let shown = RwSignal::new(None::<(String, String)>);
     let request = move || {
         let workload = workloads.with_value(|w| w[chosen.get().min(w.len() - 1)].clone());
         let how = match uses(row.credential_type)[way.get()] {
             Use::Volume { .. } => Use::Volume { path: path.get() },
             ref other => other.clone(),
         };
-        Attachment { kind: workload.kind, namespace: workload.namespace, name: workload.name, container: container.get(), how }
+        let resource_version = shown.with(|s| s.as_ref().map(|(_, version)| version.clone()));
+        Attachment { kind: workload.kind, namespace: workload.namespace, name: workload.name, container: container.get(), how, resource_version }
     };
     let check = FormCheck::provide(Vec::new);
     let (namespace, name) = (row.namespace.clone(), row.name.clone());
-    let preview = submission(check, move |a: &Attachment| Box::pin(attach_credential(namespace.clone(), name.clone(), a.clone(), false)), move |done: Attached| shown.set(Some(done.patch)));
+    let preview = submission(check, move |a: &Attachment| Box::pin(attach_credential(namespace.clone(), name.clone(), a.clone(), false)), move |done: Attached| shown.set(Some((done.patch, done.resource_version))));
     let (namespace, name) = (row.namespace.clone(), row.name.clone());
     let apply = submission(check, move |a: &Attachment| Box::pin(attach_credential(namespace.clone(), name.clone(), a.clone(), true)), move |_| open.set(false));
     // Any change of choice hides a change shown for the previous one.
@@ -115,7 +117,7 @@ fn AttachForm(row: CredentialRow, workloads: Vec<Workload>, open: RwSignal<bool>
                 <Field label="Mount path" field="path".to_string() id="attach-path".to_string() value=path />
             </Show>
             <button type="button" class="btn-secondary" on:click=move |_| { preview.dispatch(request()); }>"Show the change"</button>
-            {move || shown.get().map(|patch| view! {
+            {move || shown.get().map(|(patch, _)| view! {
                 <p class="text-sm">"Keyhold will send this JSON Patch; it only adds, and is refused if the workload changed since it was read:"</p>
                 <pre class="max-h-64 overflow-auto rounded bg-slate-100 p-3 text-xs dark:bg-slate-800"><code>{patch}</code></pre>
             })}
