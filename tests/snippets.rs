@@ -115,3 +115,33 @@ async fn every_snippet_of_every_type_is_taken_by_kubernetes_and_counted_as_a_use
         }
     }
 }
+
+#[tokio::test]
+async fn a_credential_offered_to_notebooks_has_a_poddefault_where_allowed_and_takes_it_away_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = cluster(dir.path());
+    let admin = cluster.admin.as_path();
+    assert!(keyhold_cli(&["user", "add", "ada"], admin, Some("a-long-enough-password\n")).0);
+    let token = api_token("ada", admin);
+    let server = Server::start(&dir.path().join("keyhold"), &["--cluster", "kubeconfig"], &[("KUBECONFIG", admin.to_str().unwrap())]).await;
+    let generic = json!({"displayName": "Notebook token", "scope": {"level": "Project", "project": "vision"}, "values": {"type": "Generic", "entries": [["TOKEN", "t"]]}});
+    let (status, text) = server.api(Method::POST, "/credentials", Some(&token), Some(generic)).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let name = serde_json::from_str::<Value>(&text).unwrap()["name"].as_str().unwrap().to_string();
+    let offer = format!("/credentials/vision/{name}/notebooks");
+
+    // Keyhold's admin role does not make PodDefaults: neither does Keyhold for ada.
+    let (status, text) = server.api(Method::POST, &offer, Some(&token), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    kubectl(admin, &["create", "role", "poddefaults", "-n", "vision", "--verb=create", "--resource=poddefaults.kubeflow.org"], None);
+    kubectl(admin, &["create", "rolebinding", "ada-poddefaults", "-n", "vision", "--role=poddefaults", "--user=ada"], None);
+    let offered = eventually(Duration::from_secs(10), || async { server.api(Method::POST, &offer, Some(&token), None).await.0 == StatusCode::OK }).await;
+    assert!(offered);
+    let pod_default = format!("keyhold-{name}");
+    assert_eq!(kubectl(admin, &["get", "poddefault", &pod_default, "-n", "vision", "-o", "jsonpath={.spec.envFrom[0].secretRef.name}"], None), name);
+
+    let (status, text) = server.api(Method::DELETE, &format!("/credentials/vision/{name}"), Some(&token), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
+    let gone = eventually(Duration::from_secs(20), || async { kubectl(admin, &["get", "poddefaults", "-n", "vision", "-o", "name"], None).trim().is_empty() }).await;
+    assert!(gone, "the PodDefault outlived its credential");
+}

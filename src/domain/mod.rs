@@ -8,6 +8,7 @@ pub mod csv;
 pub mod error;
 pub mod identity;
 pub mod new_credential;
+pub mod notebooks;
 pub mod project;
 pub mod project_secrets;
 pub mod query;

@@ -335,6 +335,7 @@ async fn remove_copies(credential: &Credential, ctx: &Context, keep: &BTreeSet<S
 
 async fn cleanup(credential: &Credential, ctx: &Context) -> Result<Action, Error> {
     remove_copies(credential, ctx, &BTreeSet::new()).await?;
+    super::notebooks::withdraw(&ctx.client, credential).await?;
     if credential.spec.secret_ref.managed {
         let namespace = credential.namespace().unwrap_or_default();
         let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);

@@ -4,6 +4,7 @@
 pub mod attach;
 pub mod controller;
 pub mod events;
+pub mod notebooks;
 pub mod ownership;
 pub mod personal;
 pub mod resource;

@@ -77,6 +77,8 @@ pub enum ServiceError {
     /// The person may not change that workload themselves, so Keyhold does not either.
     #[error("you may not change that workload in {0}")]
     WorkloadForbidden(String),
+    #[error("you may not make PodDefaults in any project this credential reaches")]
+    NotebooksForbidden,
     #[error("credential {0} not found")]
     NotFound(String),
     #[error("the credential is still used by {}", .0.join(", "))]
@@ -96,7 +98,7 @@ impl From<ServiceError> for AppError {
             }
             ServiceError::Invalid(_) => AppError::Invalid { field: String::new(), message: "invalid request".into() },
             ServiceError::Conflict(field) => AppError::Invalid { field: field.field, message: field.message },
-            e @ (ServiceError::Forbidden { .. } | ServiceError::WorkloadForbidden(_)) => AppError::Forbidden(e.to_string()),
+            e @ (ServiceError::Forbidden { .. } | ServiceError::WorkloadForbidden(_) | ServiceError::NotebooksForbidden) => AppError::Forbidden(e.to_string()),
             e @ ServiceError::NotFound(_) => AppError::NotFound(e.to_string()),
             e @ (ServiceError::InUse(_) | ServiceError::NotManaged) => AppError::Conflict(e.to_string()),
             ServiceError::Kube(e) => crate::server::kube_errors::app_error(e),

@@ -11,6 +11,7 @@ use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use tokio::sync::watch;
 
+use super::ownership::MANAGED_BY;
 use crate::domain::usage::{pod_spec, secret_names};
 use crate::server::watching::counted;
 
@@ -89,7 +90,8 @@ impl UsageIndex {
     pub fn snapshot(&self) -> Usage {
         let mut users: HashMap<(String, String), Vec<String>> = HashMap::new();
         for (kind, store) in &self.stores {
-            for object in store.state() {
+            // The PodDefaults Keyhold offers a credential in go with it, so they do not hold it.
+            for object in store.state().into_iter().filter(|o| o.labels().get(MANAGED_BY).map(String::as_str) != Some("keyhold")) {
                 let Some(spec) = pod_spec(kind, &object.data) else { continue };
                 let namespace = object.namespace().unwrap_or_default();
                 for secret in secret_names(spec) {

@@ -19,6 +19,7 @@ use openapi::Operation;
 
 use crate::domain::AppError;
 use crate::domain::attach::{Attached, Attachment, Workload};
+use crate::domain::notebooks::Offered;
 use crate::domain::identity::Identity;
 use crate::domain::new_credential::{NewCredential, NewPersonalCredential, PersonalProjects, Rename, SecretValues};
 use crate::domain::query::{CredentialRow, ListQuery, Listing};
@@ -145,6 +146,7 @@ fn operations() -> Vec<Operation> {
         op(Method::PATCH, "/credentials/{namespace}/{name}", "Rename: display name and description", patch(rename_credential)).takes::<Rename>().answers::<CredentialRow>(200),
         op(Method::DELETE, "/credentials/{namespace}/{name}", "Delete (409 naming the workloads while any uses it)", delete(delete_credential)),
         op(Method::PUT, "/credentials/{namespace}/{name}/values", "Replace the values (write-only, same type)", put(replace_values)).takes::<SecretValues>().answers::<CredentialRow>(200),
+        op(Method::POST, "/credentials/{namespace}/{name}/notebooks", "Offer to Kubeflow notebooks: a PodDefault in each project it reaches where the caller may make one", post(offer_to_notebooks)).answers::<Offered>(200),
         op(Method::GET, "/credentials/{namespace}/{name}/workloads", "The workloads the caller may attach the credential to", get(attachable)).answers::<Vec<Workload>>(200),
         op(Method::POST, "/credentials/{namespace}/{name}/attach", "Attach the credential to a workload (a JSON Patch that only adds); dryRun shows it", post(attach))
             .query(&[("dryRun", "true: show the change without making it")])
@@ -283,6 +285,10 @@ async fn create_personal(State(state): State<AppState>, Extension(who): Caller, 
 async fn set_personal_projects(State(state): State<AppState>, Extension(who): Caller, Named { name, .. }: Named, body: Result<Json<PersonalProjects>, JsonRejection>) -> Result<Json<CredentialRow>, ApiError> {
     let Json(projects) = body?;
     Ok(Json(state.credentials.set_personal_projects(&who, &name, &projects).await?))
+}
+
+async fn offer_to_notebooks(State(state): State<AppState>, Extension(who): Caller, Named { namespace, name }: Named) -> Result<Json<Offered>, ApiError> {
+    Ok(Json(state.credentials.offer_to_notebooks(&who, &namespace, &name).await?))
 }
 
 async fn attachable(State(state): State<AppState>, Extension(who): Caller, Named { namespace, name }: Named) -> Result<Json<Vec<Workload>>, ApiError> {

@@ -43,7 +43,7 @@ pub fn UseInWorkload(row: CredentialRow, dialog_open: RwSignal<bool>, refreshes:
                 // Nothing to offer (or nothing readable): no button.
                 let workloads = workloads.await.unwrap_or_default();
                 (!workloads.is_empty()).then(|| view! {
-                    <button type="button" class="btn-secondary mt-3" on:click=move |_| open.set(true)>"Use in a workload"</button>
+                    <button type="button" class="btn-secondary mt-3 mr-2" on:click=move |_| open.set(true)>"Use in a workload"</button>
                     <Modal id="attach-dialog" title=format!("Use {} in a workload", row.with_value(|r| r.display_name.clone())) open>
                         <AttachForm row=row.get_value() workloads=workloads.clone() open />
                     </Modal>

@@ -5,6 +5,7 @@
 
 mod actions;
 mod attach;
+mod notebooks;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -14,6 +15,7 @@ use crate::app::live::follow_changes;
 use crate::app::pages::NotFoundPage;
 use actions::Actions;
 use attach::UseInWorkload;
+use notebooks::OfferToNotebooks;
 use crate::domain::AppError;
 use crate::domain::query::CredentialRow;
 use crate::domain::snippets::{Snippet, snippets};
@@ -102,7 +104,13 @@ fn CredentialDetail(row: CredentialRow, refreshes: RwSignal<u32>, dialog_open: R
             </table>
         </div>
         <h2 class="mb-2 text-lg font-semibold">"Used by"</h2>
-        <div class="mb-6">{used_by} <UseInWorkload row=row.clone() dialog_open refreshes /></div>
+        <div class="mb-6">
+            {used_by}
+            <div class="flex flex-wrap items-center">
+                <UseInWorkload row=row.clone() dialog_open refreshes />
+                <OfferToNotebooks row=row.clone() />
+            </div>
+        </div>
         <h2 class="mb-2 text-lg font-semibold">"How to use"</h2>
         {how_to.into_iter().map(|snippet| view! { <SnippetCard snippet /> }).collect_view()}
     }
