@@ -87,6 +87,36 @@ pub struct Attachment {
     pub resource_version: Option<String>,
 }
 
+/// Which credential should take another's place in every workload that uses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct ReplaceWith {
+    pub namespace: String,
+    pub name: String,
+}
+
+/// One workload of a replacement: its change, or why it cannot be changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct Repointing {
+    /// `Kind/namespace/name`.
+    pub workload: String,
+    /// The JSON Patch, pretty-printed; empty when it cannot be changed.
+    pub patch: String,
+    /// Why not, when not.
+    pub reason: String,
+}
+
+/// What replacing a credential changes (or changed), and whether the old one was then deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct Replacement {
+    pub changes: Vec<Repointing>,
+    /// Workloads in namespaces the person cannot see, which keep using the old one.
+    pub unseen: usize,
+    pub deleted: bool,
+}
+
 /// The change, and whether it was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
@@ -106,6 +136,22 @@ pub fn pod_spec_pointer(kind: &str) -> Option<&'static str> {
         "CronJob" => Some("/spec/jobTemplate/spec/template/spec"),
         _ => None,
     }
+}
+
+/// Where the Secret references of a kind sit (a PodDefault's spec holds them at its top level),
+/// for the kinds whose references can be changed: a Pod's and a Job's cannot.
+pub fn references_pointer(kind: &str) -> Option<&'static str> {
+    if kind == "PodDefault" { Some("/spec") } else { pod_spec_pointer(kind) }
+}
+
+/// The JSON Patch that makes `object` (of `kind`, as read) use the Secret `new` wherever it uses
+/// `old`, guarded by its resourceVersion; `None` when it does not use `old`.
+pub fn repoint(kind: &str, object: &Value, old: &str, new: &str) -> Result<Option<Vec<Value>>, FieldError> {
+    let base = references_pointer(kind).ok_or_else(|| FieldError::new("replacement", format!("A {kind}'s pods cannot change; it must end before the credential can go")))?;
+    let Some(spec) = object.pointer(base) else { return Ok(None) };
+    let mut ops = vec![json!({"op": "test", "path": "/metadata/resourceVersion", "value": object["metadata"]["resourceVersion"]})];
+    ops.extend(super::usage::references(spec).into_iter().filter(|(_, name)| name == old).map(|(at, _)| json!({"op": "replace", "path": format!("{base}{at}"), "value": new})));
+    Ok((ops.len() > 1).then_some(ops))
 }
 
 /// An environment variable name for a key: upper case, other characters as `_`.
@@ -235,6 +281,19 @@ mod tests {
         newer["metadata"]["resourceVersion"] = json!("43");
         let ops = patch("Deployment", &object, "s3", &keys, "main", &Use::EnvFrom).unwrap();
         assert!(json_patch::patch(&mut newer, &serde_json::from_value::<json_patch::Patch>(Value::Array(ops)).unwrap()).is_err());
+    }
+
+    #[test]
+    fn repointing_replaces_every_reference_and_nothing_else() {
+        let object = deployment(
+            json!({"name": "main", "env": [{"name": "A", "valueFrom": {"secretKeyRef": {"name": "old", "key": "k"}}}], "envFrom": [{"secretRef": {"name": "other"}}]}),
+            json!({"imagePullSecrets": [{"name": "old"}], "volumes": [{"name": "v", "secret": {"secretName": "old"}}]}),
+        );
+        let patched = applied(&object, repoint("Deployment", &object, "old", "new").unwrap().unwrap());
+        let spec = patched.pointer("/spec/template/spec").unwrap();
+        assert_eq!(crate::domain::usage::secret_names(spec).into_iter().collect::<Vec<_>>(), ["new", "other"]);
+        assert_eq!(repoint("Deployment", &object, "unused", "new").unwrap(), None);
+        assert_eq!(repoint("Job", &object, "old", "new").unwrap_err().field, "replacement");
     }
 
     #[test]

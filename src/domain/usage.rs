@@ -22,40 +22,42 @@ pub fn pod_spec<'a>(kind: &str, object: &'a Value) -> Option<&'a Value> {
 /// The names of the Secrets a pod spec references: env `secretKeyRef`, `envFrom`, secret and
 /// projected volumes, and `imagePullSecrets`.
 pub fn secret_names(pod_spec: &Value) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    let mut add = |v: &Value| {
+    references(pod_spec).into_iter().map(|(_, name)| name).collect()
+}
+
+/// Every reference to a Secret in a pod spec: where its name is (a JSON Pointer below the pod
+/// spec) and the name.
+pub fn references(pod_spec: &Value) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut add = |pointer: String, v: &Value| {
         if let Some(name) = v.as_str().filter(|n| !n.is_empty()) {
-            names.insert(name.to_string());
+            found.push((pointer, name.to_string()));
         }
     };
     let list = |v: &Value| v.as_array().cloned().unwrap_or_default();
-    for volume in list(&pod_spec["volumes"]) {
-        add(&volume["secret"]["secretName"]);
-        for source in list(&volume["projected"]["sources"]) {
-            add(&source["secret"]["name"]);
+    for (i, volume) in list(&pod_spec["volumes"]).iter().enumerate() {
+        add(format!("/volumes/{i}/secret/secretName"), &volume["secret"]["secretName"]);
+        for (j, source) in list(&volume["projected"]["sources"]).iter().enumerate() {
+            add(format!("/volumes/{i}/projected/sources/{j}/secret/name"), &source["secret"]["name"]);
         }
     }
+    // Containers, and a PodDefault's own top level, which lists env and envFrom too.
+    let mut holders: Vec<(String, Value)> = vec![(String::new(), pod_spec.clone())];
     for group in ["containers", "initContainers", "ephemeralContainers"] {
-        for container in list(&pod_spec[group]) {
-            for env in list(&container["env"]) {
-                add(&env["valueFrom"]["secretKeyRef"]["name"]);
-            }
-            for from in list(&container["envFrom"]) {
-                add(&from["secretRef"]["name"]);
-            }
+        holders.extend(list(&pod_spec[group]).into_iter().enumerate().map(|(i, c)| (format!("/{group}/{i}"), c)));
+    }
+    for (at, holder) in holders {
+        for (i, env) in list(&holder["env"]).iter().enumerate() {
+            add(format!("{at}/env/{i}/valueFrom/secretKeyRef/name"), &env["valueFrom"]["secretKeyRef"]["name"]);
+        }
+        for (i, from) in list(&holder["envFrom"]).iter().enumerate() {
+            add(format!("{at}/envFrom/{i}/secretRef/name"), &from["secretRef"]["name"]);
         }
     }
-    // A PodDefault lists env and envFrom at its top level.
-    for env in list(&pod_spec["env"]) {
-        add(&env["valueFrom"]["secretKeyRef"]["name"]);
+    for (i, pull) in list(&pod_spec["imagePullSecrets"]).iter().enumerate() {
+        add(format!("/imagePullSecrets/{i}/name"), &pull["name"]);
     }
-    for from in list(&pod_spec["envFrom"]) {
-        add(&from["secretRef"]["name"]);
-    }
-    for pull in list(&pod_spec["imagePullSecrets"]) {
-        add(&pull["name"]);
-    }
-    names
+    found
 }
 
 #[cfg(test)]

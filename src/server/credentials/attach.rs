@@ -8,21 +8,28 @@ use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 
 use super::events::{self, Severity};
-use super::service::{CredentialsService, ServiceError};
-use crate::domain::attach::{Attached, Attachment, KINDS, Workload, patch};
+use super::service::{CredentialsService, NamespaceAccess, ServiceError};
+use crate::domain::attach::{Attached, Attachment, KINDS, ReplaceWith, Replacement, Repointing, Workload, patch, references_pointer, repoint};
 use crate::domain::credential::{FieldError, Phase, is_object_name};
 use crate::domain::identity::Identity;
 use crate::domain::query::CredentialRow;
 
-/// The API group, version and plural of each kind Keyhold attaches to.
+/// The API group, version and plural of each kind Keyhold attaches to or repoints.
 fn resource(kind: &str) -> Option<(&'static str, &'static str, &'static str)> {
     match kind {
         "Deployment" => Some(("apps", "v1", "deployments")),
         "StatefulSet" => Some(("apps", "v1", "statefulsets")),
         "DaemonSet" => Some(("apps", "v1", "daemonsets")),
         "CronJob" => Some(("batch", "v1", "cronjobs")),
+        "PodDefault" => Some(("kubeflow.org", "v1alpha1", "poddefaults")),
         _ => None,
     }
+}
+
+fn api(client: &kube::Client, kind: &str, namespace: &str) -> Option<(Api<DynamicObject>, &'static str, &'static str)> {
+    let (group, version, plural) = resource(kind)?;
+    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
+    Some((Api::namespaced_with(client.clone(), namespace, &resource), group, plural))
 }
 
 /// The namespaces where a credential's Secret is present: its own, and each Ready copy.
@@ -43,6 +50,7 @@ impl CredentialsService {
         let namespaces = reached(&row);
         let mut found = Vec::new();
         for kind in KINDS {
+            // (Only the four workload kinds are attached to; PodDefaults are offered, not edited.)
             let (group, _, plural) = resource(kind).expect("a known kind");
             for object in self.usage.objects(kind, &namespaces) {
                 let namespace = object.namespace().unwrap_or_default();
@@ -59,7 +67,8 @@ impl CredentialsService {
     pub async fn attach(&self, who: &Identity, namespace: &str, name: &str, request: &Attachment, apply: bool) -> Result<Attached, ServiceError> {
         let row = self.get(who, namespace, name).await?;
         let invalid = |field: &str, message: &str| ServiceError::Invalid(vec![FieldError::new(field, message)]);
-        let (group, version, plural) = resource(&request.kind).ok_or_else(|| invalid("kind", "Pick a Deployment, StatefulSet, DaemonSet or CronJob"))?;
+        let (group, version, plural) =
+            resource(&request.kind).filter(|_| KINDS.contains(&request.kind.as_str())).ok_or_else(|| invalid("kind", "Pick a Deployment, StatefulSet, DaemonSet or CronJob"))?;
         if !is_object_name(&request.name) {
             return Err(invalid("name", "Pick a workload from the list"));
         }
@@ -93,5 +102,71 @@ impl CredentialsService {
             events::publish(&self.client, events::reference(&credential), Severity::Normal, "Attached", message).await;
         }
         Ok(Attached { patch: text, applied: true, resource_version })
+    }
+
+    /// The credentials `who` may see that could take this one's place: of its type, not itself.
+    pub async fn replacement_candidates(&self, who: &Identity, namespace: &str, name: &str) -> Result<Vec<CredentialRow>, ServiceError> {
+        let row = self.get(who, namespace, name).await?;
+        let all = self.export(who, &crate::domain::query::ListQuery::default()).await?;
+        Ok(all.into_iter().filter(|r| r.credential_type == row.credential_type && !(r.namespace == namespace && r.name == name)).collect())
+    }
+
+    /// Shows (`apply` false) or makes the changes that put `with` in this credential's place in
+    /// every workload that uses it, where `who` may change that workload; then, once nothing
+    /// uses it any more, deletes it. What cannot be changed is listed with why.
+    pub async fn replace_and_delete(&self, who: &Identity, namespace: &str, name: &str, with: &ReplaceWith, apply: bool) -> Result<Replacement, ServiceError> {
+        let old = self.authorized(who, "delete", namespace, name).await?;
+        let new = self.get(who, &with.namespace, &with.name).await?;
+        let invalid = |message: &str| ServiceError::Invalid(vec![FieldError::new("replacement", message)]);
+        if new.credential_type != old.spec.credential_type || (new.namespace == namespace && new.name == name) {
+            return Err(invalid("Pick another credential of the same type"));
+        }
+        let usage = self.usage.snapshot();
+        let seen = NamespaceAccess::new(self, who, "list").await?.without_unseen_users(&self.row(&old, &usage, true)).await?.into_owned();
+        let reach = reached(&new);
+        let mut changes = Vec::new();
+        for user in &seen.used_by {
+            let mut parts = user.splitn(3, '/');
+            let (kind, ns, workload) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+            let refused = |reason: String| Repointing { workload: user.clone(), patch: String::new(), reason };
+            let Some((api, group, plural)) = api(&self.client, kind, ns).filter(|_| references_pointer(kind).is_some()) else {
+                changes.push(refused(format!("a {kind}'s pods cannot change; it must end first")));
+                continue;
+            };
+            if !reach.iter().any(|r| r == ns) {
+                changes.push(refused(format!("{} is not in {ns}", new.display_name)));
+                continue;
+            }
+            if !self.access.may_on(who, "patch", group, plural, ns, workload).await? {
+                changes.push(refused("your roles do not let you change it".into()));
+                continue;
+            }
+            let Some(object) = api.get_opt(workload).await? else { continue };
+            let json = serde_json::to_value(&object).expect("serialisable");
+            let Some(ops) = repoint(kind, &json, &old.spec.secret_ref.name, &new.secret_name).map_err(|e| ServiceError::Invalid(vec![e]))? else { continue };
+            if apply {
+                let patch: json_patch::Patch = serde_json::from_value(serde_json::Value::Array(ops.clone())).expect("a JSON Patch");
+                api.patch(workload, &PatchParams::default(), &Patch::Json::<()>(patch)).await?;
+                tracing::info!(target: "audit", user = %who.user, action = "repointed", workload = %user, from = name, to = %new.name, "credential replaced in a workload");
+            }
+            changes.push(Repointing { workload: user.clone(), patch: serde_json::to_string_pretty(&ops).expect("serialisable"), reason: String::new() });
+        }
+        let complete = seen.unseen_users == 0 && changes.iter().all(|c| c.reason.is_empty());
+        let mut deleted = false;
+        if apply && complete {
+            // The usage index learns of the changes from its watches; the delete waits for it.
+            let mut changed = self.changes();
+            let free = async {
+                while self.row(&old, &self.usage.snapshot(), true).in_use() {
+                    if changed.changed().await.is_err() {
+                        return;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), free).await;
+            self.delete(who, namespace, name).await?;
+            deleted = true;
+        }
+        Ok(Replacement { changes, unseen: seen.unseen_users, deleted })
     }
 }

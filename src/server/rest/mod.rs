@@ -18,7 +18,7 @@ use serde::Serialize;
 use openapi::Operation;
 
 use crate::domain::AppError;
-use crate::domain::attach::{Attached, Attachment, Workload};
+use crate::domain::attach::{Attached, Attachment, ReplaceWith, Replacement, Workload};
 use crate::domain::notebooks::Offered;
 use crate::domain::identity::Identity;
 use crate::domain::new_credential::{NewCredential, NewPersonalCredential, PersonalProjects, Rename, SecretValues};
@@ -147,6 +147,10 @@ fn operations() -> Vec<Operation> {
         op(Method::DELETE, "/credentials/{namespace}/{name}", "Delete (409 naming the workloads while any uses it)", delete(delete_credential)),
         op(Method::PUT, "/credentials/{namespace}/{name}/values", "Replace the values (write-only, same type)", put(replace_values)).takes::<SecretValues>().answers::<CredentialRow>(200),
         op(Method::POST, "/credentials/{namespace}/{name}/notebooks", "Offer to Kubeflow notebooks: a PodDefault in each project it reaches where the caller may make one", post(offer_to_notebooks)).answers::<Offered>(200),
+        op(Method::POST, "/credentials/{namespace}/{name}/replace", "Put another credential of the same type in its place in every workload the caller may change, then delete it once unused; dryRun shows the changes", post(replace_and_delete))
+            .query(&[("dryRun", "true: show the changes without making them")])
+            .takes::<ReplaceWith>()
+            .answers::<Replacement>(200),
         op(Method::GET, "/credentials/{namespace}/{name}/workloads", "The workloads the caller may attach the credential to", get(attachable)).answers::<Vec<Workload>>(200),
         op(Method::POST, "/credentials/{namespace}/{name}/attach", "Attach the credential to a workload (a JSON Patch that only adds); dryRun shows it", post(attach))
             .query(&[("dryRun", "true: show the change without making it")])
@@ -311,6 +315,17 @@ async fn attach(
 ) -> Result<Json<Attached>, ApiError> {
     let Json(request) = body?;
     Ok(Json(state.credentials.attach(&who, &namespace, &name, &request, !dry_run).await?))
+}
+
+async fn replace_and_delete(
+    State(state): State<AppState>,
+    Extension(who): Caller,
+    Named { namespace, name }: Named,
+    Query(DryRun { dry_run }): Query<DryRun>,
+    body: Result<Json<ReplaceWith>, JsonRejection>,
+) -> Result<Json<Replacement>, ApiError> {
+    let Json(with) = body?;
+    Ok(Json(state.credentials.replace_and_delete(&who, &namespace, &name, &with, !dry_run).await?))
 }
 
 async fn delete_credential(State(state): State<AppState>, Extension(who): Caller, Named { namespace, name }: Named) -> Result<StatusCode, ApiError> {

@@ -11,6 +11,7 @@ use crate::app::components::modal::{DialogButtons, Modal};
 use crate::app::components::values::{ValuesDraft, ValuesFields};
 use crate::domain::AppError;
 use crate::domain::credential::ScopeLevel;
+use super::replace::ReplaceWithForm;
 use crate::domain::new_credential::{Rename, SecretValues};
 use crate::domain::query::CredentialRow;
 
@@ -108,6 +109,7 @@ fn DeleteForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
         return view! {
             <p class="text-sm">{format!("{} is in use and cannot be deleted. Stop these workloads using it first:", row.display_name)}</p>
             <ul class="mt-2 list-disc pl-5 text-sm">{row.users_described().into_iter().map(|u| view! { <li>{u}</li> }).collect_view()}</ul>
+            <ReplaceWithForm row=row.clone() />
             <div class="mt-6 flex justify-end">
                 <button type="button" class="btn-secondary" on:click=move |_| open.set(false)>"Close"</button>
             </div>

@@ -6,6 +6,7 @@
 mod actions;
 mod attach;
 mod notebooks;
+mod replace;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
