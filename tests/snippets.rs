@@ -133,7 +133,7 @@ async fn a_credential_offered_to_notebooks_has_a_poddefault_where_allowed_and_ta
     // Keyhold's admin role does not make PodDefaults: neither does Keyhold for ada.
     let (status, text) = server.api(Method::POST, &offer, Some(&token), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
-    kubectl(admin, &["create", "role", "poddefaults", "-n", "vision", "--verb=create", "--resource=poddefaults.kubeflow.org"], None);
+    kubectl(admin, &["create", "role", "poddefaults", "-n", "vision", "--verb=create,patch", "--resource=poddefaults.kubeflow.org"], None);
     kubectl(admin, &["create", "rolebinding", "ada-poddefaults", "-n", "vision", "--role=poddefaults", "--user=ada"], None);
     let offered = eventually(Duration::from_secs(10), || async { server.api(Method::POST, &offer, Some(&token), None).await.0 == StatusCode::OK }).await;
     assert!(offered);

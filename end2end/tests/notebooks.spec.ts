@@ -12,7 +12,7 @@ test.beforeAll(() => {
   kubectl(['apply', '-f', resolve(__dirname, '../../tests/fixtures/kubeflow/poddefault-crd.yaml')]);
   // Bob's group may make PodDefaults in its projects, as a Kubeflow profile's contributors may.
   for (const ns of PROJECTS) {
-    kubectl(['create', 'role', 'poddefaults', '-n', ns, '--verb=create,get,list', '--resource=poddefaults.kubeflow.org']);
+    kubectl(['create', 'role', 'poddefaults', '-n', ns, '--verb=create,patch,get,list', '--resource=poddefaults.kubeflow.org']);
     kubectl(['create', 'rolebinding', 'research-poddefaults', '-n', ns, '--role=poddefaults', '--group=research']);
   }
 });

@@ -255,7 +255,7 @@ test('rename and replace values in dialogs; delete is refused while in use and w
   const blocked = page.getByRole('dialog', { name: 'Delete Docker Hub (vision)' });
   await expect(blocked).toContainText('is in use and cannot be deleted');
   await expect(blocked).toContainText('Deployment/vision/trainer');
-  await expect(blocked.getByRole('button', { name: 'Delete' })).toHaveCount(0);
+  await expect(blocked.getByRole('button', { name: 'Delete', exact: true })).toHaveCount(0);
   await blocked.getByRole('button', { name: 'Close' }).click();
 
   await open(page, '/credentials/vision/ghcr-vision');

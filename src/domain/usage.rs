@@ -25,6 +25,15 @@ pub fn secret_names(pod_spec: &Value) -> BTreeSet<String> {
     references(pod_spec).into_iter().map(|(_, name)| name).collect()
 }
 
+/// The keys of the Secret `secret` that a pod spec's environment variables read.
+pub fn keys_read(pod_spec: &Value, secret: &str) -> Vec<String> {
+    references(pod_spec)
+        .into_iter()
+        .filter(|(at, name)| name == secret && at.ends_with("/valueFrom/secretKeyRef/name"))
+        .filter_map(|(at, _)| pod_spec.pointer(&at.replace("/valueFrom/secretKeyRef/name", "/valueFrom/secretKeyRef/key")).and_then(|k| k.as_str()).map(str::to_string))
+        .collect()
+}
+
 /// Every reference to a Secret in a pod spec: where its name is (a JSON Pointer below the pod
 /// spec) and the name.
 pub fn references(pod_spec: &Value) -> Vec<(String, String)> {

@@ -10,6 +10,7 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchP
 use super::events::{self, Severity};
 use super::service::{CredentialsService, NamespaceAccess, ServiceError};
 use crate::domain::attach::{Attached, Attachment, KINDS, ReplaceWith, Replacement, Repointing, Workload, patch, references_pointer, repoint};
+use crate::domain::usage::keys_read;
 use crate::domain::credential::{FieldError, Phase, is_object_name};
 use crate::domain::identity::Identity;
 use crate::domain::query::CredentialRow;
@@ -122,17 +123,24 @@ impl CredentialsService {
             return Err(invalid("Pick another credential of the same type"));
         }
         let usage = self.usage.snapshot();
-        let seen = NamespaceAccess::new(self, who, "list").await?.without_unseen_users(&self.row(&old, &usage, true)).await?.into_owned();
-        let reach = reached(&new);
+        let old_row = self.row(&old, &usage, true);
+        let seen = NamespaceAccess::new(self, who, "list").await?.without_unseen_users(&old_row).await?.into_owned();
+        // Only where the old credential's Secret really is: a Secret of the same name elsewhere
+        // (a clash) is someone else's.
+        let (old_reach, reach) = (reached(&old_row), reached(&new));
         let mut changes = Vec::new();
         for user in &seen.used_by {
             let mut parts = user.splitn(3, '/');
             let (kind, ns, workload) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
             let refused = |reason: String| Repointing { workload: user.clone(), patch: String::new(), reason };
             let Some((api, group, plural)) = api(&self.client, kind, ns).filter(|_| references_pointer(kind).is_some()) else {
-                changes.push(refused(format!("a {kind}'s pods cannot change; it must end first")));
+                changes.push(refused(format!("a {kind} cannot change; it keeps the old one until it ends or its owner replaces it")));
                 continue;
             };
+            if !old_reach.iter().any(|r| r == ns) {
+                changes.push(refused(format!("the Secret it uses in {ns} is not this credential's")));
+                continue;
+            }
             if !reach.iter().any(|r| r == ns) {
                 changes.push(refused(format!("{} is not in {ns}", new.display_name)));
                 continue;
@@ -143,13 +151,24 @@ impl CredentialsService {
             }
             let Some(object) = api.get_opt(workload).await? else { continue };
             let json = serde_json::to_value(&object).expect("serialisable");
+            // A key a variable reads must be in the replacement too, or the pods would not start.
+            let spec = references_pointer(kind).and_then(|p| json.pointer(p)).cloned().unwrap_or_default();
+            if let Some(missing) = keys_read(&spec, &old.spec.secret_ref.name).into_iter().find(|k| !new.keys.contains(k)) {
+                changes.push(refused(format!("{} has no key {missing}", new.display_name)));
+                continue;
+            }
             let Some(ops) = repoint(kind, &json, &old.spec.secret_ref.name, &new.secret_name).map_err(|e| ServiceError::Invalid(vec![e]))? else { continue };
+            let text = serde_json::to_string_pretty(&ops).expect("serialisable");
             if apply {
-                let patch: json_patch::Patch = serde_json::from_value(serde_json::Value::Array(ops.clone())).expect("a JSON Patch");
-                api.patch(workload, &PatchParams::default(), &Patch::Json::<()>(patch)).await?;
+                let patch: json_patch::Patch = serde_json::from_value(serde_json::Value::Array(ops)).expect("a JSON Patch");
+                // A workload that changed meanwhile (or any refusal) is reported, and the others go on.
+                if let Err(e) = api.patch(workload, &PatchParams::default(), &Patch::Json::<()>(patch)).await {
+                    changes.push(refused(crate::server::kube_errors::app_error(e).message()));
+                    continue;
+                }
                 tracing::info!(target: "audit", user = %who.user, action = "repointed", workload = %user, from = name, to = %new.name, "credential replaced in a workload");
             }
-            changes.push(Repointing { workload: user.clone(), patch: serde_json::to_string_pretty(&ops).expect("serialisable"), reason: String::new() });
+            changes.push(Repointing { workload: user.clone(), patch: text, reason: String::new() });
         }
         let complete = seen.unseen_users == 0 && changes.iter().all(|c| c.reason.is_empty());
         let mut deleted = false;
@@ -164,8 +183,12 @@ impl CredentialsService {
                 }
             };
             let _ = tokio::time::timeout(std::time::Duration::from_secs(10), free).await;
-            self.delete(who, namespace, name).await?;
-            deleted = true;
+            // Still in use (a rollout not yet seen): the changes stand, and Delete can be tried again.
+            deleted = match self.delete(who, namespace, name).await {
+                Ok(()) => true,
+                Err(ServiceError::InUse(_)) => false,
+                Err(e) => return Err(e),
+            };
         }
         Ok(Replacement { changes, unseen: seen.unseen_users, deleted })
     }

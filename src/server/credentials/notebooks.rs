@@ -8,7 +8,7 @@ use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind,
 use kube::{Client, ResourceExt};
 
 use super::events::{self, Severity};
-use super::ownership::{CREDENTIAL_LABEL, MANAGED_BY, owner_selector};
+use super::ownership::{CREDENTIAL_LABEL, MANAGED_BY};
 use super::resource::Credential;
 use super::service::{CredentialsService, ServiceError};
 use crate::domain::credential::{FieldError, Phase};
@@ -16,6 +16,16 @@ use crate::domain::identity::Identity;
 use crate::domain::notebooks::{Offer, Offered};
 use crate::domain::query::CredentialRow;
 use crate::domain::snippets::{Place, snippets};
+
+/// The name of the PodDefault offered for the Secret `secret`.
+pub fn pod_default_name(secret: &str) -> String {
+    format!("keyhold-{secret}")
+}
+
+/// Whether a PodDefault is the one Keyhold offered for `credential`.
+fn offered_for(labels: &std::collections::BTreeMap<String, String>, credential: &Credential) -> bool {
+    labels.get(MANAGED_BY).map(String::as_str) == Some("keyhold") && labels.get(CREDENTIAL_LABEL) == credential.uid().as_ref()
+}
 
 fn resource() -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("kubeflow.org", "v1alpha1", "PodDefault"), "poddefaults")
@@ -32,12 +42,14 @@ async fn served(client: &Client) -> Result<bool, kube::Error> {
 
 /// Removes the PodDefaults offered for `credential` (with it, on delete).
 pub async fn withdraw(client: &Client, credential: &Credential) -> Result<(), kube::Error> {
-    let Some(selector) = owner_selector(credential) else { return Ok(()) };
+    let Some(uid) = credential.uid() else { return Ok(()) };
     if !served(client).await? {
         return Ok(());
     }
+    let selector = format!("{MANAGED_BY}=keyhold,{CREDENTIAL_LABEL}={uid}");
+    let name = pod_default_name(&credential.spec.secret_ref.name);
     let offered = Api::<DynamicObject>::all_with(client.clone(), &resource()).list_metadata(&ListParams::default().labels(&selector)).await?;
-    for pod_default in offered.items {
+    for pod_default in offered.items.into_iter().filter(|p| p.name_any() == name) {
         let namespace = pod_default.namespace().unwrap_or_default();
         Api::<DynamicObject>::namespaced_with(client.clone(), &namespace, &resource()).delete(&pod_default.name_any(), &DeleteParams::default()).await?;
     }
@@ -51,7 +63,10 @@ impl CredentialsService {
         let reached = std::iter::once(row.namespace.clone()).chain(row.targets.iter().filter(|t| t.phase == Phase::Ready).map(|t| t.namespace.clone()));
         let mut targets = Vec::new();
         for namespace in reached.filter(|ns| self.projects.contains(ns)) {
-            let allowed = self.access.may_on(who, "create", "kubeflow.org", "poddefaults", &namespace, "").await?;
+            // Created, or brought up to date when offered before: both are the person's to do.
+            let name = pod_default_name(&row.secret_name);
+            let allowed = self.access.may_on(who, "create", "kubeflow.org", "poddefaults", &namespace, "").await?
+                && self.access.may_on(who, "patch", "kubeflow.org", "poddefaults", &namespace, &name).await?;
             targets.push((namespace, allowed));
         }
         Ok(targets)
@@ -84,14 +99,19 @@ impl CredentialsService {
                 continue;
             }
             let mut object = template.clone();
-            let pod_default_name = format!("keyhold-{}", row.secret_name);
+            let pod_default_name = pod_default_name(&row.secret_name);
+            let api = Api::<DynamicObject>::namespaced_with(self.client.clone(), &target, &resource());
+            // A PodDefault of that name that Keyhold did not make for this credential is left alone.
+            if api.get_metadata_opt(&pod_default_name).await?.is_some_and(|existing| !offered_for(existing.labels(), &credential)) {
+                offers.push(Offer { namespace: target, offered: false, reason: format!("a PodDefault named {pod_default_name} that Keyhold did not make is there") });
+                continue;
+            }
             object["metadata"] = serde_json::json!({
                 "name": pod_default_name, "namespace": target,
                 "labels": {MANAGED_BY: "keyhold", CREDENTIAL_LABEL: credential.uid().unwrap_or_default()},
             });
             let object: DynamicObject = serde_json::from_value(object).expect("a PodDefault");
             // Server-side apply: offering again keeps one PodDefault, brought up to date.
-            let api = Api::<DynamicObject>::namespaced_with(self.client.clone(), &target, &resource());
             api.patch(&pod_default_name, &PatchParams::apply("keyhold").force(), &Patch::Apply(&object)).await?;
             offers.push(Offer { namespace: target, offered: true, reason: String::new() });
         }

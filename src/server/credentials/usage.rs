@@ -11,7 +11,7 @@ use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use tokio::sync::watch;
 
-use super::ownership::MANAGED_BY;
+use super::ownership::{CREDENTIAL_LABEL, MANAGED_BY};
 use crate::domain::usage::{pod_spec, secret_names};
 use crate::server::watching::counted;
 
@@ -90,11 +90,13 @@ impl UsageIndex {
     pub fn snapshot(&self) -> Usage {
         let mut users: HashMap<(String, String), Vec<String>> = HashMap::new();
         for (kind, store) in &self.stores {
-            // The PodDefaults Keyhold offers a credential in go with it, so they do not hold it.
-            for object in store.state().into_iter().filter(|o| o.labels().get(MANAGED_BY).map(String::as_str) != Some("keyhold")) {
+            for object in store.state() {
                 let Some(spec) = pod_spec(kind, &object.data) else { continue };
                 let namespace = object.namespace().unwrap_or_default();
-                for secret in secret_names(spec) {
+                // The PodDefault Keyhold offers a credential's Secret in goes with it, so it does
+                // not hold it (a look-alike hides only a PodDefault, never the pods it fills).
+                let offered = *kind == "PodDefault" && object.labels().get(MANAGED_BY).map(String::as_str) == Some("keyhold") && object.labels().contains_key(CREDENTIAL_LABEL);
+                for secret in secret_names(spec).into_iter().filter(|s| !(offered && object.name_any() == super::notebooks::pod_default_name(s))) {
                     users.entry((namespace.clone(), secret)).or_default().push(format!("{kind}/{namespace}/{}", object.name_any()));
                 }
             }
