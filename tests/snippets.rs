@@ -65,7 +65,9 @@ async fn row(server: &Server, token: &str, path: &str) -> CredentialRow {
     serde_json::from_str(&text).unwrap()
 }
 
-fn cluster(dir: &Path) -> KubeApi {
+/// Keyhold on a `keyhold kube-api` cluster that serves Kubeflow's PodDefault from the start, with
+/// a project `vision` and ada, a Keyhold administrator: the cluster, Keyhold, and ada's API token.
+async fn keyhold(dir: &Path) -> (KubeApi, Server, String) {
     let cluster = KubeApi::start(dir);
     let admin = cluster.admin.as_path();
     kubectl(admin, &["apply", "-f", concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/kubeflow/poddefault-crd.yaml")], None);
@@ -74,17 +76,17 @@ fn cluster(dir: &Path) -> KubeApi {
     let project = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "vision", "labels": {"keyhold.dev/project": "vision", "keyhold.dev/department": "research"}}});
     kubectl(admin, &["apply", "-f", "-"], Some(&project.to_string()));
     kubectl(admin, &["create", "clusterrolebinding", "ada-admin", "--clusterrole=keyhold-admin", "--user=ada"], None);
-    cluster
+    assert!(keyhold_cli(&["user", "add", "ada"], admin, Some("a-long-enough-password\n")).0);
+    let token = api_token("ada", admin);
+    let server = Server::start(&dir.join("keyhold"), &["--cluster", "kubeconfig"], &[("KUBECONFIG", admin.to_str().unwrap())]).await;
+    (cluster, server, token)
 }
 
 #[tokio::test]
 async fn every_snippet_of_every_type_is_taken_by_kubernetes_and_counted_as_a_use() {
     let dir = tempfile::tempdir().unwrap();
-    let cluster = cluster(dir.path());
+    let (cluster, server, token) = keyhold(dir.path()).await;
     let admin = cluster.admin.as_path();
-    assert!(keyhold_cli(&["user", "add", "ada"], admin, Some("a-long-enough-password\n")).0);
-    let token = api_token("ada", admin);
-    let server = Server::start(&dir.path().join("keyhold"), &["--cluster", "kubeconfig"], &[("KUBECONFIG", admin.to_str().unwrap())]).await;
 
     for (i, credential) in credentials().into_iter().enumerate() {
         let (status, text) = server.api(Method::POST, "/credentials", Some(&token), Some(credential)).await;
@@ -119,11 +121,8 @@ async fn every_snippet_of_every_type_is_taken_by_kubernetes_and_counted_as_a_use
 #[tokio::test]
 async fn a_credential_offered_to_notebooks_has_a_poddefault_where_allowed_and_takes_it_away_with_it() {
     let dir = tempfile::tempdir().unwrap();
-    let cluster = cluster(dir.path());
+    let (cluster, server, token) = keyhold(dir.path()).await;
     let admin = cluster.admin.as_path();
-    assert!(keyhold_cli(&["user", "add", "ada"], admin, Some("a-long-enough-password\n")).0);
-    let token = api_token("ada", admin);
-    let server = Server::start(&dir.path().join("keyhold"), &["--cluster", "kubeconfig"], &[("KUBECONFIG", admin.to_str().unwrap())]).await;
     let generic = json!({"displayName": "Notebook token", "scope": {"level": "Project", "project": "vision"}, "values": {"type": "Generic", "entries": [["TOKEN", "t"]]}});
     let (status, text) = server.api(Method::POST, "/credentials", Some(&token), Some(generic)).await;
     assert_eq!(status, StatusCode::CREATED, "{text}");
