@@ -91,7 +91,7 @@ fn push_field(out: &mut String, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::credential::{CredentialType, Phase, ScopeLevel};
+    use crate::domain::credential::CredentialType;
     use crate::domain::query::{Direction, Filter};
 
     fn field(text: &str) -> String {
@@ -102,27 +102,15 @@ mod tests {
 
     fn row(name: &str, description: &str) -> CredentialRow {
         CredentialRow {
-            namespace: "vision".into(),
-            governing_department: None,
             name: name.into(),
             secret_name: format!("{name}-secret"),
             display_name: name.to_uppercase(),
             description: description.into(),
-            credential_type: CredentialType::AccessKey,
-            phase: Phase::Ready,
-            targets: Vec::new(),
             used_by: vec!["Deployment/vision/trainer".into()],
             unseen_users: 2,
             created_by: "bob".into(),
-            scope_level: ScopeLevel::Project,
-            projects: Vec::new(),
-            changed_at: String::new(),
-            scope_path: "local › research › vision".into(),
-            created_at: "2026-01-01T00:00:00Z".into(),
-            cluster: "local".into(),
-            keys: vec!["AWS_ACCESS_KEY_ID".into()],
-            managed_secret: true,
             may_change: true,
+            ..CredentialRow::example(name, CredentialType::AccessKey, &["AWS_ACCESS_KEY_ID"])
         }
     }
 

@@ -467,34 +467,43 @@ fn choices(rows: &[&CredentialRow]) -> Vec<(Column, Vec<String>)> {
         .collect()
 }
 
+/// A Ready Project-scope row in vision, for the domain's tests to vary with struct update syntax.
+#[cfg(test)]
+impl CredentialRow {
+    pub(crate) fn example(display_name: &str, credential_type: CredentialType, keys: &[&str]) -> Self {
+        let name = display_name.to_lowercase().replace(' ', "-");
+        CredentialRow {
+            namespace: "vision".into(),
+            governing_department: None,
+            secret_name: name.clone(),
+            name,
+            display_name: display_name.into(),
+            description: String::new(),
+            credential_type,
+            phase: Phase::Ready,
+            targets: Vec::new(),
+            used_by: Vec::new(),
+            unseen_users: 0,
+            created_by: "alice".into(),
+            scope_level: ScopeLevel::Project,
+            projects: Vec::new(),
+            scope_path: "local › research › vision".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            changed_at: String::new(),
+            cluster: "local".into(),
+            keys: keys.iter().map(|k| k.to_string()).collect(),
+            managed_secret: true,
+            may_change: false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn row(name: &str, kind: CredentialType, phase: Phase, creator: &str, keys: &[&str]) -> CredentialRow {
-        CredentialRow {
-            namespace: "vision".into(),
-            governing_department: None,
-            name: name.to_lowercase().replace(' ', "-"),
-            secret_name: name.to_lowercase().replace(' ', "-"),
-            display_name: name.into(),
-            description: format!("{name} for training"),
-            credential_type: kind,
-            phase,
-            used_by: Vec::new(),
-            unseen_users: 0,
-            managed_secret: true,
-            created_by: creator.into(),
-            scope_level: ScopeLevel::Project,
-            projects: Vec::new(),
-            changed_at: String::new(),
-            scope_path: "local › research › vision".into(),
-            created_at: "2026-01-01T00:00:00Z".into(),
-            cluster: "local".into(),
-            keys: keys.iter().map(|k| k.to_string()).collect(),
-            targets: Vec::new(),
-            may_change: false,
-        }
+        CredentialRow { description: format!("{name} for training"), phase, created_by: creator.into(), ..CredentialRow::example(name, kind, keys) }
     }
 
     fn rows() -> Vec<CredentialRow> {

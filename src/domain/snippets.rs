@@ -103,32 +103,9 @@ fn indent(text: &str, by: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::credential::{Phase, ScopeLevel};
 
     fn row(kind: CredentialType, keys: &[&str]) -> CredentialRow {
-        CredentialRow {
-            namespace: "vision".into(),
-            governing_department: None,
-            name: "docker-hub".into(),
-            secret_name: "docker-hub".into(),
-            display_name: "Docker Hub".into(),
-            description: String::new(),
-            credential_type: kind,
-            phase: Phase::Ready,
-            targets: Vec::new(),
-            used_by: Vec::new(),
-            unseen_users: 0,
-            managed_secret: true,
-            created_by: "alice".into(),
-            scope_level: ScopeLevel::Project,
-            projects: Vec::new(),
-            changed_at: String::new(),
-            scope_path: "local › research › vision".into(),
-            created_at: "2026-01-01T00:00:00Z".into(),
-            cluster: "local".into(),
-            keys: keys.iter().map(|k| k.to_string()).collect(),
-            may_change: false,
-        }
+        CredentialRow::example("Docker Hub", kind, keys)
     }
 
     #[test]

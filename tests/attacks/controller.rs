@@ -281,7 +281,7 @@ async fn someone_who_may_create_nowhere_is_not_told_which_names_exist() {
 }
 
 #[tokio::test]
-async fn attaching_to_a_workload_needs_the_persons_own_right_to_change_it_and_a_credential_that_is_there() {
+async fn attaching_to_or_repointing_a_workload_needs_the_persons_own_right_to_change_it() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::embedded(dir.path(), &[]).await;
     let kubeconfig = dir.path().join("kubeconfig");
@@ -314,4 +314,22 @@ async fn attaching_to_a_workload_needs_the_persons_own_right_to_change_it_and_a_
     assert!(done, "bob could not attach where he may");
     let attached = kubectl(&kubeconfig, &["get", "deployment", "trainer", "-n", "nlp", "-o", "jsonpath={.spec.template.spec.containers[0].envFrom[0].secretRef.name}"], None);
     assert_eq!(attached, "s3-datasets");
+
+    // Without that right again, "Replace with …" changes nothing of the trainer and deletes nothing.
+    let other = json!({"displayName": "Other S3", "scope": {"level": "Project", "project": "nlp"}, "values": {"type": "AccessKey", "accessKeyId": "AKIA", "secretAccessKey": "s"}});
+    let (status, text) = server.api(Method::POST, "/credentials", Some(&bob), Some(other)).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    kubectl(&kubeconfig, &["delete", "rolebinding", "research-workloads", "-n", "nlp"], None);
+    let replace = json!({"namespace": "nlp", "name": "other-s3"});
+    let refused = eventually(Duration::from_secs(10), || async {
+        let (_, text) = server.api(Method::POST, "/credentials/nlp/s3-datasets/replace?dryRun=true", Some(&bob), Some(replace.clone())).await;
+        text.contains("Deployment/nlp/trainer") && text.contains("your roles do not let you change it")
+    })
+    .await;
+    assert!(refused, "the trainer was offered for change without the right to change it");
+    let (status, text) = server.api(Method::POST, "/credentials/nlp/s3-datasets/replace", Some(&bob), Some(replace)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(text.contains("\"deleted\":false"), "{text}");
+    let still = kubectl(&kubeconfig, &["get", "deployment", "trainer", "-n", "nlp", "-o", "jsonpath={.spec.template.spec.containers[0].envFrom[0].secretRef.name}"], None);
+    assert_eq!(still, "s3-datasets");
 }
