@@ -48,6 +48,7 @@ async fn main() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     wait_until("readiness", async || http.get(format!("{url}/readyz")).send().await.is_ok_and(|r| r.status().is_success())).await;
 

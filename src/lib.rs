@@ -1,14 +1,16 @@
 //! Keyhold: a Kubernetes-native credentials manager.
 //!
 //! The crate is compiled twice by cargo-leptos: with `ssr` into the server binary and with `hydrate`
-//! into the WASM bundle. `app` and `domain` are shared by both; `server`, `embedded` and
-//! `private_files` exist only on the server.
+//! into the WASM bundle. `app` and `domain` are shared by both; `server`, `embedded`, `cli` and
+//! `private_files` exist only in the binary.
 
 #![recursion_limit = "256"]
 
 pub mod app;
 pub mod domain;
 
+#[cfg(feature = "ssr")]
+pub mod cli;
 #[cfg(feature = "ssr")]
 pub mod embedded;
 #[cfg(feature = "ssr")]

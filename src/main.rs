@@ -22,8 +22,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init();
     keyhold::private_files::restrict_new_files();
+    // A client command's output is its own: no log lines among it.
+    if let Some(Command::Client(command)) = cli.command {
+        return keyhold::cli::main(command).await;
+    }
+    telemetry::init();
     let result = match cli.command {
         None => server::serve(cli.serve).await,
         Some(Command::Serve(args)) => server::serve(args).await,
@@ -33,6 +37,7 @@ async fn main() -> ExitCode {
             print!("{}", server::credentials::resource::crd_yaml());
             Ok(())
         }
+        Some(Command::Client(_)) => unreachable!("run above"),
         Some(Command::Roles { department }) => {
             use server::credentials::roles;
             let shown = match department {

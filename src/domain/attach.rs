@@ -23,6 +23,16 @@ pub enum Use {
 }
 
 impl Use {
+    /// The short name a command line writes (`--as`, `--snippet`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Use::Pulls => "pull",
+            Use::Env => "env",
+            Use::EnvFrom => "envFrom",
+            Use::Volume { .. } => "volume",
+        }
+    }
+
     pub fn label(&self) -> &'static str {
         match self {
             Use::Pulls => "Pulling images (imagePullSecrets)",

@@ -119,6 +119,22 @@ impl Scope {
     }
 }
 
+/// A scope as a command line or a query string names it: `cluster`, `department/NAME` or
+/// `project/NAME`.
+impl std::str::FromStr for Scope {
+    type Err = FieldError;
+
+    fn from_str(text: &str) -> Result<Scope, FieldError> {
+        let named = |level, department: Option<&str>, project: Option<&str>| Scope { level, department: department.map(str::to_string), project: project.map(str::to_string) };
+        match text.split_once('/') {
+            None if text == "cluster" => Ok(named(ScopeLevel::Cluster, None, None)),
+            Some(("department", name)) if is_label_value(name) && !name.is_empty() => Ok(named(ScopeLevel::Department, Some(name), None)),
+            Some(("project", name)) if is_object_name(name) => Ok(named(ScopeLevel::Project, None, Some(name))),
+            _ => Err(FieldError::new("scope", "Name a scope as cluster, department/NAME or project/NAME")),
+        }
+    }
+}
+
 /// The label that offers a Secret as an existing secret of one type (see `CredentialType::resource_label`).
 pub const RESOURCE_LABEL: &str = "keyhold.dev/resource";
 /// With `"true"`, offers a Secret of the system namespace to Cluster-scope credentials.
@@ -280,6 +296,18 @@ pub fn object_name_from(display_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scopes_are_named_the_way_a_command_line_writes_them() {
+        let project: Scope = "project/vision".parse().unwrap();
+        assert_eq!((project.level, project.project.as_deref()), (ScopeLevel::Project, Some("vision")));
+        let department: Scope = "department/research".parse().unwrap();
+        assert_eq!((department.level, department.department.as_deref()), (ScopeLevel::Department, Some("research")));
+        assert_eq!("cluster".parse::<Scope>().unwrap().level, ScopeLevel::Cluster);
+        for wrong in ["", "account", "project/", "project/Vision", "department/a b", "cluster/x", "personal"] {
+            assert_eq!(wrong.parse::<Scope>().unwrap_err().field, "scope", "{wrong}");
+        }
+    }
 
     #[test]
     fn display_names_are_checked() {

@@ -83,3 +83,9 @@ impl FromServerFnError for AppError {
         }
     }
 }
+
+impl From<super::credential::FieldError> for AppError {
+    fn from(e: super::credential::FieldError) -> Self {
+        AppError::Invalid { field: e.field, message: e.message }
+    }
+}

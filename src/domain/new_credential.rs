@@ -54,6 +54,38 @@ impl SecretValues {
         }
     }
 
+    /// The fields a type's values have, as the API names them, and whether each is a secret; a
+    /// generic secret's fields are its own keys.
+    pub fn fields(credential_type: CredentialType) -> &'static [(&'static str, bool)] {
+        match credential_type {
+            CredentialType::DockerRegistry => &[("registry", false), ("username", false), ("password", true)],
+            CredentialType::AccessKey => &[("accessKeyId", false), ("secretAccessKey", true)],
+            CredentialType::Password => &[("username", false), ("password", true)],
+            CredentialType::Generic => &[],
+            CredentialType::Tls => &[("certificate", false), ("privateKey", true)],
+            CredentialType::NgcApiKey => &[("apiKey", true)],
+        }
+    }
+
+    /// A type's values from named fields (`fields`), as a command line gathers them; a field the
+    /// type does not have is refused by its position, since its name may be a mistyped value.
+    pub fn from_fields(credential_type: CredentialType, pairs: Vec<(String, String)>) -> Result<SecretValues, FieldError> {
+        use serde_json::{Map, Value, json};
+        let known = Self::fields(credential_type);
+        let mut object = Map::from_iter([("type".to_string(), json!(credential_type))]);
+        if credential_type == CredentialType::Generic {
+            object.insert("entries".into(), json!(pairs));
+        } else {
+            if let Some(i) = pairs.iter().position(|(name, _)| !known.iter().any(|(k, _)| k == name)) {
+                let names: Vec<&str> = known.iter().map(|(k, _)| *k).collect();
+                return Err(FieldError::new(format!("values[{i}]"), format!("not a field of this type, which takes {}", names.join(", "))));
+            }
+            object.extend(known.iter().map(|(k, _)| (k.to_string(), json!(""))));
+            object.extend(pairs.into_iter().map(|(k, v)| (k, Value::String(v))));
+        }
+        serde_json::from_value(Value::Object(object)).map_err(|_| FieldError::new("values", "These values do not make a credential of this type"))
+    }
+
     /// Every rule the values break, each naming its form field.
     pub fn problems(&self) -> Vec<FieldError> {
         let required = |field: &str, value: &str, what: &str| (value.is_empty()).then(|| FieldError::new(field, format!("Enter {what}")));
@@ -189,6 +221,7 @@ impl NewCredential {
 /// labelled for this type and scope (DESIGN.md §1, Labels). Keyhold never deletes that Secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct ExistingSecretCredential {
     pub display_name: String,
     /// Optional.
@@ -214,6 +247,7 @@ impl ExistingSecretCredential {
 /// The existing secrets a scope offers for one type, and what makes a Secret appear among them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct ExistingSecrets {
     pub names: Vec<String>,
     /// Where such a Secret must be.
@@ -292,6 +326,24 @@ fn scope_problems(scope: &Scope) -> Vec<FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_made_from_named_fields() {
+        for credential_type in CredentialType::ALL {
+            let pairs: Vec<(String, String)> = match credential_type {
+                CredentialType::Generic => vec![("TOKEN".into(), "t".into())],
+                _ => SecretValues::fields(credential_type).iter().map(|(name, _)| (name.to_string(), format!("v-{name}"))).collect(),
+            };
+            let values = SecretValues::from_fields(credential_type, pairs).unwrap();
+            assert_eq!(values.credential_type(), credential_type);
+            assert!(SecretValues::fields(credential_type).iter().all(|(_, secret)| !secret) || !values.data().is_empty());
+        }
+        let password = SecretValues::from_fields(CredentialType::Password, vec![("password".into(), "p".into())]).unwrap();
+        assert_eq!(password, SecretValues::Password { username: String::new(), password: "p".into() });
+        let wrong = SecretValues::from_fields(CredentialType::AccessKey, vec![("accessKeyId".into(), "a".into()), ("hunter2".into(), "x".into())]).unwrap_err();
+        assert_eq!(wrong.field, "values[1]");
+        assert!(!wrong.message.contains("hunter2"), "{}", wrong.message);
+    }
     use crate::domain::credential::ScopeLevel;
 
     fn project_scope() -> Scope {

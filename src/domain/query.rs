@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use super::credential::{CredentialType, Phase, ScopeLevel};
+use super::credential::{CredentialType, Phase, Scope, ScopeLevel};
 
 /// One credential as the table shows it. Key names, never values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -380,6 +380,17 @@ impl CredentialRow {
         format!("{}/{} (Secret {})", self.namespace, self.name, self.secret_name)
     }
 
+    /// Whether the credential has this scope (a command line's `--scope project/vision`): the
+    /// project is the credential's namespace, the department the last step of its scope path.
+    pub fn has_scope(&self, scope: &Scope) -> bool {
+        self.scope_level == scope.level
+            && match scope.level {
+                ScopeLevel::Project => scope.project.as_deref() == Some(self.namespace.as_str()),
+                ScopeLevel::Department => scope.department.as_deref().is_some_and(|d| self.scope_path.rsplit(" › ").next() == Some(d)),
+                _ => true,
+            }
+    }
+
     /// The text a column shows, for filtering.
     pub(crate) fn text(&self, column: Column) -> Cow<'_, str> {
         match column {
@@ -501,6 +512,18 @@ impl CredentialRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_row_has_the_scope_a_command_line_names() {
+        let project = CredentialRow::example("Hub", CredentialType::DockerRegistry, &[]);
+        let scope = |text: &str| text.parse::<Scope>().unwrap();
+        assert!(project.has_scope(&scope("project/vision")));
+        assert!(!project.has_scope(&scope("project/nlp")) && !project.has_scope(&scope("department/research")));
+        let department = CredentialRow { scope_level: ScopeLevel::Department, namespace: "keyhold-system".into(), scope_path: "local › research".into(), ..project.clone() };
+        assert!(department.has_scope(&scope("department/research")) && !department.has_scope(&scope("department/search")));
+        let cluster = CredentialRow { scope_level: ScopeLevel::Cluster, scope_path: "local".into(), ..department };
+        assert!(cluster.has_scope(&scope("cluster")) && !cluster.has_scope(&scope("department/research")));
+    }
 
     fn row(name: &str, kind: CredentialType, phase: Phase, creator: &str, keys: &[&str]) -> CredentialRow {
         CredentialRow { description: format!("{name} for training"), phase, created_by: creator.into(), ..CredentialRow::example(name, kind, keys) }

@@ -21,6 +21,8 @@ pub enum Place {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snippet {
     pub title: &'static str,
+    /// A short name for the snippet: its use's (`Use::name`), `pachyderm` or `podDefault`.
+    pub name: &'static str,
     pub text: String,
     pub place: Place,
 }
@@ -48,13 +50,13 @@ pub fn snippets(row: &CredentialRow) -> Vec<Snippet> {
     let mut list: Vec<Snippet> = uses
         .iter()
         .map(|u| match u {
-            Use::Pulls => Snippet { title: u.label(), text: pulls.clone(), place: Place::PodSpec },
-            Use::Env => Snippet { title: u.label(), text: env.clone(), place: Place::Container },
-            Use::EnvFrom => Snippet { title: u.label(), text: env_from.clone(), place: Place::Container },
-            Use::Volume { .. } => Snippet { title: u.label(), text: format!("{volume}containers:\n  - name: main\n{}", indent(&mounts, 4)), place: Place::PodSpec },
+            Use::Pulls => Snippet { title: u.label(), name: u.name(), text: pulls.clone(), place: Place::PodSpec },
+            Use::Env => Snippet { title: u.label(), name: u.name(), text: env.clone(), place: Place::Container },
+            Use::EnvFrom => Snippet { title: u.label(), name: u.name(), text: env_from.clone(), place: Place::Container },
+            Use::Volume { .. } => Snippet { title: u.label(), name: u.name(), text: format!("{volume}containers:\n  - name: main\n{}", indent(&mounts, 4)), place: Place::PodSpec },
         })
         .collect();
-    let mut add = |title, text: String, place| list.push(Snippet { title, text, place });
+    let mut add = |title, name, text: String, place| list.push(Snippet { title, name, text, place });
 
     let mut pachyderm = Vec::new();
     if using(&Use::Pulls) {
@@ -65,7 +67,7 @@ pub fn snippets(row: &CredentialRow) -> Vec<Snippet> {
         pachyderm.push(format!("  \"secrets\": [\n{}\n  ]", secrets.join(",\n")));
     }
     if !pachyderm.is_empty() {
-        add("Pachyderm pipeline (transform)", format!("\"transform\": {{\n{}\n}}\n", pachyderm.join(",\n")), Place::Pachyderm);
+        add("Pachyderm pipeline (transform)", "pachyderm", format!("\"transform\": {{\n{}\n}}\n", pachyderm.join(",\n")), Place::Pachyderm);
     }
 
     // A PodDefault injects pod-spec fields at its top level.
@@ -84,6 +86,7 @@ pub fn snippets(row: &CredentialRow) -> Vec<Snippet> {
     }
     add(
         "Kubeflow PodDefault",
+        "podDefault",
         format!(
             "apiVersion: kubeflow.org/v1alpha1\nkind: PodDefault\nmetadata:\n  name: {secret}\n  namespace: {namespace}\nspec:\n  selector:\n    matchLabels:\n      {secret}: \"true\"\n  desc: {desc}\n{}",
             indent(&injected, 2),

@@ -34,6 +34,9 @@ pub enum Command {
     },
     /// Manage local accounts (kept in the cluster, in the system namespace).
     User(UserArgs),
+    /// The client commands, which talk to a running Keyhold.
+    #[command(flatten)]
+    Client(crate::cli::args::ClientCommand),
 }
 
 #[derive(Debug, Clone, Args)]

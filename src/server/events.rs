@@ -24,6 +24,12 @@ pub async fn credential_changes(State(state): State<AppState>, signed_in: Option
     if signed_in.is_none() {
         return (StatusCode::UNAUTHORIZED, "Sign in first.").into_response();
     }
+    stream(&state)
+}
+
+/// The stream itself, for the browser's door above and the REST API's (`keyhold credential list
+/// --watch`), each of which has checked its caller.
+pub fn stream(state: &AppState) -> Response {
     let stream = changes(state.credentials.changes()).take_until(state.stopping.clone().wait());
     Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
 }

@@ -40,7 +40,7 @@ pub enum ProjectSecretsError {
 impl From<ProjectSecretsError> for AppError {
     fn from(e: ProjectSecretsError) -> Self {
         match e {
-            ProjectSecretsError::Invalid(f) | ProjectSecretsError::Conflict(f) => AppError::Invalid { field: f.field, message: f.message },
+            ProjectSecretsError::Invalid(f) | ProjectSecretsError::Conflict(f) => f.into(),
             e @ ProjectSecretsError::Forbidden { .. } => AppError::Forbidden(e.to_string()),
             ProjectSecretsError::NotFound(message) => AppError::NotFound(message),
             ProjectSecretsError::Kube(e) => crate::server::kube_errors::app_error(e),

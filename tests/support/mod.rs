@@ -76,6 +76,7 @@ impl Server {
                 sink.lock().unwrap().extend_from_slice(&chunk[..n]);
             }
         });
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let mut server = Server { child, url, http, log: log.clone() };
         let ready = eventually(Duration::from_secs(60), || async {

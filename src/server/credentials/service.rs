@@ -92,12 +92,9 @@ pub enum ServiceError {
 impl From<ServiceError> for AppError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::Invalid(mut fields) if !fields.is_empty() => {
-                let first = fields.swap_remove(0);
-                AppError::Invalid { field: first.field, message: first.message }
-            }
+            ServiceError::Invalid(mut fields) if !fields.is_empty() => fields.swap_remove(0).into(),
             ServiceError::Invalid(_) => AppError::Invalid { field: String::new(), message: "invalid request".into() },
-            ServiceError::Conflict(field) => AppError::Invalid { field: field.field, message: field.message },
+            ServiceError::Conflict(field) => field.into(),
             e @ (ServiceError::Forbidden { .. } | ServiceError::WorkloadForbidden(_) | ServiceError::NotebooksForbidden) => AppError::Forbidden(e.to_string()),
             e @ ServiceError::NotFound(_) => AppError::NotFound(e.to_string()),
             e @ (ServiceError::InUse(_) | ServiceError::NotManaged) => AppError::Conflict(e.to_string()),

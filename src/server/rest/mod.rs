@@ -21,7 +21,8 @@ use crate::domain::AppError;
 use crate::domain::attach::{Attached, Attachment, ReplaceWith, Replacement, Workload};
 use crate::domain::notebooks::Offered;
 use crate::domain::identity::Identity;
-use crate::domain::new_credential::{NewCredential, NewPersonalCredential, PersonalProjects, Rename, SecretValues};
+use crate::domain::credential::{CredentialType, FieldError, Scope};
+use crate::domain::new_credential::{ExistingSecretCredential, ExistingSecrets, NewCredential, NewPersonalCredential, PersonalProjects, Rename, SecretValues};
 use crate::domain::query::{CredentialRow, ListQuery, Listing};
 use crate::server::{AppState, downloads};
 use crate::server::auth::SignInError;
@@ -142,6 +143,13 @@ fn operations() -> Vec<Operation> {
         op(Method::GET, "/credentials", "A page of the credentials the caller may list", get(list_credentials)).query(VIEW_PARAMETERS).query(PAGE_PARAMETERS).answers::<Listing>(200),
         op(Method::GET, "/credentials.csv", "Every credential of the view (not a page) as CSV, streamed; formulas neutralised", get(credentials_csv)).query(VIEW_PARAMETERS).query(CSV_PARAMETERS).answers_text(200, "text/csv"),
         op(Method::POST, "/credentials", "Create a credential with a new secret", post(create_credential)).takes::<NewCredential>().answers::<CredentialRow>(201),
+        op(Method::POST, "/credentials:existing", "Create a credential for a Secret an administrator offered (see /existing-secrets)", post(create_from_existing))
+            .takes::<ExistingSecretCredential>()
+            .answers::<CredentialRow>(201),
+        op(Method::GET, "/existing-secrets", "The existing Secrets offered for a type and scope, and the labels that offer one", get(existing_secrets))
+            .query(&[("type", "a type's resource label: docker-registry, access-key, password, generic, tls, ngc-api-key"), ("scope", "cluster, department/NAME or project/NAME")])
+            .answers::<ExistingSecrets>(200),
+        op(Method::GET, "/events/credentials", "Server-sent events: `changed` whenever a credential the caller may see may have changed (re-read the list)", get(credential_changes)).answers_text(200, "text/event-stream"),
         op(Method::GET, "/credentials/{namespace}/{name}", "One credential: key names and status per namespace, never a value", get(get_credential)).answers::<CredentialRow>(200),
         op(Method::PATCH, "/credentials/{namespace}/{name}", "Rename: display name and description", patch(rename_credential)).takes::<Rename>().answers::<CredentialRow>(200),
         op(Method::DELETE, "/credentials/{namespace}/{name}", "Delete (409 naming the workloads while any uses it)", delete(delete_credential)),
@@ -254,6 +262,36 @@ async fn get_credential(State(state): State<AppState>, Extension(who): Caller, N
 async fn create_credential(State(state): State<AppState>, Extension(who): Caller, body: Result<Json<NewCredential>, JsonRejection>) -> Result<(StatusCode, Json<CredentialRow>), ApiError> {
     let Json(request) = body?;
     Ok((StatusCode::CREATED, Json(state.credentials.create(&who, &request).await?)))
+}
+
+async fn create_from_existing(
+    State(state): State<AppState>,
+    Extension(who): Caller,
+    body: Result<Json<ExistingSecretCredential>, JsonRejection>,
+) -> Result<(StatusCode, Json<CredentialRow>), ApiError> {
+    let Json(request) = body?;
+    Ok((StatusCode::CREATED, Json(state.credentials.create_from_existing(&who, &request).await?)))
+}
+
+/// Both parameters are checked by the service's rules, so a missing one is a 422 naming it.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct Offering {
+    #[serde(rename = "type")]
+    resource: String,
+    scope: String,
+}
+
+/// `GET /existing-secrets?type=…&scope=…`: what the wizard's "existing secret" picker offers.
+async fn existing_secrets(State(state): State<AppState>, Extension(who): Caller, Query(Offering { resource, scope }): Query<Offering>) -> Result<Json<ExistingSecrets>, ApiError> {
+    let credential_type = CredentialType::from_resource_label(&resource).ok_or_else(|| AppError::from(FieldError::new("type", "Name a type: docker-registry, access-key, password, generic, tls or ngc-api-key")))?;
+    let scope: Scope = scope.parse().map_err(AppError::from)?;
+    Ok(Json(state.credentials.existing_secrets(&who, &scope, credential_type).await?))
+}
+
+/// `GET /events/credentials`: the browser's live-update stream, for a bearer token.
+async fn credential_changes(State(state): State<AppState>) -> Response {
+    crate::server::events::stream(&state)
 }
 
 async fn rename_credential(

@@ -1,0 +1,45 @@
+//! `keyhold secret offer|withdraw`: an administrator labels an existing Secret so the wizards
+//! offer it (DESIGN.md §1, Labels). This changes a Secret, not a credential, so it goes to
+//! Kubernetes with the person's own kubeconfig (KUBECONFIG, ~/.kube/config or in-cluster), as
+//! kubectl would, and Kubernetes' RBAC decides.
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::{Value, json};
+
+use crate::domain::credential::{CLUSTER_WIDE_LABEL, RESOURCE_LABEL};
+use crate::domain::project::DEPARTMENT_LABEL;
+
+use super::CliError;
+use super::args::SecretCommand;
+use super::credentials::credential_type;
+
+pub async fn run(command: SecretCommand) -> Result<(), CliError> {
+    let (name, namespace, labels) = match &command {
+        SecretCommand::Offer { name, namespace, credential_type: t, cluster_wide, department } => {
+            let resource = credential_type(t)?.resource_label();
+            let scope_label = match (cluster_wide, department) {
+                (true, _) => json!({ CLUSTER_WIDE_LABEL: "true", DEPARTMENT_LABEL: null }),
+                (false, Some(department)) => json!({ CLUSTER_WIDE_LABEL: null, DEPARTMENT_LABEL: department }),
+                (false, None) => json!({ CLUSTER_WIDE_LABEL: null, DEPARTMENT_LABEL: null }),
+            };
+            let mut labels = scope_label;
+            labels[RESOURCE_LABEL] = json!(resource);
+            (name, namespace, labels)
+        }
+        SecretCommand::Withdraw { name, namespace } => (name, namespace, json!({ RESOURCE_LABEL: null, CLUSTER_WIDE_LABEL: null, DEPARTMENT_LABEL: null })),
+    };
+    let client = kube::Client::try_default().await.map_err(|e| CliError::Local(format!("cannot use your kubeconfig: {e}")))?;
+    let secrets: Api<Secret> = Api::namespaced(client, namespace);
+    let patch = json!({ "metadata": { "labels": labels } });
+    secrets.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(|e| {
+        let e = crate::server::kube_errors::app_error(e);
+        CliError::Server { status: e.status(), message: e.message(), field: e.field().map(str::to_string) }
+    })?;
+    let verb = match labels[RESOURCE_LABEL] {
+        Value::Null => "Withdrew",
+        _ => "Offered",
+    };
+    println!("{verb} Secret {namespace}/{name}");
+    Ok(())
+}
