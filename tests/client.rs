@@ -86,6 +86,10 @@ async fn demo(dir: &Path) -> (Server, PathBuf, Person, Person) {
     let server = Server::embedded(dir, &[]).await;
     let kubeconfig = dir.join("kubeconfig");
     let bob = Person::new(dir, "bob", &server, None);
+    // A configuration file others may read is replaced by a private one at login.
+    std::fs::create_dir_all(bob.config.join("keyhold")).unwrap();
+    std::fs::write(bob.config.join("keyhold/config"), "{}").unwrap();
+    std::fs::set_permissions(bob.config.join("keyhold/config"), std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let login = bob.ok(&["login", "--server", &format!("{}/", server.url), "--token-stdin"], &api_token("bob", &kubeconfig));
     assert!(login.contains("as bob"), "{login}");
     let carol = Person::new(dir, "carol", &server, Some(api_token("carol", &kubeconfig)));
@@ -116,6 +120,8 @@ async fn bob_manages_credentials_from_the_command_line_and_carol_only_lists() {
     let names = bob.ok(&["credential", "list", "--type", "docker-registry", "--scope", "project/vision", "-o", "name"], "");
     assert_eq!(lines(&names), ["vision/cli-registry", "vision/docker-hub-vision"]);
     assert_eq!(bob.ok(&["credential", "list", "-q", "CLI", "--status", "ready", "-o", "name"], "").trim(), "vision/cli-registry");
+    assert_eq!(bob.ok(&["credential", "list", "--status", "issues", "-o", "name"], ""), "");
+    assert_eq!(bob.ok(&["credential", "list", "--scope", "department/research", "-o", "name"], "").trim(), "keyhold-system/hugging-face-research");
     let json: Vec<CredentialRow> = serde_json::from_str(&bob.ok(&["credential", "list", "--sort", "credential", "--desc", "-o", "json"], "")).unwrap();
     let sorted: Vec<&str> = json.iter().map(|r| r.display_name.as_str()).collect();
     assert!(sorted.len() > 2 && sorted.windows(2).all(|w| w[0].to_lowercase() >= w[1].to_lowercase()), "{sorted:?}");
@@ -170,6 +176,7 @@ async fn bob_manages_credentials_from_the_command_line_and_carol_only_lists() {
     let offered = bob.ok(&["credential", "offer-to-notebooks", "Notebook token"], "");
     assert!(offered.lines().any(|l| l.starts_with("vision") && l.ends_with("offered")), "{offered}");
     let notebook_secret = bob.get("Notebook token").secret_name;
+    assert_eq!(bob.ok(&["credential", "get", "Notebook token", "--snippet", "envFrom"], ""), format!("envFrom:\n  - secretRef:\n      name: {notebook_secret}\n"));
     kubectl(&kubeconfig, &["get", "poddefault", &format!("keyhold-{notebook_secret}"), "-n", "vision"], None);
 
     // carol lists; every change is refused by the server, in one line.
@@ -222,6 +229,14 @@ async fn a_kubectl_secret_file_and_an_offered_secret_make_credentials() {
     assert_eq!((run.code, run.stdout.trim()), (0, "Offered Secret vision/team-registry"), "{}", run.stderr);
     assert!(eventually(Duration::from_secs(10), || offered()).await, "the wizard does not offer the Secret");
     bob.ok(&["credential", "create", "docker-registry", "Team registry", "--scope", "project/vision", "--existing-secret", "team-registry", "--wait"], "");
+    // Cluster-wide: a Secret of the system namespace, offered to alice's Cluster-scope wizard.
+    kubectl(&kubeconfig, &["create", "secret", "generic", "shared-token", "-n", "keyhold-system", "--from-literal=TOKEN=s"], None);
+    let mut wide = bob.command(&["secret", "offer", "shared-token", "-n", "keyhold-system", "--type", "generic", "--cluster-wide"]);
+    wide.env("KUBECONFIG", &kubeconfig);
+    assert_eq!(bob.run_with(wide, "").code, 0);
+    let alice = api_token("alice", &kubeconfig);
+    let (status, text) = server.api(Method::GET, "/existing-secrets?type=generic&scope=cluster", Some(&alice), None).await;
+    assert!(status == StatusCode::OK && text.contains("\"shared-token\""), "{status} {text}");
     assert_eq!(bob.get("Team registry").secret_name, "team-registry");
     let mut withdraw = bob.command(&["secret", "withdraw", "team-registry", "-n", "vision"]);
     withdraw.env("KUBECONFIG", &kubeconfig);
@@ -277,6 +292,12 @@ async fn values_piped_through_every_command_appear_in_no_output_log_or_error() {
         args
     };
     let run = |who: &Person, args: Vec<String>, stdin: &str| who.run(&args.iter().map(String::as_str).collect::<Vec<_>>(), stdin).code;
+    // A refusal: one line, exit code 1 (refused by the server or a file) or 2 (the command line).
+    let refused = |who: &Person, args: Vec<String>, stdin: &str, code: i32| {
+        let run = who.run(&args.iter().map(String::as_str).collect::<Vec<_>>(), stdin);
+        let errors: Vec<&str> = run.stderr.lines().filter(|l| !l.starts_with("warning: ")).collect();
+        assert!(run.code == code && errors.len() == 1 && errors[0].starts_with("error: "), "{args:?}: {} {}", run.code, run.stderr);
+    };
 
     // Values that land.
     assert_eq!(run(&bob, with(create("generic", "C1"), &["--from-literal", &format!("TOKEN={}", canary(1))]), ""), 0);
@@ -297,32 +318,38 @@ async fn values_piped_through_every_command_appear_in_no_output_log_or_error() {
     assert_eq!(secret_value(&kubeconfig, "vision", "keyhold-project-secrets", "K9"), canary(9).as_bytes());
 
     // Values that are refused, by the command line or by the server.
-    assert_ne!(run(&bob, with(create("access-key", "C11"), &["--from-literal", &canary(11)]), ""), 0);
-    assert_ne!(run(&bob, with(create("access-key", "C12"), &["--from-literal", &format!("{}=x", canary(12))]), ""), 0);
-    assert_ne!(run(&bob, with(create("generic", "C13"), &["--from-literal", &format!("bad key {}=v", canary(13))]), ""), 0);
-    assert_ne!(run(&bob, with(create("generic", "C14"), &["--from-secret-file", "-"]), &format!("{{\"kind\": \"{}\", \"data\": {{}}}}", canary(14))), 0);
-    assert_ne!(run(&carol, with(create("generic", "C15"), &["--from-literal", &format!("K={}", canary(15))]), ""), 0);
-    assert_ne!(run(&bob, ["project-secret", "import", "-", "-p", "vision"].map(str::to_string).to_vec(), &format!("{}\n", canary(16))), 0);
-    assert_ne!(run(&bob, with(create("ngc-api-key", "C17"), &["--password-stdin"]), &format!("has spaces {}", canary(17))), 0);
+    refused(&bob, with(create("access-key", "C11"), &["--from-literal", &canary(11)]), "", 2);
+    refused(&bob, with(create("access-key", "C12"), &["--from-literal", &format!("{}=x", canary(12))]), "", 2);
+    refused(&bob, with(create("generic", "C13"), &["--from-literal", &format!("bad key {}=v", canary(13))]), "", 1);
+    refused(&bob, with(create("generic", "C14"), &["--from-secret-file", "-"]), &format!("{{\"kind\": \"{}\", \"data\": {{}}}}", canary(14)), 1);
+    refused(&carol, with(create("generic", "C15"), &["--from-literal", &format!("K={}", canary(15))]), "", 1);
+    refused(&bob, ["project-secret", "import", "-", "-p", "vision"].map(str::to_string).to_vec(), &format!("{}\n", canary(16)), 1);
+    refused(&bob, with(create("ngc-api-key", "C17"), &["--password-stdin"]), &format!("has spaces {}", canary(17)), 1);
+    // A value given where a path belongs.
+    refused(&bob, with(create("password", "C18"), &["--from-literal", "username=u", "--from-file", &format!("password={}", canary(18))]), "", 1);
 
     // And what reads credentials back.
     for who in [&bob, &carol] {
         for format in ["json", "yaml", "wide", "csv"] {
-            run(who, ["credential", "list", "-o", format].map(str::to_string).to_vec(), "");
+            assert_eq!(run(who, ["credential", "list", "-o", format].map(str::to_string).to_vec(), ""), 0);
         }
         for name in ["C1", "C2", "C3", "C4", "C5"] {
-            run(who, ["credential", "get", name, "-o", "json"].map(str::to_string).to_vec(), "");
-            run(who, ["credential", "get", name].map(str::to_string).to_vec(), "");
+            assert_eq!(run(who, ["credential", "get", name, "-o", "json"].map(str::to_string).to_vec(), ""), 0);
+            assert_eq!(run(who, ["credential", "get", name].map(str::to_string).to_vec(), ""), 0);
         }
     }
-    run(&bob, ["my-credential", "get", "C7", "-o", "yaml"].map(str::to_string).to_vec(), "");
-    run(&bob, ["project-secret", "list", "-p", "vision", "-o", "json"].map(str::to_string).to_vec(), "");
+    assert_eq!(run(&bob, ["my-credential", "get", "C7", "-o", "yaml"].map(str::to_string).to_vec(), ""), 0);
+    assert_eq!(run(&bob, ["project-secret", "list", "-p", "vision", "-o", "json"].map(str::to_string).to_vec(), ""), 0);
 
     let seen = format!("{}{}{}", bob.transcript.lock().unwrap(), carol.transcript.lock().unwrap(), server.log());
-    assert!(seen.contains("C4") && seen.contains("error: "), "the transcript is not what the commands printed");
-    for n in 1..=17 {
+    assert!(["C1", "C5", "C7", "K9", "error: "].iter().all(|s| seen.contains(s)), "the transcript is not what the commands printed");
+    for n in 1..=18 {
         assert!(!seen.contains(&canary(n)), "canary {n} was printed:\n{seen}");
     }
+    // Nor the tokens the commands were given, in the environment or kept by `login`.
+    let kept: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(bob.config.join("keyhold/config")).unwrap()).unwrap();
+    let bobs = kept["tokens"].as_object().unwrap().values().next().unwrap().as_str().unwrap();
+    assert!(!seen.contains(bobs) && !seen.contains(carol.token.as_deref().unwrap()));
 }
 
 #[tokio::test]
@@ -362,7 +389,10 @@ async fn watch_reprints_on_change_and_errors_are_one_line() {
     assert!(nobody.refused(&["credential", "list"], "").contains("not logged in"));
     let usage = carol.run(&["credential", "create", "passport", "X", "--scope", "project/vision"], "");
     assert_eq!((usage.code, usage.stderr.lines().count()), (2, 1), "{}", usage.stderr);
-    let scope = carol.refused(&["credential", "create", "generic", "X", "--scope", "galaxy", "--from-literal", "A=b"], "");
-    assert!(scope.starts_with("error: scope: "), "{scope}");
+    let scope = carol.run(&["credential", "create", "generic", "X", "--scope", "galaxy", "--from-literal", "A=b"], "");
+    assert!(scope.code == 2 && scope.stderr.starts_with("error: --scope: "), "{}", scope.stderr);
+    // Plain HTTP is for loopback only: a token never crosses the network unencrypted.
+    let remote = carol.run(&["whoami", "--server", "http://keyhold.example.com"], "");
+    assert!(remote.code == 2 && remote.stderr.contains("https://"), "{}", remote.stderr);
     assert!(carol.ok(&["completion", "bash"], "").contains("my-credential"));
 }

@@ -43,7 +43,8 @@ pub struct Connection {
 pub struct Login {
     #[command(flatten)]
     pub connection: Connection,
-    /// Read the token from standard input (what `keyhold user token` prints).
+    /// Read the token from standard input (what `keyhold user token` prints); without it, a
+    /// prompt that does not echo asks for it.
     #[arg(long)]
     pub token_stdin: bool,
 }
@@ -109,7 +110,7 @@ pub struct List {
     pub scopes: Vec<String>,
     /// Only these statuses (repeat).
     #[arg(long = "status", value_enum)]
-    pub statuses: Vec<Status>,
+    pub statuses: Vec<crate::domain::credential::Phase>,
     /// Sort by a column: credential, type, status, scope, created, created_by, description, …
     #[arg(long)]
     pub sort: Option<String>,
@@ -121,15 +122,6 @@ pub struct List {
     /// Print again whenever a credential changes, until interrupted.
     #[arg(short = 'w', long)]
     pub watch: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Status {
-    Ready,
-    Issues,
-    Creating,
-    Deleting,
-    Unknown,
 }
 
 #[derive(Debug, Args)]

@@ -29,16 +29,19 @@ impl Api {
     pub fn connect(connection: &Connection) -> Result<Api, CliError> {
         let config = Config::load()?;
         let server = config.server(connection.server.as_deref())?;
+        base_url(&server)?;
         let token = config.token(&server)?;
         Api::new(&server, token)
     }
 
     pub fn new(server: &str, token: String) -> Result<Api, CliError> {
-        let base = Url::parse(server).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host()).ok_or_else(|| CliError::Local("server: not a URL such as https://keyhold.example.com".into()))?;
+        let base = base_url(server)?;
         // kube's TLS already runs on ring; the client uses the same provider.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
+            // The API never redirects: a redirect would be someone else's.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("keyhold/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| CliError::Local(format!("cannot set up HTTPS: {e}")))?;
@@ -85,6 +88,18 @@ impl Api {
     pub async fn with_body<T: DeserializeOwned>(&self, method: Method, segments: &[&str], body: &impl Serialize) -> Result<T, CliError> {
         self.json(self.request(method, segments).json(body)).await
     }
+}
+
+/// The server's URL: https, or http to this machine only (a token must not cross the network
+/// unencrypted).
+fn base_url(server: &str) -> Result<Url, CliError> {
+    let base = Url::parse(server).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host()).ok_or_else(|| CliError::Usage("server: not a URL such as https://keyhold.example.com".into()))?;
+    let host = base.host_str().unwrap_or_default();
+    let loopback = host == "localhost" || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if base.scheme() == "http" && !loopback {
+        return Err(CliError::Usage("server: plain http:// is only for this machine (loopback); use https://".into()));
+    }
+    Ok(base)
 }
 
 /// The root cause of a transport error ("Connection refused (os error 111)"), without reqwest's

@@ -54,8 +54,11 @@ impl Config {
         named.map(normalise).or_else(|| self.current.clone()).ok_or(CliError::NotLoggedIn)
     }
 
-    /// The token for `server`: KEYHOLD_TOKEN, else the one kept for it.
+    /// The token for `server`: KEYHOLD_TOKEN when `server` is KEYHOLD_SERVER's (a CI token never
+    /// goes to a server named some other way), else the one kept for it.
     pub fn token(&self, server: &str) -> Result<String, CliError> {
-        std::env::var("KEYHOLD_TOKEN").ok().filter(|t| !t.trim().is_empty()).or_else(|| self.tokens.get(server).cloned()).ok_or(CliError::NotLoggedIn)
+        let for_this_server = std::env::var("KEYHOLD_SERVER").is_ok_and(|named| normalise(&named) == server);
+        let from_env = std::env::var("KEYHOLD_TOKEN").ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty() && for_this_server);
+        from_env.or_else(|| self.tokens.get(server).cloned()).ok_or(CliError::NotLoggedIn)
     }
 }

@@ -5,14 +5,14 @@ use std::time::Duration;
 use reqwest::Method;
 
 use crate::domain::attach::{Attached, Attachment, ReplaceWith, Replacement, Use, Workload};
-use crate::domain::credential::{CredentialType, Phase, Scope};
+use crate::domain::credential::{CredentialType, Phase, Scope, is_object_name};
 use crate::domain::new_credential::{ExistingSecretCredential, NewCredential, Rename};
 use crate::domain::notebooks::Offered;
 use crate::domain::query::{CredentialRow, ListQuery, Listing};
 use crate::domain::snippets::snippets;
 
 use super::CliError;
-use super::args::{self, CredentialCommand, Format, Status};
+use super::args::{self, CredentialCommand, Format};
 use super::client::Api;
 use super::output::{self, clean};
 use super::values;
@@ -26,14 +26,14 @@ pub async fn run(api: &Api, command: CredentialCommand) -> Result<(), CliError> 
             let row = resolve(api, &rename.name).await?;
             let request = Rename { display_name: rename.new_name, description: rename.description.unwrap_or(row.description.clone()) };
             let renamed: CredentialRow = api.with_body(Method::PATCH, &path(&row), &request).await?;
-            println!("Renamed {} to {}", clean(&row.display_name), clean(&renamed.display_name));
+            say!("Renamed {} to {}", row.display_name, renamed.display_name);
             Ok(())
         }
         CredentialCommand::Replace(replace) => {
             let row = resolve(api, &replace.name).await?;
             let new = values::gather(&replace.values, row.credential_type)?;
             let _: CredentialRow = api.with_body(Method::PUT, &[path(&row).as_slice(), &["values"]].concat(), &new).await?;
-            println!("Replaced the values of {}", clean(&row.display_name));
+            say!("Replaced the values of {}", row.display_name);
             Ok(())
         }
         CredentialCommand::Delete(delete) => self::delete(api, &delete).await,
@@ -41,7 +41,7 @@ pub async fn run(api: &Api, command: CredentialCommand) -> Result<(), CliError> 
             let row = resolve(api, &named.name).await?;
             let workloads: Vec<Workload> = api.get(&[path(&row).as_slice(), &["workloads"]].concat()).await?;
             let rows: Vec<Vec<String>> = workloads.iter().map(|w| vec![w.label(), w.containers.join(", ")]).collect();
-            print!("{}", output::table(&["WORKLOAD", "CONTAINERS"], &rows));
+            output::print(&output::table(&["WORKLOAD", "CONTAINERS"], &rows));
             Ok(())
         }
         CredentialCommand::Attach(attach) => self::attach(api, attach).await,
@@ -50,7 +50,7 @@ pub async fn run(api: &Api, command: CredentialCommand) -> Result<(), CliError> 
             let offered: Offered = api.json(api.request(Method::POST, &[path(&row).as_slice(), &["notebooks"]].concat())).await?;
             let rows: Vec<Vec<String>> =
                 offered.offers.iter().map(|o| vec![o.namespace.clone(), if o.offered { "offered".into() } else { format!("not offered: {}", o.reason) }]).collect();
-            print!("{}", output::table(&["NAMESPACE", "NOTEBOOKS"], &rows));
+            output::print(&output::table(&["NAMESPACE", "NOTEBOOKS"], &rows));
             Ok(())
         }
     }
@@ -73,22 +73,12 @@ fn query(list: &args::List) -> Result<ListQuery, CliError> {
     for t in &list.types {
         params.push(("type", credential_type(t)?.label().to_string()));
     }
-    params.extend(list.statuses.iter().map(|s| ("status", phase(*s).label().to_string())));
+    params.extend(list.statuses.iter().map(|s| ("status", s.label().to_string())));
     params.extend(list.sort.iter().map(|s| ("sort", s.clone())));
     if list.desc {
         params.push(("order", "desc".into()));
     }
     Ok(ListQuery::from_params(params.iter().map(|(k, v)| (*k, v.as_str()))))
-}
-
-fn phase(status: Status) -> Phase {
-    match status {
-        Status::Ready => Phase::Ready,
-        Status::Issues => Phase::Issues,
-        Status::Creating => Phase::Creating,
-        Status::Deleting => Phase::Deleting,
-        Status::Unknown => Phase::Unknown,
-    }
 }
 
 /// Every row of a view, page after page.
@@ -108,20 +98,21 @@ async fn every_row(api: &Api, query: &ListQuery) -> Result<Vec<CredentialRow>, C
 
 async fn list(api: &Api, list: &args::List) -> Result<(), CliError> {
     let query = query(list)?;
-    let scopes = list.scopes.iter().map(|s| s.parse::<Scope>()).collect::<Result<Vec<_>, _>>()?;
+    let scopes = list.scopes.iter().map(|s| scope(s)).collect::<Result<Vec<_>, _>>()?;
     let print = || async {
         let mut rows = every_row(api, &query).await?;
         rows.retain(|row| scopes.is_empty() || scopes.iter().any(|s| row.has_scope(s)));
         output::credentials(&rows, list.output)
     };
-    let mut shown = print().await?;
-    print!("{shown}");
     if !list.watch {
+        output::print(&print().await?);
         return Ok(());
     }
     // The stream says only "changed"; each change is read again through the list, which applies
-    // the caller's permissions.
+    // the caller's permissions. It is open before the first listing, so no change falls between.
     let mut events = api.send(api.request(Method::GET, &["events", "credentials"])).await?;
+    let mut shown = print().await?;
+    output::print(&shown);
     let mut pending = String::new();
     while let Some(chunk) = events.chunk().await.map_err(|e| CliError::Unreachable { server: api.server.clone(), reason: e.to_string() })? {
         pending.push_str(&String::from_utf8_lossy(&chunk));
@@ -131,7 +122,7 @@ async fn list(api: &Api, list: &args::List) -> Result<(), CliError> {
         if changed {
             let now = print().await?;
             if now != shown {
-                print!("\n{now}");
+                output::print(&format!("\n{now}"));
                 shown = now;
             }
         }
@@ -142,11 +133,23 @@ async fn list(api: &Api, list: &args::List) -> Result<(), CliError> {
 /// The credential a command names: `namespace/name`, else the one whose display name (or
 /// Kubernetes name) it is, among those the caller may see.
 pub async fn resolve(api: &Api, name: &str) -> Result<CredentialRow, CliError> {
-    if let Some((namespace, name)) = name.split_once('/') {
-        return api.get(&["credentials", namespace, name]).await;
+    if let Some((namespace, object)) = name.split_once('/')
+        && is_object_name(namespace)
+        && is_object_name(object)
+    {
+        match api.get(&["credentials", namespace, object]).await {
+            // A display name may hold a slash too.
+            Err(CliError::Server { status: 404, .. }) => {}
+            found => return found,
+        }
     }
     let rows = every_row(api, &ListQuery::from_params([("q", name)])).await?;
     pick(rows, name)
+}
+
+/// A scope as `--scope` names it; a wrong one is a command line that cannot work.
+fn scope(text: &str) -> Result<Scope, CliError> {
+    text.parse::<Scope>().map_err(|e| CliError::Usage(format!("--scope: {}", e.message)))
 }
 
 /// The one row `name` names, by display name or Kubernetes name.
@@ -178,13 +181,13 @@ pub fn show(row: &CredentialRow, get: &args::Get) -> Result<(), CliError> {
         (None, Some(Format::Yaml)) => output::yaml(row)?,
         (None, Some(format)) => output::credentials(std::slice::from_ref(row), format)?,
     };
-    print!("{text}");
+    output::print(&text);
     Ok(())
 }
 
 async fn create(api: &Api, create: &args::Create) -> Result<(), CliError> {
     let credential_type = credential_type(&create.credential_type)?;
-    let scope: Scope = create.scope.parse()?;
+    let scope = scope(&create.scope)?;
     let (display_name, description) = (create.name.clone(), create.description.clone());
     let row: CredentialRow = match &create.existing_secret {
         Some(secret_name) => {
@@ -196,33 +199,48 @@ async fn create(api: &Api, create: &args::Create) -> Result<(), CliError> {
             api.with_body(Method::POST, &["credentials"], &request).await?
         }
     };
-    println!("Created {} ({}/{})", clean(&row.display_name), row.namespace, row.name);
+    say!("Created {} ({}/{})", row.display_name, row.namespace, row.name);
     if create.wait {
         wait_until_ready(api, &row).await?;
     }
     Ok(())
 }
 
-/// Polls until the controller has made every copy, printing each namespace as it is done.
+/// Reads `segments` every half second until `done` says the wait is over (`Some`), for at most
+/// two minutes.
+async fn poll(api: &Api, segments: &[&str], mut done: impl FnMut(Result<CredentialRow, CliError>) -> Option<Result<(), CliError>>) -> Result<(), CliError> {
+    for _ in 0..240 {
+        if let Some(result) = done(api.get(segments).await) {
+            return result;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Err(CliError::Local("still waiting after two minutes; `keyhold credential get` shows where it stands".into()))
+}
+
+/// Waits until the controller has made every copy, printing each namespace as it is done.
 async fn wait_until_ready(api: &Api, row: &CredentialRow) -> Result<(), CliError> {
     let mut reported = std::collections::BTreeSet::new();
-    for _ in 0..240 {
-        let now: CredentialRow = api.get(&path(row)).await?;
+    poll(api, &path(row), |now| {
+        let now = match now {
+            Ok(now) => now,
+            Err(e) => return Some(Err(e)),
+        };
         for target in now.targets.iter().filter(|t| t.phase == Phase::Ready) {
             if reported.insert(target.namespace.clone()) {
-                println!("  {}: ready", target.namespace);
+                say!("  {}: ready", target.namespace);
             }
         }
         match now.phase {
-            Phase::Ready => return Ok(()),
+            Phase::Ready => Some(Ok(())),
             Phase::Issues => {
                 let issues: Vec<String> = now.targets.iter().filter(|t| t.phase != Phase::Ready).map(|t| format!("{}: {}", t.namespace, t.message)).collect();
-                return Err(CliError::Server { status: 200, message: format!("Issues found: {}", issues.join("; ")), field: None });
+                Some(Err(CliError::Server { status: 200, message: format!("Issues found: {}", issues.join("; ")), field: None }))
             }
-            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+            _ => None,
         }
-    }
-    Err(CliError::Local("still not ready after two minutes; `keyhold credential get` shows where it stands".into()))
+    })
+    .await
 }
 
 async fn delete(api: &Api, delete: &args::Delete) -> Result<(), CliError> {
@@ -236,12 +254,12 @@ async fn delete(api: &Api, delete: &args::Delete) -> Result<(), CliError> {
         let replacement: Replacement = api.json(request).await?;
         for change in &replacement.changes {
             match change.reason.is_empty() {
-                true => println!("{} {}:\n{}", if delete.dry_run { "Would change" } else { "Changed" }, change.workload, change.patch),
-                false => println!("Left {}: {}", change.workload, clean(&change.reason)),
+                true => say!("{} {}:\n{}", if delete.dry_run { "Would change" } else { "Changed" }, change.workload, change.patch),
+                false => say!("Left {}: {}", change.workload, change.reason),
             }
         }
         if replacement.unseen > 0 {
-            println!("{} workloads you cannot see still use it", replacement.unseen);
+            say!("{} workloads you cannot see still use it", replacement.unseen);
         }
         if !replacement.deleted {
             return match delete.dry_run {
@@ -252,7 +270,7 @@ async fn delete(api: &Api, delete: &args::Delete) -> Result<(), CliError> {
     } else {
         api.send(api.request(Method::DELETE, &path(&row))).await?;
     }
-    println!("Deleted {}", clean(&row.display_name));
+    say!("Deleted {}", row.display_name);
     if delete.wait {
         wait_until_gone(api, &path(&row)).await?;
     }
@@ -261,14 +279,12 @@ async fn delete(api: &Api, delete: &args::Delete) -> Result<(), CliError> {
 
 /// Polls until the API answers 404 for `segments`.
 pub async fn wait_until_gone(api: &Api, segments: &[&str]) -> Result<(), CliError> {
-    for _ in 0..240 {
-        match api.get::<CredentialRow>(segments).await {
-            Err(CliError::Server { status: 404, .. }) => return Ok(()),
-            Err(e) => return Err(e),
-            Ok(_) => tokio::time::sleep(Duration::from_millis(500)).await,
-        }
-    }
-    Err(CliError::Local("still there after two minutes".into()))
+    poll(api, segments, |now| match now {
+        Err(CliError::Server { status: 404, .. }) => Some(Ok(())),
+        Err(e) => Some(Err(e)),
+        Ok(_) => None,
+    })
+    .await
 }
 
 async fn attach(api: &Api, attach: args::Attach) -> Result<(), CliError> {
@@ -277,19 +293,17 @@ async fn attach(api: &Api, attach: args::Attach) -> Result<(), CliError> {
     let (Some(kind), Some(namespace), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(CliError::Usage("--to: write the workload as KIND/NAMESPACE/NAME, e.g. Deployment/nlp/trainer".into()));
     };
-    let how = match attach.how.as_str() {
-        "pull" => Use::Pulls,
-        "env" => Use::Env,
-        "envFrom" => Use::EnvFrom,
-        "volume" => Use::Volume { path: attach.path.unwrap_or_default() },
-        _ => return Err(CliError::Usage("--as: one of pull, env, envFrom, volume".into())),
+    let uses = [Use::Pulls, Use::Env, Use::EnvFrom, Use::Volume { path: attach.path.unwrap_or_default() }];
+    let Some(how) = uses.iter().find(|u| u.name() == attach.how).cloned() else {
+        let names: Vec<&str> = uses.iter().map(Use::name).collect();
+        return Err(CliError::Usage(format!("--as: one of {}", names.join(", "))));
     };
     let request = Attachment { kind: kind.into(), namespace: namespace.into(), name: name.into(), container: attach.container, how, resource_version: None };
     let sent = api.request(Method::POST, &[path(&row).as_slice(), &["attach"]].concat()).query(&[("dryRun", attach.dry_run)]).json(&request);
     let attached: Attached = api.json(sent).await?;
     match attached.applied {
-        true => println!("Attached {} to {}", clean(&row.display_name), attach.workload),
-        false => println!("Would patch {} (resourceVersion {}):\n{}", attach.workload, attached.resource_version, attached.patch),
+        true => say!("Attached {} to {}", row.display_name, attach.workload),
+        false => say!("Would patch {} (resourceVersion {}):\n{}", attach.workload, attached.resource_version, attached.patch),
     }
     Ok(())
 }

@@ -6,6 +6,13 @@
 //! Errors are one line (`error: …`, naming the field at fault), exit code 1, or 2 for a command
 //! line that is wrong; no value is ever printed, in output or in an error.
 
+/// `println!` for the commands' output, through `output::print`.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::output::print(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 pub mod args;
 mod client;
 mod config;
@@ -81,7 +88,7 @@ async fn run(command: ClientCommand) -> Result<(), CliError> {
         ClientCommand::Whoami(connection) => {
             let api = Api::connect(&connection)?;
             let who: Identity = api.get(&["whoami"]).await?;
-            println!("{} (groups: {}) on {}", output::clean(&who.user), output::clean(&who.groups.join(", ")), api.server);
+            say!("{} (groups: {}) on {}", who.user, who.groups.join(", "), api.server);
             Ok(())
         }
         ClientCommand::Credential(credential) => credentials::run(&Api::connect(&credential.connection)?, credential.command).await,
@@ -106,17 +113,18 @@ async fn log_in(login: Login) -> Result<(), CliError> {
         Some(server) => normalise(server),
         None => config.current.clone().ok_or_else(|| CliError::Usage("--server URL is required to log in the first time".into()))?,
     };
-    let token = match login.token_stdin {
-        true => values::read(std::path::Path::new("-"))?,
-        false if std::io::IsTerminal::is_terminal(&std::io::stdin()) => values::secret_input("Token")?,
-        false => return Err(CliError::Usage("no terminal to ask for the token at: pass it on stdin with --token-stdin".into())),
+    let token = match (login.token_stdin, std::io::IsTerminal::is_terminal(&std::io::stdin())) {
+        // At a terminal the token is asked for without echo, whatever the flag says.
+        (_, true) => values::secret_input("Token")?,
+        (true, false) => values::read_stdin()?,
+        (false, false) => return Err(CliError::Usage("no terminal to ask for the token at: pass it on stdin with --token-stdin".into())),
     };
     let token = token.trim().to_string();
     let who: Identity = Api::new(&server, token.clone())?.get(&["whoami"]).await?;
     config.tokens.insert(server.clone(), token);
     config.current = Some(server.clone());
     config.save()?;
-    println!("Logged in to {server} as {}", output::clean(&who.user));
+    say!("Logged in to {server} as {}", who.user);
     Ok(())
 }
 
@@ -128,6 +136,6 @@ fn log_out(connection: &Connection) -> Result<(), CliError> {
         config.current = None;
     }
     config.save()?;
-    println!("Logged out of {server}");
+    say!("Logged out of {server}");
     Ok(())
 }

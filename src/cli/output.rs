@@ -9,9 +9,16 @@ use crate::domain::query::CredentialRow;
 use super::CliError;
 use super::args::Format;
 
-/// `text` with every control character shown as `?`.
+/// `text` as one line, every control character shown as `?`.
 pub fn clean(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+}
+
+/// Prints `text` with every control character but its line ends (`\n`, `\r\n`) shown as `?`:
+/// everything the commands print to stdout goes through here.
+pub fn print(text: &str) {
+    let lines: Vec<String> = text.split('\n').map(|line| line.strip_suffix('\r').map_or_else(|| clean(line), |l| clean(l) + "\r")).collect();
+    print!("{}", lines.join("\n"));
 }
 
 /// Columns separated by three spaces, each as wide as its widest cell.

@@ -10,14 +10,14 @@ use super::CliError;
 use super::args::MyCredentialCommand;
 use super::client::Api;
 use super::credentials::{credential_type, pick, show, wait_until_gone};
-use super::output::{self, clean};
+use super::output;
 use super::values;
 
 pub async fn run(api: &Api, command: MyCredentialCommand) -> Result<(), CliError> {
     match command {
         MyCredentialCommand::List { output } => {
             let rows: Vec<CredentialRow> = api.get(&["me", "credentials"]).await?;
-            print!("{}", output::credentials(&rows, output)?);
+            output::print(&output::credentials(&rows, output)?);
             Ok(())
         }
         MyCredentialCommand::Get(get) => show(&mine(api, &get.name).await?, &get),
@@ -30,26 +30,26 @@ pub async fn run(api: &Api, command: MyCredentialCommand) -> Result<(), CliError
                 values: values::gather(&create.values, credential_type)?,
             };
             let row: CredentialRow = api.with_body(Method::POST, &["me", "credentials"], &request).await?;
-            println!("Created {} ({})", clean(&row.display_name), row.name);
+            say!("Created {} ({})", row.display_name, row.name);
             Ok(())
         }
         MyCredentialCommand::Replace(replace) => {
             let row = mine(api, &replace.name).await?;
             let new = values::gather(&replace.values, row.credential_type)?;
             let _: CredentialRow = api.with_body(Method::PUT, &["me", "credentials", &row.name, "values"], &new).await?;
-            println!("Replaced the values of {}", clean(&row.display_name));
+            say!("Replaced the values of {}", row.display_name);
             Ok(())
         }
         MyCredentialCommand::Projects { name, projects } => {
             let row = mine(api, &name).await?;
             let now: CredentialRow = api.with_body(Method::PUT, &["me", "credentials", &row.name, "projects"], &PersonalProjects { projects }).await?;
-            println!("{} is copied into: {}", clean(&now.display_name), now.projects.join(", "));
+            say!("{} is copied into: {}", now.display_name, now.projects.join(", "));
             Ok(())
         }
         MyCredentialCommand::Delete(named) => {
             let row = mine(api, &named.name).await?;
             api.send(api.request(Method::DELETE, &["me", "credentials", &row.name])).await?;
-            println!("Deleted {}", clean(&row.display_name));
+            say!("Deleted {}", row.display_name);
             wait_until_gone(api, &["me", "credentials", &row.name]).await
         }
     }

@@ -6,6 +6,7 @@ use std::path::Path;
 use reqwest::Method;
 use serde_json::json;
 
+use crate::domain::credential::{check_key, is_object_name};
 use crate::domain::project_secrets::ProjectSecretKeys;
 
 use super::CliError;
@@ -15,6 +16,13 @@ use super::output;
 use super::values;
 
 pub async fn run(api: &Api, project: &str, command: ProjectSecretCommand) -> Result<(), CliError> {
+    // Checked here as well as on the server: a `..` would change the path the request goes to.
+    if !is_object_name(project) {
+        return Err(CliError::Usage("--project: not a project name".into()));
+    }
+    if let ProjectSecretCommand::Set { key } | ProjectSecretCommand::Delete { key } = &command {
+        check_key("KEY", key)?;
+    }
     let secrets = ["projects", project, "secrets"];
     let keys: ProjectSecretKeys = match &command {
         ProjectSecretCommand::List { .. } => api.get(&secrets).await?,
@@ -24,7 +32,7 @@ pub async fn run(api: &Api, project: &str, command: ProjectSecretCommand) -> Res
         }
         ProjectSecretCommand::Delete { key } => api.json(api.request(Method::DELETE, &[secrets.as_slice(), &[key]].concat())).await?,
         ProjectSecretCommand::Import { file } => {
-            let text = values::read(Path::new(file))?;
+            let text = values::read(Path::new(file), "FILE")?;
             api.with_body(Method::POST, &["projects", project, "secrets:import"], &json!({ "text": text })).await?
         }
     };
@@ -36,6 +44,6 @@ pub async fn run(api: &Api, project: &str, command: ProjectSecretCommand) -> Res
         ProjectSecretCommand::Delete { key } => format!("Deleted {} from {project}\n", output::clean(&key)),
         ProjectSecretCommand::Import { .. } => format!("Imported into {project}: {} keys in all\n", keys.keys.len()),
     };
-    print!("{text}");
+    output::print(&text);
     Ok(())
 }

@@ -40,6 +40,11 @@ pub async fn run(command: SecretCommand) -> Result<(), CliError> {
         Value::Null => "Withdrew",
         _ => "Offered",
     };
-    println!("{verb} Secret {namespace}/{name}");
+    say!("{verb} Secret {namespace}/{name}");
+    let wide = matches!(command, SecretCommand::Offer { cluster_wide: true, .. } | SecretCommand::Offer { department: Some(_), .. });
+    let system = crate::server::credentials::service::Settings::default().system_namespace;
+    if wide && *namespace != system {
+        eprintln!("note: --cluster-wide and --department offer Secrets of {system} only; one in {namespace} is offered to that project");
+    }
     Ok(())
 }

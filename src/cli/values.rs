@@ -17,21 +17,40 @@ use super::args::Values;
 /// flags gave is asked for at a prompt when a person is at the terminal.
 pub fn gather(values: &Values, credential_type: CredentialType) -> Result<SecretValues, CliError> {
     if let Some(path) = &values.secret_file {
-        let file = read_secret_file(&read(path)?)?;
+        let file = read_secret_file(&read(path, "--from-secret-file")?)?;
         if file.credential_type() != credential_type {
             return Err(FieldError::new("file", format!("The file's Secret makes a credential of type {}, not {}", file.credential_type().label(), credential_type.label())).into());
         }
         return Ok(file.values);
     }
     let fields = SecretValues::fields(credential_type);
+    if values.password_stdin && !fields.iter().any(|(_, secret)| *secret) {
+        return Err(CliError::Usage("--password-stdin: a generic secret's values come from --from-literal, --from-file or --from-env-file".into()));
+    }
+    if values.password_stdin && values.env_file.as_deref() == Some(Path::new("-")) {
+        return Err(CliError::Usage("--password-stdin and --from-env-file - both read stdin: give one of them a file".into()));
+    }
+    // A field the type does not have is named by its flag and position, never by its text: that
+    // may be a value typed in the wrong place.
+    let known = |name: &str, place: String| match credential_type == CredentialType::Generic || fields.iter().any(|(field, _)| *field == name) {
+        true => Ok(()),
+        false => {
+            let names: Vec<&str> = fields.iter().map(|(field, _)| *field).collect();
+            Err(CliError::Usage(format!("{place}: not a field of a {} credential, which takes {}", credential_type.label(), names.join(", "))))
+        }
+    };
     let mut pairs: Vec<(String, String)> = Vec::new();
     if let Some(path) = &values.env_file {
-        pairs.extend(parse_env_file(&read(path)?)?.into_iter().map(|e| (e.key, e.value)));
+        for (i, entry) in parse_env_file(&read(path, "--from-env-file")?)?.into_iter().enumerate() {
+            known(&entry.key, format!("--from-env-file, entry {}", i + 1))?;
+            pairs.push((entry.key, entry.value));
+        }
     }
     let secret = |name: &str| credential_type == CredentialType::Generic || fields.iter().any(|(field, secret)| *secret && *field == name);
     let mut in_history = false;
     for (i, literal) in values.literals.iter().enumerate() {
         let (name, value) = split(literal, "from-literal", i)?;
+        known(&name, format!("--from-literal #{}", i + 1))?;
         in_history |= secret(&name);
         pairs.push((name, value));
     }
@@ -40,17 +59,17 @@ pub fn gather(values: &Values, credential_type: CredentialType) -> Result<Secret
     }
     for (i, file) in values.files.iter().enumerate() {
         let (name, path) = split(file, "from-file", i)?;
-        pairs.push((name, read(Path::new(&path))?));
-    }
-    if values.password_stdin && !fields.iter().any(|(_, secret)| *secret) {
-        return Err(CliError::Usage("--password-stdin: a generic secret's values come from --from-literal, --from-file or --from-env-file".into()));
+        let place = format!("--from-file #{}", i + 1);
+        known(&name, place.clone())?;
+        pairs.push((name, read(Path::new(&path), &place)?));
     }
     for (field, secret) in fields {
         if pairs.iter().any(|(name, _)| name == field) {
             continue;
         }
         let value = match (*secret && values.password_stdin, std::io::stdin().is_terminal()) {
-            (true, _) => read_stdin()?,
+            (true, true) => return Err(CliError::Usage("--password-stdin: stdin is a terminal; pipe the value in, or leave the flag out to be asked without echo".into())),
+            (true, false) => read_stdin()?,
             (false, true) => prompt(field, *secret)?,
             // Left empty: the server names the field that is missing.
             (false, false) => continue,
@@ -73,19 +92,22 @@ fn split(text: &str, flag: &str, i: usize) -> Result<(String, String), CliError>
         .ok_or_else(|| CliError::Usage(format!("--{flag} #{}: write FIELD=…", i + 1)))
 }
 
-/// A file's text, or stdin's for `-`.
-pub fn read(path: &Path) -> Result<String, CliError> {
-    if path == Path::new("-") {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).map_err(|e| CliError::Local(format!("cannot read stdin: {e}")))?;
-        return Ok(text);
-    }
-    std::fs::read_to_string(path).map_err(|e| CliError::Local(format!("cannot read {}: {e}", path.display())))
+/// A file's text, or stdin's for `-`. A failure names the flag (`place`), not the path: a value
+/// given where a path belongs would be repeated otherwise.
+pub fn read(path: &Path, place: &str) -> Result<String, CliError> {
+    let text = match path == Path::new("-") {
+        true => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).map(|_| text)
+        }
+        false => std::fs::read_to_string(path),
+    };
+    text.map_err(|e| CliError::Local(format!("{place}: cannot read the file ({})", e.kind())))
 }
 
 /// All of stdin, less the one line ending `echo` or a here-string adds.
-fn read_stdin() -> Result<String, CliError> {
-    let text = read(Path::new("-"))?;
+pub fn read_stdin() -> Result<String, CliError> {
+    let text = read(Path::new("-"), "stdin")?;
     let text = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
     Ok(text.to_string())
 }

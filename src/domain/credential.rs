@@ -170,7 +170,7 @@ pub fn labels_that_offer(credential_type: CredentialType, scope: &Scope) -> Vec<
 
 /// The lifecycle of a credential, as `status.phase` records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
-#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema, clap::ValueEnum))]
 pub enum Phase {
     Creating,
     Ready,
@@ -233,6 +233,10 @@ pub fn check_display_name(name: &str) -> Result<(), FieldError> {
 pub fn check_description(description: &str) -> Result<(), FieldError> {
     if description.chars().count() > MAX_DESCRIPTION {
         return Err(FieldError::new("description", format!("Use at most {MAX_DESCRIPTION} characters")));
+    }
+    // Shown in terminals and CSV files as well as pages: an escape sequence could rewrite them.
+    if description.chars().any(char::is_control) {
+        return Err(FieldError::new("description", "Control characters are not allowed"));
     }
     Ok(())
 }
@@ -316,6 +320,7 @@ mod tests {
         assert!(check_display_name(&"x".repeat(64)).is_err());
         assert!(check_description(&"x".repeat(250)).is_ok());
         assert!(check_description(&"x".repeat(251)).is_err());
+        assert_eq!(check_description("a\u{1b}[2J").unwrap_err().field, "description");
     }
 
     #[test]

@@ -149,7 +149,7 @@ fn operations() -> Vec<Operation> {
         op(Method::GET, "/existing-secrets", "The existing Secrets offered for a type and scope, and the labels that offer one", get(existing_secrets))
             .query(&[("type", "a type's resource label: docker-registry, access-key, password, generic, tls, ngc-api-key"), ("scope", "cluster, department/NAME or project/NAME")])
             .answers::<ExistingSecrets>(200),
-        op(Method::GET, "/events/credentials", "Server-sent events: `changed` whenever a credential the caller may see may have changed (re-read the list)", get(credential_changes)).answers_text(200, "text/event-stream"),
+        op(Method::GET, "/events/credentials", "Server-sent events: `changed` whenever any credential changes, and nothing else (re-read the list); for callers who may list credentials somewhere", get(credential_changes)).answers_text(200, "text/event-stream"),
         op(Method::GET, "/credentials/{namespace}/{name}", "One credential: key names and status per namespace, never a value", get(get_credential)).answers::<CredentialRow>(200),
         op(Method::PATCH, "/credentials/{namespace}/{name}", "Rename: display name and description", patch(rename_credential)).takes::<Rename>().answers::<CredentialRow>(200),
         op(Method::DELETE, "/credentials/{namespace}/{name}", "Delete (409 naming the workloads while any uses it)", delete(delete_credential)),
@@ -290,8 +290,8 @@ async fn existing_secrets(State(state): State<AppState>, Extension(who): Caller,
 }
 
 /// `GET /events/credentials`: the browser's live-update stream, for a bearer token.
-async fn credential_changes(State(state): State<AppState>) -> Response {
-    crate::server::events::stream(&state)
+async fn credential_changes(State(state): State<AppState>, Extension(who): Caller) -> Response {
+    crate::server::events::stream(&state, &who).await
 }
 
 async fn rename_credential(
