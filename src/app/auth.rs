@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::domain::AppError;
-use crate::domain::session::CurrentUser;
+use crate::domain::session::{CurrentUser, SignInOptions};
 
 /// The signed-in person and what the console may offer them.
 #[server(endpoint = "signed_in_user")]
@@ -12,6 +12,12 @@ pub async fn signed_in_user() -> Result<CurrentUser, AppError> {
     use crate::server::auth::web;
     let state = expect_context::<crate::server::AppState>();
     state.current_user(web::signed_in()?).await.map_err(web::fail)
+}
+
+/// The ways the sign-in page offers.
+#[server(endpoint = "offered_sign_in")]
+pub async fn offered_sign_in() -> Result<SignInOptions, AppError> {
+    Ok(expect_context::<crate::server::AppState>().auth.options())
 }
 
 /// Signs in with a local account, then goes to `next`.
@@ -32,10 +38,12 @@ pub async fn sign_in_with_token(token: String, next: String) -> Result<(), AppEr
     Ok(())
 }
 
+/// Ends the session, then goes to the sign-in page, or first to the identity provider's sign-out
+/// when the session came from it.
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    crate::server::auth::web::sign_out().await?;
-    leptos_axum::redirect("/login");
+    let next = crate::server::auth::web::sign_out().await?;
+    leptos_axum::redirect(&next);
     Ok(())
 }
 

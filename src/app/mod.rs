@@ -54,7 +54,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <AppShell><NotFoundPage /></AppShell> }>
                 <Route path=path!("/") view=|| view! { <Redirect path="/credentials" /> } />
-                <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 // Pages render whole on the server (async mode), so a 403 from their data sets the status.
                 <Route path=path!("/credentials") view=|| view! { <AppShell><CredentialsPage /></AppShell> } ssr=SsrMode::Async />
                 <Route path=path!("/credentials/new") view=|| view! { <AppShell><NewCredentialPage /></AppShell> } ssr=SsrMode::Async />

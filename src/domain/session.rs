@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How a person proved who they are. OpenID Connect joins this list when it arrives; everything
-/// downstream works from the resulting [`Identity`](super::identity::Identity) alone.
+/// How a person proved who they are; everything downstream works from the resulting
+/// [`Identity`](super::identity::Identity) alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SignInMethod {
     /// A local account's username and password.
@@ -13,6 +13,32 @@ pub enum SignInMethod {
     KubernetesToken,
     /// Headers set by a trusted authenticating proxy.
     Proxy,
+    /// An OpenID Connect provider's ID token.
+    Oidc,
+}
+
+/// The ways the sign-in page offers (the server refuses the others).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInOptions {
+    pub password: bool,
+    pub token: bool,
+    /// The provider's name for "Sign in with …", when single sign-on is configured.
+    pub oidc: Option<String>,
+}
+
+/// What the sign-in page says for `?error=` after single sign-on failed; fixed texts, so nothing
+/// from the address is ever shown.
+pub fn sign_in_problem(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "oidc-unavailable" => "The identity provider could not be reached, or its configuration does not match Keyhold's. Try again shortly; if it keeps failing, tell your administrator.",
+        "oidc-state" => "This sign-in was not started here, or it was used already. Start again.",
+        "oidc-refused" => "The identity provider did not sign you in.",
+        "oidc-rejected" => "The identity provider's answer was not accepted. Start again; if it keeps failing, tell your administrator.",
+        "oidc-no-user" => "Your account at the identity provider has nothing Keyhold can name you by. Tell your administrator.",
+        "oidc-no-access" => "Your account has no groups Keyhold knows and no roles here. Ask your administrator for access.",
+        "oidc-off" => "Single sign-on is not configured here.",
+        _ => return None,
+    })
 }
 
 /// What the console offers; the server checks every call again, whatever this says.

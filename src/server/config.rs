@@ -169,6 +169,55 @@ pub struct ServeArgs {
     /// The Secret in each project namespace that holds the project's secrets.
     #[arg(long, env = "KEYHOLD_PROJECT_SECRET_NAME", default_value = "keyhold-project-secrets")]
     pub project_secret_name: String,
+    #[command(flatten)]
+    pub oidc: OidcArgs,
+    /// The sign-in methods offered, comma-separated (default: every one configured).
+    #[arg(long, env = "KEYHOLD_SIGN_IN_METHODS", value_delimiter = ',', value_enum)]
+    pub sign_in_methods: Vec<SignInChoice>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SignInChoice {
+    /// Local accounts.
+    Password,
+    /// A Kubernetes bearer token.
+    Token,
+    /// The OpenID Connect provider of --oidc-issuer.
+    Oidc,
+}
+
+/// Single sign-on with an OpenID Connect provider; the claim and prefix flags work as
+/// kube-apiserver's, so RoleBindings written for the cluster's own OIDC sign-in work unchanged.
+#[derive(Debug, Clone, Args)]
+pub struct OidcArgs {
+    /// The provider's issuer URL (its /.well-known/openid-configuration must name the same).
+    #[arg(long, env = "KEYHOLD_OIDC_ISSUER", requires = "oidc_client_id")]
+    pub oidc_issuer: Option<String>,
+    #[arg(long, env = "KEYHOLD_OIDC_CLIENT_ID", requires = "oidc_issuer")]
+    pub oidc_client_id: Option<String>,
+    /// A file holding the client secret; or set KEYHOLD_OIDC_CLIENT_SECRET. Never a flag: `ps`
+    /// shows a flag's value to everyone on the machine.
+    #[arg(long, env = "KEYHOLD_OIDC_CLIENT_SECRET_FILE")]
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// Scopes to ask for, comma-separated (add `groups` where the provider needs it for the
+    /// groups claim).
+    #[arg(long, env = "KEYHOLD_OIDC_SCOPES", value_delimiter = ',', default_value = "openid,email,profile")]
+    pub oidc_scopes: Vec<String>,
+    /// The ID token claim that names the user.
+    #[arg(long, env = "KEYHOLD_OIDC_USERNAME_CLAIM", default_value = "email")]
+    pub oidc_username_claim: String,
+    /// The ID token claim that lists the user's groups.
+    #[arg(long, env = "KEYHOLD_OIDC_GROUPS_CLAIM", default_value = "groups")]
+    pub oidc_groups_claim: String,
+    /// Put before every username; `-` for none (default: none for email, else `<issuer>#`).
+    #[arg(long, env = "KEYHOLD_OIDC_USERNAME_PREFIX")]
+    pub oidc_username_prefix: Option<String>,
+    /// Put before every group.
+    #[arg(long, env = "KEYHOLD_OIDC_GROUPS_PREFIX", default_value = "")]
+    pub oidc_groups_prefix: String,
+    /// The provider's name on the sign-in page's button: "Sign in with <name>".
+    #[arg(long, env = "KEYHOLD_OIDC_NAME", default_value = "single sign-on")]
+    pub oidc_name: String,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -29,6 +29,8 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
         .route("/readyz", get(readyz))
         .route("/api/events/credentials", get(events::credential_changes))
         .route("/credentials.csv", get(downloads::credentials_for_browser))
+        .route("/auth/oidc/start", get(web::oidc_start))
+        .route("/auth/oidc/callback", get(web::oidc_callback))
         .leptos_routes_with_context(&state, routes, provide_state.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -282,11 +282,19 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
         }
     });
 
+    let oidc = oidc_settings(&args.oidc, &web.origin).map_err(StartError::Config)?;
+    let chosen = |method| args.sign_in_methods.is_empty() || args.sign_in_methods.contains(&method);
+    if args.sign_in_methods.contains(&config::SignInChoice::Oidc) && oidc.is_none() {
+        return Err(StartError::Config("--sign-in-methods names oidc, but --oidc-issuer is not set".into()));
+    }
     let auth_settings = AuthSettings {
         max_failures: args.sign_in_max_failures,
         window: args.sign_in_window,
         trusted_proxies: args.trusted_proxies.clone(),
         auth_proxies: args.auth_proxy.clone(),
+        password: chosen(config::SignInChoice::Password),
+        token: chosen(config::SignInChoice::Token),
+        oidc: oidc.filter(|_| chosen(config::SignInChoice::Oidc)),
     };
     let auth = Auth::new(connection.client.clone(), &settings.system_namespace, auth_settings);
     let project_secrets = project_secrets::ProjectSecretsService::new(connection.client.clone(), credentials.access().clone(), projects.clone(), args.project_secret_name.clone());
@@ -303,6 +311,33 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Single sign-on's settings from the flags, with the client secret from its file or
+/// KEYHOLD_OIDC_CLIENT_SECRET; `None` without --oidc-issuer.
+fn oidc_settings(args: &config::OidcArgs, origin: &str) -> Result<Option<auth::oidc::OidcSettings>, String> {
+    let (Some(issuer), Some(client_id)) = (&args.oidc_issuer, &args.oidc_client_id) else { return Ok(None) };
+    let secret = match &args.oidc_client_secret_file {
+        Some(file) => std::fs::read_to_string(file).map_err(|e| format!("cannot read --oidc-client-secret-file {}: {e}", file.display()))?,
+        None => std::env::var("KEYHOLD_OIDC_CLIENT_SECRET").map_err(|_| "--oidc-issuer needs the client secret: --oidc-client-secret-file or KEYHOLD_OIDC_CLIENT_SECRET".to_string())?,
+    };
+    let mut scopes = args.oidc_scopes.clone();
+    if !scopes.iter().any(|s| s == "openid") {
+        scopes.insert(0, "openid".into());
+    }
+    Ok(Some(auth::oidc::OidcSettings {
+        issuer: issuer.clone(),
+        client_id: client_id.clone(),
+        client_secret: secret.trim().to_string(),
+        scopes,
+        username_prefix: auth::oidc::OidcSettings::default_username_prefix(issuer, &args.oidc_username_claim, args.oidc_username_prefix.as_deref()),
+        username_claim: args.oidc_username_claim.clone(),
+        groups_claim: args.oidc_groups_claim.clone(),
+        groups_prefix: args.oidc_groups_prefix.clone(),
+        name: args.oidc_name.clone(),
+        redirect_url: format!("{origin}/auth/oidc/callback"),
+        after_sign_out_url: format!("{origin}/login"),
+    }))
 }
 
 /// `keyhold kube-api`: the embedded Kubernetes API alone.

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod oidc;
 pub mod rate_limit;
 pub mod redirect;
 pub mod session_key;
@@ -22,7 +23,7 @@ use tokio::sync::Semaphore;
 
 use crate::domain::AppError;
 use crate::domain::identity::Identity;
-use crate::domain::session::SignInMethod;
+use crate::domain::session::{SignInMethod, SignInOptions};
 use accounts::Accounts;
 use rate_limit::SignInLimiter;
 
@@ -48,6 +49,10 @@ pub struct AuthSettings {
     /// Authenticating proxies whose `X-Forwarded-User` and `X-Forwarded-Groups` are believed;
     /// empty turns the headers off.
     pub auth_proxies: Vec<Cidr>,
+    /// Which sign-in methods the sign-in page offers and the server accepts.
+    pub password: bool,
+    pub token: bool,
+    pub oidc: Option<oidc::OidcSettings>,
 }
 
 /// What a session holds: the identity, how and when it signed in, and (for a local account) the
@@ -98,6 +103,9 @@ pub struct Auth {
     password_checks: Arc<Semaphore>,
     trusted_proxies: Arc<Vec<Cidr>>,
     auth_proxies: Arc<Vec<Cidr>>,
+    password: bool,
+    token: bool,
+    oidc: Option<oidc::Oidc>,
 }
 
 impl Auth {
@@ -109,7 +117,20 @@ impl Auth {
             password_checks: Arc::new(Semaphore::new(CONCURRENT_PASSWORD_CHECKS)),
             trusted_proxies: Arc::new(settings.trusted_proxies),
             auth_proxies: Arc::new(settings.auth_proxies),
+            password: settings.password,
+            token: settings.token,
+            oidc: settings.oidc.map(oidc::Oidc::new),
         }
+    }
+
+    /// What the sign-in page offers.
+    pub fn options(&self) -> SignInOptions {
+        SignInOptions { password: self.password, token: self.token, oidc: self.oidc.as_ref().map(|o| o.settings.name.clone()) }
+    }
+
+    /// Single sign-on, when configured and turned on.
+    pub fn oidc(&self) -> Option<&oidc::Oidc> {
+        self.oidc.as_ref()
     }
 
     /// Reserves an attempt for `keys` (refused when over budget), then runs `check`; the attempt
@@ -131,6 +152,9 @@ impl Auth {
     }
 
     pub async fn sign_in_with_password(&self, username: &str, password: &str, client: IpAddr) -> Result<SignedIn, SignInError> {
+        if !self.password {
+            return Err(SignInError::Rejected("Signing in with a password is turned off here."));
+        }
         let username = username.trim();
         let result = match self.password_checks.clone().try_acquire_owned() {
             Ok(_permit) => {
@@ -151,6 +175,9 @@ impl Auth {
     }
 
     pub async fn sign_in_with_token(&self, token: &str, client: IpAddr) -> Result<SignedIn, SignInError> {
+        if !self.token {
+            return Err(SignInError::Rejected("Signing in with a token is turned off here."));
+        }
         let result = self.limited(vec![format!("addr:{client}")], self.token_review(token.trim()), TOKEN_FAILED).await;
         let result = result.map(|identity| SignedIn::now(identity, SignInMethod::KubernetesToken, None));
         audit(result.as_ref().map(|s| s.identity.user.as_str()).unwrap_or("-"), SignInMethod::KubernetesToken, client, &result);

@@ -5,7 +5,9 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
+use std::collections::HashMap;
+
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -69,7 +71,7 @@ pub fn peer(extensions: &http::Extensions) -> IpAddr {
 /// Paths anyone may fetch: the sign-in page, assets, health, and the APIs, which answer for
 /// themselves (server functions with their errors, `/api/v1` with its bearer tokens).
 fn is_public(path: &str) -> bool {
-    path == "/login" || path == "/healthz" || path == "/readyz" || is_static(path) || path.starts_with("/api/")
+    path == "/login" || path == "/healthz" || path == "/readyz" || is_static(path) || path.starts_with("/api/") || path.starts_with("/auth/")
 }
 
 /// Finds who is calling (an authenticating proxy's headers, else the session), puts [`SignedIn`] into the
@@ -80,10 +82,7 @@ pub async fn authenticate(State(state): State<AppState>, session: Session, mut r
         Some(identity) => Some(SignedIn::now(identity, SignInMethod::Proxy, None)),
         None => match current(&session, &state).await {
             Ok(found) => found,
-            Err(e) => {
-                tracing::error!(error = %e, "the session store failed");
-                return (StatusCode::SERVICE_UNAVAILABLE, "The session store is unavailable. Try again shortly.").into_response();
-            }
+            Err(e) => return store_down(e),
         },
     };
     let path = request.uri().path();
@@ -248,6 +247,12 @@ fn client_addr(parts: &http::request::Parts, state: &AppState) -> IpAddr {
     state.auth.client_addr(peer(&parts.extensions), &parts.headers)
 }
 
+/// The session store's failure for a plain handler: the detail to the log, a 503 to the caller.
+fn store_down(e: tower_sessions::session::Error) -> Response {
+    tracing::error!(error = %e, "the session store failed");
+    (StatusCode::SERVICE_UNAVAILABLE, "The session store is unavailable. Try again shortly.").into_response()
+}
+
 /// The session store's failure: the detail to the log (tagged with the request id by its span),
 /// a fixed message to the caller.
 fn store_failed(e: tower_sessions::session::Error) -> AppError {
@@ -270,12 +275,75 @@ where
     Ok(())
 }
 
-/// Ends the session: it is deleted from the store and the cookie is cleared.
-pub async fn sign_out() -> Result<(), AppError> {
-    if let Some(session) = parts()?.extensions.get::<Session>() {
+/// Ends the session: it is deleted from the store and the cookie is cleared. Where the person
+/// goes next: the sign-in page, through the identity provider's sign-out first when the session
+/// came from it (RP-initiated logout), so "Sign out" does not leave them signed in there.
+pub async fn sign_out() -> Result<String, AppError> {
+    let parts = parts()?;
+    let method = parts.extensions.get::<SignedIn>().map(|s| s.method);
+    if let Some(session) = parts.extensions.get::<Session>() {
         session.flush().await.map_err(store_failed)?;
     }
-    Ok(())
+    let state = leptos::prelude::expect_context::<AppState>();
+    let provider = match (method, state.auth.oidc()) {
+        (Some(SignInMethod::Oidc), Some(oidc)) => oidc.sign_out_url().await,
+        _ => None,
+    };
+    Ok(provider.unwrap_or_else(|| "/login".into()))
+}
+
+/// The session key of a single sign-on under way.
+const OIDC_PENDING: &str = "oidc-pending";
+
+/// `GET /auth/oidc/start?next=…`: off to the identity provider, with this attempt's state, nonce
+/// and PKCE verifier kept in the session.
+pub async fn oidc_start(State(state): State<AppState>, session: Session, Query(query): Query<HashMap<String, String>>) -> Response {
+    let Some(oidc) = state.auth.oidc() else { return Redirect::to("/login?error=oidc-off").into_response() };
+    let next = super::redirect::after_sign_in(query.get("next").map_or("/credentials", String::as_str)).to_string();
+    match oidc.start(next).await {
+        Ok((url, pending)) => match session.insert(OIDC_PENDING, pending).await {
+            Ok(()) => Redirect::to(&url).into_response(),
+            Err(e) => store_down(e),
+        },
+        Err(e) => oidc_refused(e),
+    }
+}
+
+/// `GET /auth/oidc/callback?code=…&state=…`: the provider's answer. The attempt is taken out of
+/// the session first, so an answer (or a code) counts once.
+pub async fn oidc_callback(State(state): State<AppState>, session: Session, Query(query): Query<HashMap<String, String>>) -> Response {
+    let Some(oidc) = state.auth.oidc() else { return Redirect::to("/login?error=oidc-off").into_response() };
+    let pending = match session.remove::<super::oidc::Pending>(OIDC_PENDING).await {
+        Ok(pending) => pending,
+        Err(e) => return store_down(e),
+    };
+    let Some(pending) = pending else { return oidc_refused(super::oidc::OidcError::State) };
+    let next = pending.next.clone();
+    let identity = match oidc.finish(pending, query.get("state").map_or("", String::as_str), query.get("code").map(String::as_str)).await {
+        Ok(identity) => identity,
+        Err(e) => return oidc_refused(e),
+    };
+    // Someone the provider knows but no role here names (by user or group): say so now rather
+    // than with a 403 on every page.
+    if !matches!(state.credentials.may_somewhere(&identity, "list").await, Ok(true)) {
+        return oidc_refused(super::oidc::OidcError::NoAccess);
+    }
+    let started = async {
+        session.cycle_id().await?;
+        session.insert(SESSION_KEY, SignedIn::now(identity.clone(), SignInMethod::Oidc, None)).await
+    };
+    if let Err(e) = started.await {
+        return store_down(e);
+    }
+    tracing::info!(target: "audit", user = %identity.user, groups = ?identity.groups, "signed in through the identity provider");
+    Redirect::to(&next).into_response()
+}
+
+/// Back to the sign-in page with the reason's code; the detail (a kind of failure, never a token)
+/// goes to the log.
+fn oidc_refused(e: super::oidc::OidcError) -> Response {
+    tracing::warn!(target: "audit", reason = %e, "single sign-on refused");
+    Redirect::to(&format!("/login?error={}", e.code())).into_response()
 }
 
 #[cfg(test)]
