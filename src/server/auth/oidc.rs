@@ -179,6 +179,11 @@ impl Oidc {
         Oidc { settings: Arc::new(settings), http, metadata: Arc::default() }
     }
 
+    /// The issuer's origin (`scheme://host:port`), which the sign-out form may be sent on to.
+    pub fn origin(&self) -> String {
+        reqwest::Url::parse(&self.settings.issuer).map(|u| u.origin().ascii_serialization()).unwrap_or_default()
+    }
+
     /// The provider's end-session endpoint, for RP-initiated logout, if it has one.
     pub async fn sign_out_url(&self) -> Option<String> {
         let metadata = self.metadata(false).await.ok()?;

@@ -180,11 +180,13 @@ fn is_static(path: &str) -> bool {
 }
 
 /// The policy for a page whose inline scripts carry `nonce`: the app's own scripts, WASM and
-/// styles, nothing from elsewhere, never framed.
-pub fn content_security_policy(nonce: &str) -> String {
+/// styles, nothing from elsewhere, never framed; forms go to this site, and to the identity
+/// provider's origin (`provider`) only for RP-initiated sign-out.
+pub fn content_security_policy(nonce: &str, provider: Option<&str>) -> String {
+    let provider = provider.map(|origin| format!(" {origin}")).unwrap_or_default();
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
-         connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+         connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'{provider}; frame-ancestors 'none'"
     )
 }
 
