@@ -152,17 +152,21 @@ async fn people_sign_in_through_the_provider_and_forged_or_replayed_answers_are_
     let server = keyhold(dir.path(), &format!("http://127.0.0.1:{port}"), &[]).await;
     let _provider = Provider::start(port, &server.url, &[]);
 
-    // dana (group research) signs in and gets research's roles: she sees vision's projects.
+    // dana (group research) signs in and gets research's roles: she sees vision's projects. Her
+    // session gets a new id at sign-in, so an id planted before it is worth nothing.
     let mut dana = Browser::default();
     let to_provider = dana.start(&server).await;
     assert!(to_provider.contains("code_challenge_method=S256") && to_provider.contains("nonce=") && to_provider.contains("state="), "{to_provider}");
+    let planted = dana.cookies.get("keyhold-session").cloned().expect("the attempt is kept in a session");
     let answer = dana.through_the_provider(&server, to_provider, "dana").await;
     assert_eq!(dana.finish(&server, &answer).await, "/projects");
     assert_eq!(dana.signed_in_as(&server).await.as_deref(), Some("dana@example.com"));
+    assert_ne!(dana.cookies.get("keyhold-session"), Some(&planted));
     let projects = dana.get(&server, &format!("{}/projects", server.url)).await.text().await.unwrap();
     assert!(projects.contains("vision") && projects.contains("nlp") && !projects.contains("serving"), "dana's projects are research's");
 
-    // The same answer again: the attempt was used up, and the code with it.
+    // The same answer again, in the same browser: the attempt was used up, and the code with it.
+    assert_eq!(dana.finish(&server, &answer).await, "/login?error=oidc-state");
     let mut replay = Browser::default();
     assert_eq!(replay.finish(&server, &answer).await, "/login?error=oidc-state");
     let fresh = replay.start(&server).await;
@@ -191,6 +195,15 @@ async fn people_sign_in_through_the_provider_and_forged_or_replayed_answers_are_
     assert_eq!(erin.finish(&server, &answer).await, "/login?error=oidc-no-access");
     assert_eq!(erin.signed_in_as(&server).await, None);
 
+    // Kubernetes' reserved names are not the provider's to give; an unverified address names no one.
+    for (who, refused) in [("mallory", "/login?error=oidc-no-access"), ("nora", "/login?error=oidc-no-user")] {
+        let mut browser = Browser::default();
+        let to_provider = browser.start(&server).await;
+        let answer = browser.through_the_provider(&server, to_provider, who).await;
+        assert_eq!(browser.finish(&server, &answer).await, refused, "{who}");
+        assert_eq!(browser.signed_in_as(&server).await, None, "{who}");
+    }
+
     // The sign-in page says what went wrong in its own words, and no token reaches the log.
     let page = server.http.get(format!("{}/login?error=oidc-state", server.url)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Start again") && page.contains("Sign in with Example SSO"), "{page}");
@@ -218,6 +231,11 @@ async fn an_expired_id_token_or_a_mismatched_issuer_signs_no_one_in_and_other_me
     assert!(response.text().await.unwrap().contains("turned off"));
     let page = server.http.get(format!("{}/login", server.url)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Sign in with Example SSO") && !page.contains("name=\"password\""), "{page}");
+    let response = server.post("sign_in_with_token", None, &[("token", "any"), ("next", "/projects")]).await;
+    assert!(response.text().await.unwrap().contains("turned off"));
+    // A local account's API token is off with local accounts.
+    let token = support::api_token("bob", &dir.path().join("skewed/kubeconfig"));
+    assert_eq!(server.api(reqwest::Method::GET, "/whoami", Some(&token), None).await.0, StatusCode::UNAUTHORIZED);
 
     // A provider that says it is another issuer than the one configured.
     let port = free_port();

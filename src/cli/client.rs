@@ -94,9 +94,7 @@ impl Api {
 /// unencrypted).
 fn base_url(server: &str) -> Result<Url, CliError> {
     let base = Url::parse(server).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host()).ok_or_else(|| CliError::Usage("server: not a URL such as https://keyhold.example.com".into()))?;
-    let host = base.host_str().unwrap_or_default();
-    let loopback = host == "localhost" || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    if base.scheme() == "http" && !loopback {
+    if base.scheme() == "http" && !crate::domain::url::is_loopback(base.host_str().unwrap_or_default()) {
         return Err(CliError::Usage("server: plain http:// is only for this machine (loopback); use https://".into()));
     }
     Ok(base)

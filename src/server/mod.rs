@@ -317,6 +317,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
 /// KEYHOLD_OIDC_CLIENT_SECRET; `None` without --oidc-issuer.
 fn oidc_settings(args: &config::OidcArgs, origin: &str) -> Result<Option<auth::oidc::OidcSettings>, String> {
     let (Some(issuer), Some(client_id)) = (&args.oidc_issuer, &args.oidc_client_id) else { return Ok(None) };
+    // Over plain HTTP anyone on the way could swap the provider's keys and be anyone here.
+    let url = reqwest::Url::parse(issuer).map_err(|_| "--oidc-issuer: not a URL".to_string())?;
+    let loopback = crate::domain::url::is_loopback(url.host_str().unwrap_or_default());
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        return Err("--oidc-issuer must be an https:// URL (plain http only on loopback, for tests)".into());
+    }
     let secret = match &args.oidc_client_secret_file {
         Some(file) => std::fs::read_to_string(file).map_err(|e| format!("cannot read --oidc-client-secret-file {}: {e}", file.display()))?,
         None => std::env::var("KEYHOLD_OIDC_CLIENT_SECRET").map_err(|_| "--oidc-issuer needs the client secret: --oidc-client-secret-file or KEYHOLD_OIDC_CLIENT_SECRET".to_string())?,

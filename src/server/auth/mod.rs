@@ -193,6 +193,11 @@ impl Auth {
         let keys = [format!("addr:{client}")];
         self.limiter.check(&keys).map_err(SignInError::TooMany)?;
         let found = if Accounts::is_api_token(token) {
+            // Local accounts off (single sign-on alone): their API tokens are off with them, so
+            // no one bypasses the provider.
+            if !self.password {
+                return Err(SignInError::Rejected(TOKEN_FAILED));
+            }
             self.accounts.identity_of_token(token).await.map_err(|e| SignInError::Unavailable(e.to_string()))?
         } else {
             self.token_review(token).await?
@@ -203,10 +208,19 @@ impl Auth {
         })
     }
 
-    /// Whether a password session still matches its account: `false` once the password, the
-    /// groups or the tokens changed or the account is gone. Other sessions have nothing to
-    /// re-check here.
+    /// Whether a session may go on: not when the way it signed in has been turned off since;
+    /// for a password session, not once the password, the groups or the tokens changed or the
+    /// account is gone.
     pub async fn still_valid(&self, signed_in: &SignedIn) -> Result<bool, SignInError> {
+        let allowed = match signed_in.method {
+            SignInMethod::Password => self.password,
+            SignInMethod::KubernetesToken => self.token,
+            SignInMethod::Oidc => self.oidc.is_some(),
+            SignInMethod::Proxy => true,
+        };
+        if !allowed {
+            return Ok(false);
+        }
         let Some(account) = &signed_in.account else { return Ok(true) };
         let now = self.accounts.fingerprint(&signed_in.identity.user).await.map_err(|e| SignInError::Unavailable(e.to_string()))?;
         Ok(now.is_some_and(|now| bool::from(now.as_bytes().ct_eq(account.as_bytes()))))

@@ -124,6 +124,8 @@ pub enum OidcError {
     Token(String),
     #[error("the ID token has no usable {0} claim")]
     NoUsername(String),
+    #[error("the ID token names a user or group in Kubernetes' reserved system: space")]
+    Reserved,
     #[error("no role here names the account or its groups")]
     NoAccess,
 }
@@ -136,7 +138,7 @@ impl OidcError {
             OidcError::State => "oidc-state",
             OidcError::Refused => "oidc-refused",
             OidcError::Exchange(_) | OidcError::Token(_) => "oidc-rejected",
-            OidcError::NoUsername(_) => "oidc-no-user",
+            OidcError::NoUsername(_) | OidcError::Reserved => "oidc-no-user",
             OidcError::NoAccess => "oidc-no-access",
         }
     }
@@ -208,9 +210,13 @@ impl Oidc {
     /// The identity the provider's answer proves: the state matches what this session sent, the
     /// code is exchanged with the PKCE verifier, and the ID token's signature, issuer, audience,
     /// expiry and nonce hold.
-    pub async fn finish(&self, pending: Pending, state: &str, code: Option<&str>) -> Result<Identity, OidcError> {
+    pub async fn finish(&self, pending: Pending, state: &str, code: Option<&str>, iss: Option<&str>) -> Result<Identity, OidcError> {
         if !bool::from(pending.state.as_bytes().ct_eq(state.as_bytes())) {
             return Err(OidcError::State);
+        }
+        // RFC 9207: an answer that says it comes from another issuer is a mix-up.
+        if iss.is_some_and(|iss| iss.trim_end_matches('/') != self.settings.issuer.trim_end_matches('/')) {
+            return Err(OidcError::Token("the answer names another issuer".into()));
         }
         let code = code.ok_or(OidcError::Refused)?;
         let http = self.transport();
@@ -232,10 +238,15 @@ impl Oidc {
             }
             other => other.map_err(|e| OidcError::Token(rejection(&e)))?.clone(),
         };
+        // The crate leaves `azp` alone: a token authorized for another client is not ours.
+        if claims.authorized_party().is_some_and(|azp| azp.as_str() != self.settings.client_id) {
+            return Err(OidcError::Token("authorized for another client".into()));
+        }
         let extra = &claims.additional_claims().0;
         let username = match self.settings.username_claim.as_str() {
             "sub" => Some(claims.subject().to_string()),
-            "email" => claims.email().filter(|_| claims.email_verified() != Some(false)).map(|e| e.to_string()),
+            // Only an address the provider verified: elsewhere anyone could take someone's name.
+            "email" => claims.email().filter(|_| claims.email_verified() == Some(true)).map(|e| e.to_string()),
             "preferred_username" => claims.preferred_username().map(|u| u.to_string()),
             other => extra.get(other).and_then(|v| v.as_str()).map(str::to_string),
         }
@@ -246,7 +257,14 @@ impl Oidc {
             Some(serde_json::Value::String(one)) => vec![format!("{}{one}", self.settings.groups_prefix)],
             _ => Vec::new(),
         };
-        Ok(Identity { user: format!("{}{username}", self.settings.username_prefix), groups }.authenticated())
+        // Kubernetes' own names (`system:masters`, `system:serviceaccount:…`) are never the
+        // provider's to give: whoever may name their own groups there would be a cluster admin here.
+        let user = format!("{}{username}", self.settings.username_prefix);
+        if user.starts_with("system:") {
+            return Err(OidcError::Reserved);
+        }
+        let groups = groups.into_iter().filter(|g: &String| !g.starts_with("system:")).collect();
+        Ok(Identity { user, groups }.authenticated())
     }
 
     fn client(&self, metadata: ProviderMetadata) -> Result<Client, OidcError> {
