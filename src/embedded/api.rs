@@ -490,7 +490,9 @@ fn list_response(rt: &ResourceType, result: ops::ListResult, view: View) -> Resp
 }
 
 fn delete_response(rt: &ResourceType, deleted: Deleted) -> Response {
-    let returns_object = rt.group.is_empty() && matches!(rt.plural.as_str(), "pods" | "serviceaccounts" | "namespaces");
+    // The kinds whose storage in kube-apiserver sets ReturnDeletedObject (clients generated from
+    // its OpenAPI, such as the Python client, parse the answer as that kind).
+    let returns_object = rt.group.is_empty() && matches!(rt.plural.as_str(), "pods" | "serviceaccounts" | "namespaces" | "services");
     match deleted {
         Deleted::Pending(object) => object_response(StatusCode::OK, &object),
         Deleted::Gone(object) if returns_object => object_response(StatusCode::OK, &object),

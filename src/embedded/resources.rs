@@ -130,6 +130,7 @@ pub fn builtin_types() -> Vec<ResourceType> {
         R::builtin("", "pods", "Pod", true, &["po"], CRUD).with_status(),
         R::builtin("", "serviceaccounts", "ServiceAccount", true, &["sa"], CRUD),
         R::builtin("", "services", "Service", true, &["svc"], CRUD).with_status(),
+        R::builtin("", "replicationcontrollers", "ReplicationController", true, &["rc"], CRUD).with_status(),
         R::builtin("", "events", "Event", true, &["ev"], CRUD),
         R::builtin("apps", "deployments", "Deployment", true, &["deploy"], CRUD).with_status(),
         R::builtin("apps", "statefulsets", "StatefulSet", true, &["sts"], CRUD).with_status(),
@@ -149,6 +150,7 @@ pub fn builtin_types() -> Vec<ResourceType> {
         R::builtin("authentication.k8s.io", "selfsubjectreviews", "SelfSubjectReview", false, &[], REVIEW),
         R::builtin("apiextensions.k8s.io", "customresourcedefinitions", "CustomResourceDefinition", false, &["crd", "crds"], CRUD)
             .with_status(),
+        R::builtin("apiregistration.k8s.io", "apiservices", "APIService", false, &[], CRUD).with_status(),
     ]
 }
 

@@ -198,6 +198,8 @@ impl ApiError {
 
     /// The Status object of this error.
     pub fn status(&self) -> Value {
+        // In the API server's field order (details before code): clients that compare error text
+        // see what they would from Kubernetes.
         let mut status = json!({
             "kind": "Status",
             "apiVersion": "v1",
@@ -205,11 +207,11 @@ impl ApiError {
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
-            "code": self.code.as_u16(),
         });
         if let Some(details) = &self.details {
             status["details"] = details.clone();
         }
+        status["code"] = json!(self.code.as_u16());
         status
     }
 }
@@ -226,7 +228,10 @@ fn details(group: &str, plural: &str, name: &str) -> Value {
 }
 
 impl IntoResponse for ApiError {
+    /// The Status as JSON with the line end the API server's encoder writes after it.
     fn into_response(self) -> Response {
-        (self.code, axum::Json(self.status())).into_response()
+        let mut body = serde_json::to_vec(&self.status()).expect("a Status serialises");
+        body.push(b'\n');
+        (self.code, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
     }
 }
