@@ -164,6 +164,12 @@ async fn people_sign_in_through_the_provider_and_forged_or_replayed_answers_are_
     assert_ne!(dana.cookies.get("keyhold-session"), Some(&planted));
     let projects = dana.get(&server, &format!("{}/projects", server.url)).await.text().await.unwrap();
     assert!(projects.contains("vision") && projects.contains("nlp") && !projects.contains("serving"), "dana's projects are research's");
+    // Signing out ends the session and sends her on to the provider's sign-out, with the hint.
+    let cookie = format!("keyhold-session={}", dana.cookies["keyhold-session"]);
+    let out = server.post("sign_out", Some(&cookie), &[]).await;
+    let location = out.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+    assert!(location.contains("/session/end?client_id=keyhold") && location.contains("id_token_hint=ey"), "{location}");
+    assert_eq!(dana.signed_in_as(&server).await, None);
 
     // The same answer again, in the same browser: the attempt was used up, and the code with it.
     assert_eq!(dana.finish(&server, &answer).await, "/login?error=oidc-state");

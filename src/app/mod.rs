@@ -22,7 +22,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         leptos::nonce::provide_nonce();
         if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
             // Signing out of single sign-on sends the sign-out form on to the provider.
-            let provider = use_context::<crate::server::AppState>().and_then(|state| state.auth.oidc().map(|oidc| oidc.origin()));
+            let provider = use_context::<crate::server::AppState>().and_then(|state| state.auth.oidc().map(|oidc| oidc.origins()));
             let policy = crate::server::auth::web::content_security_policy(&nonce.to_string(), provider.as_deref());
             response.insert_header(http::header::CONTENT_SECURITY_POLICY, http::HeaderValue::from_str(&policy).expect("a nonce is header-safe"));
         }

@@ -182,16 +182,26 @@ impl Oidc {
     }
 
     /// The issuer's origin (`scheme://host:port`), which the sign-out form may be sent on to.
-    pub fn origin(&self) -> String {
-        reqwest::Url::parse(&self.settings.issuer).map(|u| u.origin().ascii_serialization()).unwrap_or_default()
+    /// The origins the sign-out form may be sent on to: the issuer's, and the end-session
+    /// endpoint's once discovery has named it (they may differ).
+    pub fn origins(&self) -> String {
+        let origin = |url: &str| reqwest::Url::parse(url).map(|u| u.origin().ascii_serialization()).ok();
+        let end_session = self.metadata.try_read().ok().and_then(|m| m.as_ref().and_then(|(m, _)| m.additional_metadata().end_session_endpoint.as_deref().and_then(origin)));
+        let mut origins: Vec<String> = origin(&self.settings.issuer).into_iter().chain(end_session).collect();
+        origins.dedup();
+        origins.join(" ")
     }
 
-    /// The provider's end-session endpoint, for RP-initiated logout, if it has one.
-    pub async fn sign_out_url(&self) -> Option<String> {
+    /// The provider's end-session endpoint, for RP-initiated logout, if it has one; with the
+    /// session's ID token as the hint some providers require.
+    pub async fn sign_out_url(&self, id_token: Option<&str>) -> Option<String> {
         let metadata = self.metadata(false).await.ok()?;
         let end = metadata.additional_metadata().end_session_endpoint.as_deref()?;
         let mut url = reqwest::Url::parse(end).ok()?;
         url.query_pairs_mut().append_pair("client_id", &self.settings.client_id).append_pair("post_logout_redirect_uri", &self.settings.after_sign_out_url);
+        if let Some(hint) = id_token {
+            url.query_pairs_mut().append_pair("id_token_hint", hint);
+        }
         Some(url.to_string())
     }
 
@@ -207,10 +217,10 @@ impl Oidc {
         Ok((url.to_string(), Pending { state: state.secret().clone(), nonce: nonce.secret().clone(), verifier: verifier.secret().clone(), next }))
     }
 
-    /// The identity the provider's answer proves: the state matches what this session sent, the
-    /// code is exchanged with the PKCE verifier, and the ID token's signature, issuer, audience,
-    /// expiry and nonce hold.
-    pub async fn finish(&self, pending: Pending, state: &str, code: Option<&str>, iss: Option<&str>) -> Result<Identity, OidcError> {
+    /// The identity the provider's answer proves, and its ID token (the hint for signing out): the
+    /// state matches what this session sent, the code is exchanged with the PKCE verifier, and the
+    /// ID token's signature, issuer, audience, expiry and nonce hold.
+    pub async fn finish(&self, pending: Pending, state: &str, code: Option<&str>, iss: Option<&str>) -> Result<(Identity, String), OidcError> {
         if !bool::from(pending.state.as_bytes().ct_eq(state.as_bytes())) {
             return Err(OidcError::State);
         }
@@ -264,7 +274,7 @@ impl Oidc {
             return Err(OidcError::Reserved);
         }
         let groups = groups.into_iter().filter(|g: &String| !g.starts_with("system:")).collect();
-        Ok(Identity { user, groups }.authenticated())
+        Ok((Identity { user, groups }.authenticated(), id_token.to_string()))
     }
 
     fn client(&self, metadata: ProviderMetadata) -> Result<Client, OidcError> {

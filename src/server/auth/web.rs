@@ -283,19 +283,22 @@ where
 pub async fn sign_out() -> Result<String, AppError> {
     let parts = parts()?;
     let method = parts.extensions.get::<SignedIn>().map(|s| s.method);
+    let mut id_token = None;
     if let Some(session) = parts.extensions.get::<Session>() {
+        id_token = session.get::<String>(OIDC_ID_TOKEN).await.map_err(store_failed)?;
         session.flush().await.map_err(store_failed)?;
     }
     let state = leptos::prelude::expect_context::<AppState>();
     let provider = match (method, state.auth.oidc()) {
-        (Some(SignInMethod::Oidc), Some(oidc)) => oidc.sign_out_url().await,
+        (Some(SignInMethod::Oidc), Some(oidc)) => oidc.sign_out_url(id_token.as_deref()).await,
         _ => None,
     };
     Ok(provider.unwrap_or_else(|| "/login".into()))
 }
 
-/// The session key of a single sign-on under way.
+/// The session keys of a single sign-on under way, and of the ID token it ended with.
 const OIDC_PENDING: &str = "oidc-pending";
+const OIDC_ID_TOKEN: &str = "oidc-id-token";
 
 /// `GET /auth/oidc/start?next=…`: off to the identity provider, with this attempt's state, nonce
 /// and PKCE verifier kept in the session.
@@ -322,8 +325,8 @@ pub async fn oidc_callback(State(state): State<AppState>, session: Session, Quer
     let Some(pending) = pending else { return oidc_refused(super::oidc::OidcError::State) };
     let next = pending.next.clone();
     let answer = |key: &str| query.get(key).map(String::as_str);
-    let identity = match oidc.finish(pending, answer("state").unwrap_or_default(), answer("code"), answer("iss")).await {
-        Ok(identity) => identity,
+    let (identity, id_token) = match oidc.finish(pending, answer("state").unwrap_or_default(), answer("code"), answer("iss")).await {
+        Ok(found) => found,
         Err(e) => return oidc_refused(e),
     };
     // Someone the provider knows but no role here names (by user or group): say so now rather
@@ -335,7 +338,8 @@ pub async fn oidc_callback(State(state): State<AppState>, session: Session, Quer
     }
     let started = async {
         session.cycle_id().await?;
-        session.insert(SESSION_KEY, SignedIn::now(identity.clone(), SignInMethod::Oidc, None)).await
+        session.insert(SESSION_KEY, SignedIn::now(identity.clone(), SignInMethod::Oidc, None)).await?;
+        session.insert(OIDC_ID_TOKEN, id_token).await
     };
     if let Err(e) = started.await {
         return store_down(e);
