@@ -66,12 +66,14 @@ async function load(path, conditions) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x) => `${Math.round(x)} ms`;
 
-console.log('| /credentials, release build | first byte | first paint | hydrated (interactive) |');
+// Navigation timing does not see Chromium's emulated latency, so first byte is given unthrottled only.
+console.log('| /credentials, release build | first byte | first contentful paint | hydrated (every control works) |');
 console.log('| --- | --- | --- | --- |');
 for (const [name, conditions] of Object.entries(profiles)) {
   const runs = [];
   for (let i = 0; i < RUNS; i++) runs.push(await load('/credentials', conditions));
-  console.log(`| ${name} (median of ${RUNS}) | ${ms(median(runs.map((r) => r.firstByte)))} | ${ms(median(runs.map((r) => r.firstPaint)))} | ${ms(median(runs.map((r) => r.hydrated)))} |`);
+  const firstByte = conditions ? 'n/a' : ms(median(runs.map((r) => r.firstByte)));
+  console.log(`| ${name} (median of ${RUNS}) | ${firstByte} | ${ms(median(runs.map((r) => r.firstPaint)))} | ${ms(median(runs.map((r) => r.hydrated)))} |`);
 }
 console.log('\n| route | bytes on the wire, cold (gzip) |');
 console.log('| --- | --- |');
