@@ -138,6 +138,32 @@ async fn every_name_the_form_accepts_works_at_every_scope_and_type() {
     }
 }
 
+/// Two display names that make the same Kubernetes name ("Ü" and "é" both make `credential`): a
+/// Cluster-scope credential's copies must not meet a project's own Secret of that name, so it gets
+/// another (random names found this: a copy then reported Issues in that project).
+#[tokio::test]
+async fn a_wide_credential_never_takes_a_name_a_project_secret_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &[]).await;
+    let alice = api_token("alice", &dir.path().join("kubeconfig"));
+    let create = |name: &str, scope: Value| json!({"displayName": name, "scope": scope, "values": {"type": "Generic", "entries": [["TOKEN", "t"]]}});
+    let (status, text) = server.api(Method::POST, "/credentials", Some(&alice), Some(create("Ü", json!({"level": "Project", "project": "nlp"})))).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["name"], "credential");
+    let (status, text) = server.api(Method::POST, "/credentials", Some(&alice), Some(create("é", json!({"level": "Cluster"})))).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let row: Value = serde_json::from_str(&text).unwrap();
+    assert_ne!(row["name"], "credential");
+    let path = format!("/credentials/keyhold-system/{}", row["name"].as_str().unwrap());
+    let reached: BTreeSet<String> = PROJECTS.iter().map(|(_, p)| p.to_string()).chain(["keyhold-system".to_string()]).collect();
+    let ready = eventually(Duration::from_secs(20), || async {
+        let (_, text) = server.api(Method::GET, &path, Some(&alice), None).await;
+        ready_in(&serde_json::from_str(&text).unwrap_or_default()) == reached
+    })
+    .await;
+    assert!(ready, "the Cluster-scope credential is not Ready everywhere");
+}
+
 #[tokio::test]
 async fn every_invalid_input_gets_a_4xx_naming_its_field() {
     let dir = tempfile::tempdir().unwrap();

@@ -142,7 +142,9 @@ impl CredentialsService {
             return Err(ServiceError::Conflict(FieldError::new("displayName", "You already have a credential of that name")));
         }
         let namespace = self.settings.system_namespace.clone();
-        let name = self.free_name(&namespace, &personal_name(&who.user)).await?;
+        // A random name of the owner's: its copies' names are checked where they go, not here.
+        let personal = Scope { level: ScopeLevel::Personal, department: None, project: None };
+        let name = self.free_name(&namespace, &personal, &personal_name(&who.user)).await?;
         let description = request.description.trim();
         let personal = PersonalSpec { owner: who.user.clone(), groups: who.groups.clone(), projects: request.projects.clone() };
         let spec = CredentialSpec {

@@ -495,7 +495,7 @@ impl CredentialsService {
         if let Some(other) = self.backed_by(&namespace, &request.secret_name) {
             return Err(ServiceError::Conflict(FieldError::new("secretName", format!("That Secret already backs the credential {other}"))));
         }
-        let name = self.free_name(&namespace, &request.display_name).await?;
+        let name = self.free_name(&namespace, &request.scope, &request.display_name).await?;
         let description = request.description.trim();
         let spec = CredentialSpec {
             display_name: request.display_name.trim().to_string(),
@@ -542,20 +542,35 @@ impl CredentialsService {
         })
     }
 
-    /// A Kubernetes name for a new credential and its Secret, free in `namespace`. Keyhold finds
-    /// its own Secrets by name (accounts, the session key, Redis's password, project secrets), so
-    /// a credential never gets a `keyhold-` name or the project secrets' name.
-    pub(super) async fn free_name(&self, namespace: &str, display_name: &str) -> Result<String, ServiceError> {
+    /// A Kubernetes name for a new credential and its Secret, free in `namespace` and, for a
+    /// Department or Cluster scope, in every project the copies go to (a project's own credential
+    /// named alike would otherwise block the copy there). Keyhold finds its own Secrets by name
+    /// (accounts, the session key, Redis's password, project secrets), so a credential never gets a
+    /// `keyhold-` name or the project secrets' name.
+    pub(super) async fn free_name(&self, namespace: &str, scope: &Scope, display_name: &str) -> Result<String, ServiceError> {
         let base = match object_name_from(display_name) {
             name if name.is_empty() => "credential".to_string(),
             name if name.starts_with("keyhold-") || name == self.settings.project_secret_name => format!("credential-{name}"),
             name => name,
         };
-        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+        let reach: Vec<String> = match scope.level {
+            ScopeLevel::Department | ScopeLevel::Cluster => self
+                .projects
+                .list()
+                .projects
+                .into_iter()
+                .filter(|p| scope.level == ScopeLevel::Cluster || p.department == scope.department)
+                .map(|p| p.namespace)
+                .collect(),
+            _ => Vec::new(),
+        };
         let credentials: Api<Credential> = Api::namespaced(self.client.clone(), namespace);
         for n in 1.. {
             let name = if n == 1 { base.clone() } else { format!("{base}-{n}") };
-            if secrets.get_opt(&name).await?.is_none() && credentials.get_opt(&name).await?.is_none() {
+            // One question for every namespace: the Secrets of that name anywhere.
+            let named = Api::<Secret>::all(self.client.clone()).list_metadata(&ListParams::default().fields(&format!("metadata.name={name}"))).await?;
+            let clash = named.items.iter().any(|s| s.metadata.namespace.as_deref().is_some_and(|ns| ns == namespace || reach.iter().any(|r| r == ns)));
+            if !clash && credentials.get_opt(&name).await?.is_none() {
                 return Ok(name);
             }
         }
@@ -568,7 +583,7 @@ impl CredentialsService {
         let namespace = self.admit(who, &request.scope, || request.problems()).await?;
         let _creating = self.creating.lock().await;
         self.name_free(&request.display_name)?;
-        let name = self.free_name(&namespace, &request.display_name).await?;
+        let name = self.free_name(&namespace, &request.scope, &request.display_name).await?;
         let description = request.description.trim();
         let spec = CredentialSpec {
             display_name: request.display_name.trim().to_string(),
