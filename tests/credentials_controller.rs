@@ -142,26 +142,33 @@ async fn a_cluster_scope_credential_reaches_every_project_and_follows_changes() 
 #[tokio::test]
 async fn a_department_credential_stays_in_its_department_and_never_overwrites_a_foreign_secret() {
     let w = world().await;
-    // Someone else's Secret already has the name the copy would take.
+    // Someone else's Secret, with the name the copy takes, in a namespace that becomes one of
+    // research's projects after the credential is made (a name already taken in a project when
+    // the credential is made is avoided: tests/edges.rs).
+    let lab = Namespace { metadata: ObjectMeta { name: Some("lab".into()), ..Default::default() }, ..Default::default() };
+    Api::<Namespace>::all(w.client.clone()).create(&PostParams::default(), &lab).await.unwrap();
     let foreign = Secret {
-        metadata: ObjectMeta { name: Some("research-token".into()), namespace: Some("nlp".into()), ..Default::default() },
+        metadata: ObjectMeta { name: Some("research-token".into()), namespace: Some("lab".into()), ..Default::default() },
         data: Some(BTreeMap::from([("TOKEN".to_string(), ByteString(b"theirs".to_vec()))])),
         ..Default::default()
     };
-    Api::<Secret>::namespaced(w.client.clone(), "nlp").create(&PostParams::default(), &foreign).await.unwrap();
+    Api::<Secret>::namespaced(w.client.clone(), "lab").create(&PostParams::default(), &foreign).await.unwrap();
     let row = w.service.create(&admin(), &request("Research token", ScopeLevel::Department, Some("research"), "ours")).await.unwrap();
     let name = row.name.clone();
+    assert_eq!(name, "research-token");
+    let labels = serde_json::json!({"metadata": {"labels": {"keyhold.dev/project": "lab", "keyhold.dev/department": "research"}}});
+    Api::<Namespace>::all(w.client.clone()).patch("lab", &PatchParams::default(), &Patch::Merge(&labels)).await.unwrap();
     eventually("Issues reported for the clash", || async { phase(&w.client, &name).await == Some(Phase::Issues) }).await;
     let status = Api::<Credential>::namespaced(w.client.clone(), "keyhold-system").get(&name).await.unwrap().status.unwrap();
-    let clash = status.targets.iter().find(|t| t.namespace == "nlp").unwrap();
+    let clash = status.targets.iter().find(|t| t.namespace == "lab").unwrap();
     assert_eq!((clash.state, clash.reason.as_str()), (Phase::Issues, "Clash"));
-    assert_eq!(copy_value(&w.client, "nlp", &name).await.as_deref(), Some(b"theirs".as_slice()), "never overwritten");
+    assert_eq!(copy_value(&w.client, "lab", &name).await.as_deref(), Some(b"theirs".as_slice()), "never overwritten");
     assert_eq!(copy_value(&w.client, "vision", &name).await.as_deref(), Some(b"ours".as_slice()));
     assert!(copy_value(&w.client, "serving", &name).await.is_none(), "production is another department");
 
     w.service.delete(&admin(), "keyhold-system", &name).await.unwrap();
     eventually("our copy removed", || async { copy_value(&w.client, "vision", &name).await.is_none() }).await;
-    assert_eq!(copy_value(&w.client, "nlp", &name).await.as_deref(), Some(b"theirs".as_slice()), "never deleted");
+    assert_eq!(copy_value(&w.client, "lab", &name).await.as_deref(), Some(b"theirs".as_slice()), "never deleted");
 }
 
 #[tokio::test]
