@@ -396,3 +396,11 @@ async fn watch_reprints_on_change_and_errors_are_one_line() {
     assert!(remote.code == 2 && remote.stderr.contains("https://"), "{}", remote.stderr);
     assert!(carol.ok(&["completion", "bash"], "").contains("my-credential"));
 }
+
+#[test]
+fn ctrl_c_at_a_hidden_prompt_gives_the_terminal_its_echo_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/python/prompt.py");
+    let out = Command::new("python").arg(script).arg(env!("CARGO_BIN_EXE_keyhold")).env("XDG_CONFIG_HOME", dir.path()).output().expect("python on PATH");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "True 130 True", "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -114,9 +114,9 @@ pub fn read_stdin() -> Result<String, CliError> {
 
 /// Asks for `label` on stderr and reads a line from the terminal; a secret without echo.
 fn prompt(label: &str, secret: bool) -> Result<String, CliError> {
+    let echo = Echo::off(secret);
     eprint!("{label}: ");
     let _ = std::io::stderr().flush();
-    let echo = Echo::off(secret);
     let mut line = String::new();
     let read = std::io::stdin().read_line(&mut line);
     drop(echo);
@@ -127,34 +127,61 @@ fn prompt(label: &str, secret: bool) -> Result<String, CliError> {
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
-/// The terminal's echo, turned off while it lives (and back on when it is dropped, even on error).
-struct Echo(Option<libc::termios>);
+/// The terminal's echo, turned off while it lives and back on when it is dropped, even on error;
+/// Ctrl-C meanwhile puts it back before the command ends (exit code 130, as a shell reports it),
+/// so an interrupted prompt never leaves the terminal silent.
+struct Echo {
+    saved: Option<libc::termios>,
+    interrupt: Option<tokio::task::JoinHandle<()>>,
+}
 
 impl Echo {
     fn off(hide: bool) -> Echo {
+        let quiet = Echo { saved: None, interrupt: None };
         if !hide {
-            return Echo(None);
+            return quiet;
         }
         // SAFETY: tcgetattr and tcsetattr read and write a termios for stdin's descriptor; a
         // descriptor that is not a terminal makes them fail, which leaves echo as it was.
-        unsafe {
+        let saved = unsafe {
             let mut saved: libc::termios = std::mem::zeroed();
             if libc::tcgetattr(libc::STDIN_FILENO, &mut saved) != 0 {
-                return Echo(None);
+                return quiet;
             }
-            let mut quiet = saved;
-            quiet.c_lflag &= !libc::ECHO;
-            libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &quiet);
-            Echo(Some(saved))
-        }
+            let mut silent = saved;
+            silent.c_lflag &= !libc::ECHO;
+            libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &silent);
+            saved
+        };
+        // The prompt blocks this thread; the runtime's other worker watches for Ctrl-C. The
+        // handler is in place before this returns, so before the prompt shows.
+        let interrupt = tokio::runtime::Handle::try_current().ok().and_then(|runtime| {
+            let _entered = runtime.enter();
+            let mut interrupted = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok()?;
+            Some(runtime.spawn(async move {
+                if interrupted.recv().await.is_some() {
+                    restore(&saved);
+                    eprintln!();
+                    std::process::exit(130);
+                }
+            }))
+        });
+        Echo { saved: Some(saved), interrupt }
     }
+}
+
+fn restore(saved: &libc::termios) {
+    // SAFETY: writes back the termios read in `Echo::off`.
+    unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, saved) };
 }
 
 impl Drop for Echo {
     fn drop(&mut self) {
-        if let Some(saved) = self.0 {
-            // SAFETY: restores the termios read in `off`.
-            unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &saved) };
+        if let Some(interrupt) = self.interrupt.take() {
+            interrupt.abort();
+        }
+        if let Some(saved) = &self.saved {
+            restore(saved);
         }
     }
 }
