@@ -210,6 +210,15 @@ async fn people_sign_in_through_the_provider_and_forged_or_replayed_answers_are_
         assert_eq!(browser.signed_in_as(&server).await, None, "{who}");
     }
 
+    // A flood of starts (each keeps a session record) is cut off per client address.
+    let mut flood = Browser::default();
+    let mut answers = Vec::new();
+    for _ in 0..40 {
+        let response = flood.get(&server, &format!("{}/auth/oidc/start", server.url)).await;
+        answers.push(response.headers()[LOCATION].to_str().unwrap().to_string());
+    }
+    assert!(answers.iter().any(|a| a == "/login?error=oidc-too-many"), "no start was refused");
+
     // The sign-in page says what went wrong in its own words, and no token reaches the log.
     let page = server.http.get(format!("{}/login?error=oidc-state", server.url)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Start again") && page.contains("Sign in with Example SSO"), "{page}");

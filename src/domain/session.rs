@@ -37,6 +37,7 @@ pub fn sign_in_problem(code: &str) -> Option<&'static str> {
         "oidc-no-user" => "Your account at the identity provider has nothing Keyhold can name you by. Tell your administrator.",
         "oidc-no-access" => "Your account has no groups Keyhold knows and no roles here. Ask your administrator for access.",
         "oidc-off" => "Single sign-on is not configured here.",
+        "oidc-too-many" => "Too many sign-ins were started from here. Try again in a minute.",
         _ => return None,
     })
 }

@@ -35,6 +35,8 @@ pub const SIGN_IN_UNAVAILABLE: &str = "Sign-in is unavailable right now. Try aga
 /// Password checks run at once: each holds about 19 MiB for argon2, so a burst cannot exhaust
 /// memory; more are refused at once rather than queued.
 const CONCURRENT_PASSWORD_CHECKS: usize = 4;
+/// Single sign-ons one client address may start in a minute.
+const OIDC_STARTS_PER_MINUTE: usize = 30;
 /// How long a caller refused for lack of a free password check is told to wait.
 const BUSY_RETRY: Duration = Duration::from_secs(1);
 
@@ -100,6 +102,8 @@ pub struct Auth {
     accounts: Accounts,
     client: Client,
     limiter: SignInLimiter,
+    /// Single sign-ons started per client address: each keeps a session record until it returns.
+    starts: SignInLimiter,
     password_checks: Arc<Semaphore>,
     trusted_proxies: Arc<Vec<Cidr>>,
     auth_proxies: Arc<Vec<Cidr>>,
@@ -114,6 +118,7 @@ impl Auth {
             accounts: Accounts::new(client.clone(), system_namespace),
             client,
             limiter: SignInLimiter::new(settings.max_failures, settings.window),
+            starts: SignInLimiter::new(OIDC_STARTS_PER_MINUTE, Duration::from_secs(60)),
             password_checks: Arc::new(Semaphore::new(CONCURRENT_PASSWORD_CHECKS)),
             trusted_proxies: Arc::new(settings.trusted_proxies),
             auth_proxies: Arc::new(settings.auth_proxies),
@@ -126,6 +131,12 @@ impl Auth {
     /// What the sign-in page offers.
     pub fn options(&self) -> SignInOptions {
         SignInOptions { password: self.password, token: self.token, oidc: self.oidc.as_ref().map(|o| o.settings.name.clone()) }
+    }
+
+    /// Counts a single sign-on started from `client`; `Err` with the wait when it has started
+    /// too many within a minute (each keeps a session record: a flood would fill the store).
+    pub fn oidc_start(&self, client: IpAddr) -> Result<(), Duration> {
+        self.starts.reserve(vec![format!("addr:{client}")]).map(drop)
     }
 
     /// Single sign-on, when configured and turned on.

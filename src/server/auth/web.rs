@@ -302,8 +302,11 @@ const OIDC_ID_TOKEN: &str = "oidc-id-token";
 
 /// `GET /auth/oidc/start?next=…`: off to the identity provider, with this attempt's state, nonce
 /// and PKCE verifier kept in the session.
-pub async fn oidc_start(State(state): State<AppState>, session: Session, Query(query): Query<HashMap<String, String>>) -> Response {
+pub async fn oidc_start(State(state): State<AppState>, session: Session, Query(query): Query<HashMap<String, String>>, request: Request) -> Response {
     let Some(oidc) = state.auth.oidc() else { return Redirect::to("/login?error=oidc-off").into_response() };
+    if state.auth.oidc_start(state.auth.client_addr(peer(request.extensions()), request.headers())).is_err() {
+        return Redirect::to("/login?error=oidc-too-many").into_response();
+    }
     let next = super::redirect::after_sign_in(query.get("next").map_or("/credentials", String::as_str)).to_string();
     match oidc.start(next).await {
         Ok((url, pending)) => match session.insert(OIDC_PENDING, pending).await {
