@@ -162,6 +162,14 @@ async fn a_wide_credential_never_takes_a_name_a_project_secret_has() {
     })
     .await;
     assert!(ready, "the Cluster-scope credential is not Ready everywhere");
+
+    // The other order, before the controller has made the wider one's copies: the project's
+    // credential takes another name.
+    let (_, text) = server.api(Method::POST, "/credentials", Some(&alice), Some(create("ø", json!({"level": "Cluster"})))).await;
+    let wide: Value = serde_json::from_str(&text).unwrap();
+    let (_, text) = server.api(Method::POST, "/credentials", Some(&alice), Some(create("ß", json!({"level": "Project", "project": "serving"})))).await;
+    let project: Value = serde_json::from_str(&text).unwrap();
+    assert!(wide["name"].is_string() && project["name"].is_string() && wide["name"] != project["name"], "{wide} {project}");
 }
 
 #[tokio::test]

@@ -543,8 +543,9 @@ impl CredentialsService {
     }
 
     /// A Kubernetes name for a new credential and its Secret, free in `namespace` and, for a
-    /// Department or Cluster scope, in every project the copies go to (a project's own credential
-    /// named alike would otherwise block the copy there). Keyhold finds its own Secrets by name
+    /// Department or Cluster scope, in every project the copies go to; a project's credential
+    /// never takes the Secret name of a wider one (its copy may not be made yet). Otherwise the
+    /// two would meet in a project and the copy would be blocked there. Keyhold finds its own Secrets by name
     /// (accounts, the session key, Redis's password, project secrets), so a credential never gets a
     /// `keyhold-` name or the project secrets' name.
     pub(super) async fn free_name(&self, namespace: &str, scope: &Scope, display_name: &str) -> Result<String, ServiceError> {
@@ -569,7 +570,9 @@ impl CredentialsService {
             let name = if n == 1 { base.clone() } else { format!("{base}-{n}") };
             // One question for every namespace: the Secrets of that name anywhere.
             let named = Api::<Secret>::all(self.client.clone()).list_metadata(&ListParams::default().fields(&format!("metadata.name={name}"))).await?;
-            let clash = named.items.iter().any(|s| s.metadata.namespace.as_deref().is_some_and(|ns| ns == namespace || reach.iter().any(|r| r == ns)));
+            let clash = named.items.iter().any(|s| s.metadata.namespace.as_deref().is_some_and(|ns| ns == namespace || reach.iter().any(|r| r == ns)))
+                // A wider credential whose copies are not made yet would meet this one's Secret.
+                || (namespace != self.settings.system_namespace && self.cache.state().iter().any(|c| c.namespace().as_deref() == Some(self.settings.system_namespace.as_str()) && c.spec.secret_ref.name == name));
             if !clash && credentials.get_opt(&name).await?.is_none() {
                 return Ok(name);
             }
