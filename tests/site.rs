@@ -8,12 +8,16 @@ use std::path::Path;
 
 use support::Server;
 
-/// A copy of the binary in `dir/bin`, as an installation would have it.
+/// The binary in `dir/bin`, as an installation would have it: a hard link where it can be (a copy
+/// being written while the other test forks would make executing it fail with "text file
+/// busy"), a copy across filesystems.
 fn installed(dir: &Path) -> std::path::PathBuf {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let binary = bin.join("keyhold");
-    std::fs::copy(env!("CARGO_BIN_EXE_keyhold"), &binary).unwrap();
+    if std::fs::hard_link(env!("CARGO_BIN_EXE_keyhold"), &binary).is_err() {
+        std::fs::copy(env!("CARGO_BIN_EXE_keyhold"), &binary).unwrap();
+    }
     binary
 }
 

@@ -63,7 +63,14 @@ impl Server {
         }
         command.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir", data_dir.to_str().unwrap()]).args(extra);
         command.env_remove("KEYHOLD_CLUSTER").env_remove("KUBECONFIG").env_remove("LEPTOS_SITE_ROOT").envs(env.iter().copied()).stdout(Stdio::null()).stderr(Stdio::piped());
-        let mut child = command.spawn().unwrap();
+        // A copy of the binary just written may still be open for writing in another test's forked
+        // child for a moment ("text file busy"); that passes.
+        let mut child = loop {
+            match command.spawn() {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => std::thread::sleep(Duration::from_millis(20)),
+                spawned => break spawned.unwrap(),
+            }
+        };
         // The log is kept (drained, so the process never blocks on it) to explain a failed start.
         let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let (mut stderr, sink) = (child.stderr.take().unwrap(), log.clone());
