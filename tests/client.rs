@@ -379,6 +379,13 @@ async fn watch_reprints_on_change_and_errors_are_one_line() {
     assert!(wait_for("vision/watched"), "the listing was not printed again with the new credential");
     watch.kill().unwrap();
     watch.wait().unwrap();
+    // Someone with no role anywhere gets no stream: its timing would tell them of others' work.
+    let kubeconfig = dir.path().join("kubeconfig");
+    assert!(support::keyhold_cli(&["user", "add", "dave"], &kubeconfig, Some("a-long-enough-password\n")).0);
+    let dave = api_token("dave", &kubeconfig);
+    // The status alone: a stream (the bug) would never end its body.
+    let stream = server.http.get(format!("{}/api/v1/events/credentials", server.url)).bearer_auth(&dave).send().await.unwrap();
+    assert_eq!(stream.status(), StatusCode::FORBIDDEN);
 
     // A server that is not there, a token it does not take, no login, a command line that is wrong.
     let nowhere = Person { config: dir.path().join("nowhere"), server: format!("http://127.0.0.1:{}", free_port()), token: Some("t".into()), transcript: Mutex::new(String::new()) };

@@ -170,6 +170,14 @@ async fn a_wide_credential_never_takes_a_name_a_project_secret_has() {
     let (_, text) = server.api(Method::POST, "/credentials", Some(&alice), Some(create("ß", json!({"level": "Project", "project": "serving"})))).await;
     let project: Value = serde_json::from_str(&text).unwrap();
     assert!(wide["name"].is_string() && project["name"].is_string() && wide["name"] != project["name"], "{wide} {project}");
+
+    // Another department's names are not weighed, so the choice tells bob nothing of them.
+    let (status, text) = server.api(Method::POST, "/credentials", Some(&alice), Some(create("Payroll", json!({"level": "Department", "department": "production"})))).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let bob = api_token("bob", &dir.path().join("kubeconfig"));
+    let (status, text) = server.api(Method::POST, "/credentials", Some(&bob), Some(create("Payroll!", json!({"level": "Project", "project": "vision"})))).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["name"], "payroll");
 }
 
 #[tokio::test]

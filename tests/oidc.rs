@@ -259,3 +259,17 @@ async fn an_expired_id_token_or_a_mismatched_issuer_signs_no_one_in_and_other_me
     let response = Browser::default().get(&server, &format!("{}/auth/oidc/start", server.url)).await;
     assert_eq!(response.headers()[LOCATION], "/login?error=oidc-unavailable");
 }
+
+#[tokio::test]
+async fn a_session_ends_when_its_sign_in_method_is_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded(dir.path(), &["--session-idle-timeout", "20s"]).await;
+    let cookie = server.sign_in("bob", "keyhold-demo").await;
+    assert_eq!(server.whoami(&cookie).await, Ok("bob".to_string()));
+    server.stop();
+    // The same data directory (and session store), now with single sign-on alone. No provider
+    // answers there: it is asked only when someone signs on.
+    let server = keyhold(dir.path(), &format!("http://127.0.0.1:{}", free_port()), &["--sign-in-methods", "oidc", "--session-idle-timeout", "20s"]).await;
+    let ended = support::eventually(std::time::Duration::from_secs(15), || async { server.whoami(&cookie).await.is_err() }).await;
+    assert!(ended, "a password session outlived password sign-in");
+}

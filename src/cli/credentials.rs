@@ -63,7 +63,7 @@ fn path(row: &CredentialRow) -> [&str; 3] {
 
 /// The type a command line names by its resource label (`docker-registry`).
 pub fn credential_type(text: &str) -> Result<CredentialType, CliError> {
-    CredentialType::from_resource_label(text).ok_or_else(|| CliError::Usage("TYPE: one of docker-registry, access-key, password, generic, tls, ngc-api-key".into()))
+    CredentialType::parse_label(text).map_err(|e| CliError::Usage(format!("TYPE: {}", e.message)))
 }
 
 /// The table's query for `list`'s flags (scopes are matched here, by `CredentialRow::has_scope`).

@@ -63,6 +63,15 @@ impl CredentialType {
         matches!(self, CredentialType::DockerRegistry | CredentialType::Generic | CredentialType::NgcApiKey)
     }
 
+    /// The type a resource label names (`docker-registry`), as a command line or a query string
+    /// gives it; the refusal lists the labels, never the text given.
+    pub fn parse_label(label: &str) -> Result<CredentialType, FieldError> {
+        Self::from_resource_label(label).ok_or_else(|| {
+            let labels: Vec<&str> = Self::ALL.iter().map(|t| t.resource_label()).collect();
+            FieldError::new("type", format!("Name a type: {}", labels.join(", ")))
+        })
+    }
+
     pub fn resource_label(self) -> &'static str {
         match self {
             CredentialType::DockerRegistry => "docker-registry",

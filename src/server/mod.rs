@@ -63,6 +63,17 @@ impl AppState {
         Ok(CurrentUser { name: identity.user, groups: identity.groups, method: signed_in.method, permissions })
     }
 
+    /// Who a single sign-on's answer proves (and their ID token), refused when no role here names
+    /// them or their groups: they are told at sign-in, not by a 403 on every page.
+    pub async fn through_provider(&self, oidc: &auth::oidc::Oidc, pending: auth::oidc::Pending, state: &str, code: Option<&str>, iss: Option<&str>) -> Result<(Identity, String), auth::oidc::OidcError> {
+        let (identity, id_token) = oidc.finish(pending, state, code, iss).await?;
+        match self.credentials.may_somewhere(&identity, "list").await {
+            Ok(true) => Ok((identity, id_token)),
+            Ok(false) => Err(auth::oidc::OidcError::NoAccess),
+            Err(e) => Err(auth::oidc::OidcError::Unavailable(format!("the permission check: {e}"))),
+        }
+    }
+
     /// The projects `who` has a role in, with how many credentials reach each and how many keys
     /// its secret holds (where `who` may list them); `Forbidden` when there are none.
     pub async fn visible_projects(&self, who: &Identity) -> Result<ProjectList, AppError> {

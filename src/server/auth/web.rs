@@ -328,17 +328,10 @@ pub async fn oidc_callback(State(state): State<AppState>, session: Session, Quer
     let Some(pending) = pending else { return oidc_refused(super::oidc::OidcError::State) };
     let next = pending.next.clone();
     let answer = |key: &str| query.get(key).map(String::as_str);
-    let (identity, id_token) = match oidc.finish(pending, answer("state").unwrap_or_default(), answer("code"), answer("iss")).await {
+    let (identity, id_token) = match state.through_provider(oidc, pending, answer("state").unwrap_or_default(), answer("code"), answer("iss")).await {
         Ok(found) => found,
         Err(e) => return oidc_refused(e),
     };
-    // Someone the provider knows but no role here names (by user or group): say so now rather
-    // than with a 403 on every page.
-    match state.credentials.may_somewhere(&identity, "list").await {
-        Ok(true) => {}
-        Ok(false) => return oidc_refused(super::oidc::OidcError::NoAccess),
-        Err(e) => return oidc_refused(super::oidc::OidcError::Unavailable(format!("the permission check: {e}"))),
-    }
     let started = async {
         session.cycle_id().await?;
         session.insert(SESSION_KEY, SignedIn::now(identity.clone(), SignInMethod::Oidc, None)).await?;

@@ -571,13 +571,25 @@ impl CredentialsService {
             // One question for every namespace: the Secrets of that name anywhere.
             let named = Api::<Secret>::all(self.client.clone()).list_metadata(&ListParams::default().fields(&format!("metadata.name={name}"))).await?;
             let clash = named.items.iter().any(|s| s.metadata.namespace.as_deref().is_some_and(|ns| ns == namespace || reach.iter().any(|r| r == ns)))
-                // A wider credential whose copies are not made yet would meet this one's Secret.
-                || (namespace != self.settings.system_namespace && self.cache.state().iter().any(|c| c.namespace().as_deref() == Some(self.settings.system_namespace.as_str()) && c.spec.secret_ref.name == name));
+                // A wider credential reaching here whose copy is not made yet would meet this
+                // one's Secret. Only those reaching here: another department's names stay unsaid.
+                || (namespace != self.settings.system_namespace && self.cache.state().iter().any(|c| c.spec.secret_ref.name == name && self.reaches(c, namespace)));
             if !clash && credentials.get_opt(&name).await?.is_none() {
                 return Ok(name);
             }
         }
         unreachable!("some suffix is free")
+    }
+
+    /// Whether a Department- or Cluster-scope credential is copied into project `namespace`.
+    fn reaches(&self, credential: &Credential, namespace: &str) -> bool {
+        let scope = &credential.spec.scope;
+        credential.namespace().as_deref() == Some(self.settings.system_namespace.as_str())
+            && match scope.level {
+                ScopeLevel::Cluster => true,
+                ScopeLevel::Department => scope.department.is_some() && scope.department == self.projects.department_of(namespace),
+                _ => false,
+            }
     }
 
     /// Creates a credential with a new secret. The Secret is made first and removed again if the

@@ -21,7 +21,7 @@ use crate::domain::AppError;
 use crate::domain::attach::{Attached, Attachment, ReplaceWith, Replacement, Workload};
 use crate::domain::notebooks::Offered;
 use crate::domain::identity::Identity;
-use crate::domain::credential::{CredentialType, FieldError, Scope};
+use crate::domain::credential::{CredentialType, Scope};
 use crate::domain::new_credential::{ExistingSecretCredential, ExistingSecrets, NewCredential, NewPersonalCredential, PersonalProjects, Rename, SecretValues};
 use crate::domain::query::{CredentialRow, ListQuery, Listing};
 use crate::server::{AppState, downloads};
@@ -284,7 +284,7 @@ struct Offering {
 
 /// `GET /existing-secrets?type=…&scope=…`: what the wizard's "existing secret" picker offers.
 async fn existing_secrets(State(state): State<AppState>, Extension(who): Caller, Query(Offering { resource, scope }): Query<Offering>) -> Result<Json<ExistingSecrets>, ApiError> {
-    let credential_type = CredentialType::from_resource_label(&resource).ok_or_else(|| AppError::from(FieldError::new("type", "Name a type: docker-registry, access-key, password, generic, tls or ngc-api-key")))?;
+    let credential_type = CredentialType::parse_label(&resource).map_err(AppError::from)?;
     let scope: Scope = scope.parse().map_err(AppError::from)?;
     Ok(Json(state.credentials.existing_secrets(&who, &scope, credential_type).await?))
 }
