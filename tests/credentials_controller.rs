@@ -11,6 +11,7 @@ use kube::{Api, Client};
 
 use keyhold::domain::credential::{Phase, Scope, ScopeLevel};
 use keyhold::domain::identity::Identity;
+use keyhold::domain::lifecycle::Rollout;
 use keyhold::domain::new_credential::{NewCredential, SecretValues};
 use keyhold::server::credentials::resource::{Credential, install_crd};
 use keyhold::server::credentials::service::{CredentialsService, Settings};
@@ -55,6 +56,7 @@ fn request(name: &str, level: ScopeLevel, department: Option<&str>, value: &str)
         description: String::new(),
         scope: Scope { level, department: department.map(Into::into), project: None },
         values: SecretValues::Generic { entries: vec![("TOKEN".into(), value.into())] },
+        expires_on: String::new(),
     }
 }
 
@@ -204,7 +206,7 @@ async fn replaced_values_reach_the_copies() {
     let name = row.name.clone();
     eventually("first copies", || async { copy_value(&w.client, "serving", &name).await.as_deref() == Some(b"old".as_slice()) }).await;
     let values = SecretValues::Generic { entries: vec![("TOKEN".into(), "new".into())] };
-    w.service.replace_values(&admin(), "keyhold-system", &name, &values).await.unwrap();
+    w.service.replace_values(&admin(), "keyhold-system", &name, &values, Rollout::Nothing).await.unwrap();
     eventually("copies re-synced", || async {
         copy_value(&w.client, "serving", &name).await.as_deref() == Some(b"new".as_slice())
             && copy_value(&w.client, "vision", &name).await.as_deref() == Some(b"new".as_slice())

@@ -15,6 +15,7 @@ use serde_json::json;
 
 use keyhold::domain::credential::{CredentialType, Phase, Scope, ScopeLevel};
 use keyhold::domain::identity::Identity;
+use keyhold::domain::lifecycle::Expiry;
 use keyhold::domain::query::{Column, Direction, Filter, FilterKind, ListQuery};
 use keyhold::server::credentials::resource::{Credential, CredentialSpec, SecretRef, install_crd};
 use keyhold::server::credentials::service::{CREATED_BY, CredentialsService, Settings};
@@ -37,6 +38,7 @@ struct Made {
     scope_path: String,
     created_at: String,
     keys: Vec<String>,
+    expires_on: Option<String>,
 }
 
 impl Made {
@@ -52,6 +54,7 @@ impl Made {
             Column::Scope => self.scope_path.clone(),
             Column::CreationTime => self.created_at.clone(),
             Column::Cluster => "local".to_string(),
+            Column::Expires => Expiry::of(self.expires_on.as_deref(), jiff::Timestamp::now().as_second()).bucket().to_string(),
         }
     }
 }
@@ -81,6 +84,8 @@ fn reference_view<'a>(all: &'a [Made], query: &ListQuery) -> Vec<&'a Made> {
             Column::Status => PHASES.iter().position(|p| *p == a.phase).cmp(&PHASES.iter().position(|p| *p == b.phase)),
             Column::DataSources => Ordering::Equal,
             Column::CreationTime => a.created_at.cmp(&b.created_at),
+            // Soonest first, none last.
+            Column::Expires => (a.expires_on.is_none(), &a.expires_on).cmp(&(b.expires_on.is_none(), &b.expires_on)),
             _ => a.text(column).to_lowercase().cmp(&b.text(column).to_lowercase()),
         };
         let primary = if direction == Direction::Descending { primary.reverse() } else { primary };
@@ -151,6 +156,7 @@ async fn filter_search_sort_and_pages_match_a_simple_reference() {
 
     // Random credentials, their status written as the controller would (no controller runs here).
     let mut all = Vec::new();
+    let soon = jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::UTC).date().checked_add(jiff::Span::new().days(5)).unwrap().to_string();
     for i in 0..150 {
         let (project, department) = *PROJECTS.choose(&mut rng).unwrap();
         let name = format!("cred-{i}");
@@ -166,6 +172,7 @@ async fn filter_search_sort_and_pages_match_a_simple_reference() {
                 scope: Scope { level: ScopeLevel::Project, department: None, project: Some(project.into()) },
                 secret_ref: SecretRef { name: secret_name.clone(), managed: true },
                 registry: None,
+                expires_on: [None, Some("2020-01-01".to_string()), Some(soon.clone()), Some("2099-12-31".to_string())].choose(&mut rng).unwrap().clone(),
                 personal: None,
             },
         );
@@ -189,6 +196,7 @@ async fn filter_search_sort_and_pages_match_a_simple_reference() {
             scope_path: format!("local › {department} › {project}"),
             created_at: created.metadata.creation_timestamp.unwrap().0.to_string(),
             keys,
+            expires_on: created.spec.expires_on.clone(),
         });
     }
 

@@ -10,6 +10,7 @@ use kube::{Api, Client, ResourceExt};
 
 use keyhold::domain::credential::{Scope, ScopeLevel};
 use keyhold::domain::identity::Identity;
+use keyhold::domain::lifecycle::Rollout;
 use keyhold::domain::new_credential::{NewCredential, Rename, SecretValues};
 use keyhold::domain::query::{ListQuery, Page};
 use keyhold::server::credentials::resource::{Credential, install_crd};
@@ -93,11 +94,12 @@ fn request(display_name: &str, level: ScopeLevel, project: Option<&str>) -> NewC
         description: "for training jobs".into(),
         scope: Scope { level, department: None, project: project.map(Into::into) },
         values: SecretValues::Password { username: "svc-user".into(), password: CANARY.into() },
+        expires_on: String::new(),
     }
 }
 
 fn rename(display_name: &str, description: &str) -> Rename {
-    Rename { display_name: display_name.into(), description: description.into() }
+    Rename { display_name: display_name.into(), description: description.into(), expires_on: None }
 }
 
 /// Waits (bounded) until the service's cache shows what `done` looks for.
@@ -291,13 +293,13 @@ async fn values_are_replaced_write_only() {
     let world = world().await;
     let row = world.service.create(&bob(), &request("Rotating", ScopeLevel::Project, Some("vision"))).await.unwrap();
     let rotated = SecretValues::Password { username: "svc-user".into(), password: "rotated-canary-41b7".into() };
-    assert!(matches!(world.service.replace_values(&carol(), "vision", &row.name, &rotated).await, Err(ServiceError::Forbidden { .. })));
+    assert!(matches!(world.service.replace_values(&carol(), "vision", &row.name, &rotated, Rollout::Nothing).await, Err(ServiceError::Forbidden { .. })));
     let wrong_type = SecretValues::AccessKey { access_key_id: "a".into(), secret_access_key: "b".into() };
-    match world.service.replace_values(&bob(), "vision", &row.name, &wrong_type).await.unwrap_err() {
+    match world.service.replace_values(&bob(), "vision", &row.name, &wrong_type, Rollout::Nothing).await.unwrap_err() {
         ServiceError::Invalid(problems) => assert_eq!(problems[0].field, "type"),
         other => panic!("{other:?}"),
     }
-    let replaced = world.service.replace_values(&bob(), "vision", &row.name, &rotated).await.unwrap();
+    let replaced = world.service.replace_values(&bob(), "vision", &row.name, &rotated, Rollout::Nothing).await.unwrap();
     assert!(!serde_json::to_string(&replaced).unwrap().contains("rotated-canary-41b7"));
     let secret = Api::<Secret>::namespaced(world.client.clone(), "vision").get(&row.name).await.unwrap();
     assert_eq!(secret.data.unwrap()["password"].0, b"rotated-canary-41b7");
@@ -335,6 +337,7 @@ async fn an_existing_labelled_secret_backs_one_credential_and_outlives_it() {
         scope: cluster.clone(),
         credential_type: CredentialType::AccessKey,
         secret_name: secret_name.into(),
+        expires_on: String::new(),
     };
     match world.service.create_from_existing(&alice(), &request("Unlabelled", "unlabelled")).await.unwrap_err() {
         ServiceError::Invalid(fields) => assert!(fields[0].field == "secretName" && fields[0].message.contains("keyhold.dev/cluster-wide=true"), "{fields:?}"),
@@ -401,7 +404,7 @@ async fn every_operation_for_every_role() {
         record("existing secrets", refused(world.service.existing_secrets(who, &vision, CredentialType::Password).await.map(|_| ())));
         record("rename", refused(world.service.rename(who, "vision", &target.name, &rename(&format!("Renamed by {role}"), "")).await.map(|_| ())));
         let values = SecretValues::Password { username: "svc-user".into(), password: CANARY.into() };
-        record("replace values", refused(world.service.replace_values(who, "vision", &target.name, &values).await.map(|_| ())));
+        record("replace values", refused(world.service.replace_values(who, "vision", &target.name, &values, Rollout::Nothing).await.map(|_| ())));
         record("delete", refused(world.service.delete(who, "vision", &target.name).await));
     }
     let expected: Vec<(&str, Vec<bool>)> = vec![

@@ -79,8 +79,12 @@ pub enum CredentialCommand {
     Create(Create),
     /// Change a credential's display name (and description); its Kubernetes names stay.
     Rename(Rename),
-    /// Replace a credential's values (same type); workloads read the new ones.
+    /// Replace a credential's values (same type); workloads read the new ones, or are restarted.
     Replace(Replace),
+    /// Sign in with a credential's values to its registry or S3 API, and say whether it worked.
+    Test(Test),
+    /// What happened to a credential, newest first.
+    Activity(Named),
     /// Delete a credential (refused while workloads use it), or put another in its place first.
     Delete(Delete),
     /// The workloads a credential can be attached to.
@@ -167,6 +171,9 @@ pub struct Create {
     pub scope: String,
     #[arg(long, default_value = "")]
     pub description: String,
+    /// When the values stop working (YYYY-MM-DD): shown, warned of 14 days before.
+    #[arg(long, value_name = "DATE", default_value = "")]
+    pub expires_on: String,
     /// Use this Secret, which an administrator offered (`keyhold secret offer`), instead of new values.
     #[arg(long, value_name = "SECRET", conflicts_with_all = ["literals", "files", "env_file", "secret_file", "password_stdin"])]
     pub existing_secret: Option<String>,
@@ -185,6 +192,9 @@ pub struct Rename {
     /// A new description (kept when not given).
     #[arg(long)]
     pub description: Option<String>,
+    /// A new expiry date, YYYY-MM-DD, or "" for none (kept when not given).
+    #[arg(long, value_name = "DATE")]
+    pub expires_on: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +202,17 @@ pub struct Replace {
     pub name: String,
     #[command(flatten)]
     pub values: Values,
+    /// restart: restart the Deployments, StatefulSets and DaemonSets using it (those you may patch).
+    #[arg(long, value_enum, default_value_t = crate::domain::lifecycle::Rollout::Nothing)]
+    pub rollout: crate::domain::lifecycle::Rollout,
+}
+
+#[derive(Debug, Args)]
+pub struct Test {
+    pub name: String,
+    /// For an access key: look for this bucket instead of listing the buckets.
+    #[arg(long, default_value = "")]
+    pub bucket: String,
 }
 
 #[derive(Debug, Args)]

@@ -62,7 +62,7 @@ impl Api {
 
     /// Sends the request; a successful response, or the server's error as one line.
     pub async fn send(&self, request: RequestBuilder) -> Result<Response, CliError> {
-        let response = request.send().await.map_err(|e| CliError::Unreachable { server: self.server.clone(), reason: innermost(&e) })?;
+        let response = request.send().await.map_err(|e| CliError::Unreachable { server: self.server.clone(), reason: crate::domain::error::innermost(&e) })?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
@@ -100,12 +100,3 @@ fn base_url(server: &str) -> Result<Url, CliError> {
     Ok(base)
 }
 
-/// The root cause of a transport error ("Connection refused (os error 111)"), without reqwest's
-/// wrapping.
-fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
-}

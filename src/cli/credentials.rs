@@ -6,6 +6,7 @@ use reqwest::Method;
 
 use crate::domain::attach::{Attached, Attachment, ReplaceWith, Replacement, Use, Workload};
 use crate::domain::credential::{CredentialType, Phase, Scope, is_object_name};
+use crate::domain::lifecycle::{ActivityEntry, TestOutcome, ValuesReplaced};
 use crate::domain::new_credential::{ExistingSecretCredential, NewCredential, Rename};
 use crate::domain::notebooks::Offered;
 use crate::domain::query::{CredentialRow, ListQuery, Listing};
@@ -24,7 +25,7 @@ pub async fn run(api: &Api, command: CredentialCommand) -> Result<(), CliError> 
         CredentialCommand::Create(create) => self::create(api, &create).await,
         CredentialCommand::Rename(rename) => {
             let row = resolve(api, &rename.name).await?;
-            let request = Rename { display_name: rename.new_name, description: rename.description.unwrap_or(row.description.clone()) };
+            let request = Rename { display_name: rename.new_name, description: rename.description.unwrap_or(row.description.clone()), expires_on: rename.expires_on };
             let renamed: CredentialRow = api.with_body(Method::PATCH, &path(&row), &request).await?;
             say!("Renamed {} to {}", row.display_name, renamed.display_name);
             Ok(())
@@ -32,8 +33,35 @@ pub async fn run(api: &Api, command: CredentialCommand) -> Result<(), CliError> 
         CredentialCommand::Replace(replace) => {
             let row = resolve(api, &replace.name).await?;
             let new = values::gather(&replace.values, row.credential_type)?;
-            let _: CredentialRow = api.with_body(Method::PUT, &[path(&row).as_slice(), &["values"]].concat(), &new).await?;
+            let sent = api.request(Method::PUT, &[path(&row).as_slice(), &["values"]].concat()).query(&[("rollout", replace.rollout)]).json(&new);
+            let replaced: ValuesReplaced = api.json(sent).await?;
             say!("Replaced the values of {}", row.display_name);
+            if let Some(plan) = replaced.rollout {
+                let lines = [("Restarted", plan.restart), ("Skipped (you may not restart it)", plan.skipped), ("Picks it up on its next run", plan.next_run)];
+                for (what, workloads) in lines {
+                    workloads.iter().for_each(|w| say!("{what}: {w}"));
+                }
+                if plan.unseen > 0 {
+                    say!("Not restarted: {} in projects you cannot see", plan.unseen);
+                }
+            }
+            Ok(())
+        }
+        CredentialCommand::Test(test) => {
+            let row = resolve(api, &test.name).await?;
+            let sent = api.request(Method::POST, &[path(&row).as_slice(), &["test"]].concat()).json(&serde_json::json!({"bucket": test.bucket}));
+            let outcome: TestOutcome = api.json(sent).await?;
+            if !outcome.ok {
+                return Err(CliError::Failed(outcome.message));
+            }
+            say!("{}", outcome.message);
+            Ok(())
+        }
+        CredentialCommand::Activity(named) => {
+            let row = resolve(api, &named.name).await?;
+            let entries: Vec<ActivityEntry> = api.get(&[path(&row).as_slice(), &["activity"]].concat()).await?;
+            let rows: Vec<Vec<String>> = entries.into_iter().map(|e| vec![e.at, e.action, e.by, e.detail]).collect();
+            output::print(&output::table(&["WHEN", "WHAT", "WHO", "DETAIL"], &rows));
             Ok(())
         }
         CredentialCommand::Delete(delete) => self::delete(api, &delete).await,
@@ -191,11 +219,11 @@ async fn create(api: &Api, create: &args::Create) -> Result<(), CliError> {
     let (display_name, description) = (create.name.clone(), create.description.clone());
     let row: CredentialRow = match &create.existing_secret {
         Some(secret_name) => {
-            let request = ExistingSecretCredential { display_name, description, scope, credential_type, secret_name: secret_name.clone() };
+            let request = ExistingSecretCredential { display_name, description, scope, credential_type, secret_name: secret_name.clone(), expires_on: create.expires_on.clone() };
             api.with_body(Method::POST, &["credentials:existing"], &request).await?
         }
         None => {
-            let request = NewCredential { display_name, description, scope, values: values::gather(&create.values, credential_type)? };
+            let request = NewCredential { display_name, description, scope, values: values::gather(&create.values, credential_type)?, expires_on: create.expires_on.clone() };
             api.with_body(Method::POST, &["credentials"], &request).await?
         }
     };

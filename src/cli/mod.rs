@@ -52,6 +52,9 @@ pub enum CliError {
     /// A file, the terminal or the configuration.
     #[error("{0}")]
     Local(String),
+    /// A check the server ran that did not pass (a connection test): its outcome.
+    #[error("{0}")]
+    Failed(String),
 }
 
 fn with_field(field: Option<&str>, message: &str) -> String {

@@ -54,6 +54,7 @@ pub fn pieces<R: Borrow<CredentialRow>>(rows: impl IntoIterator<Item = R>, colum
 fn cell(row: &CredentialRow, column: Column) -> Cow<'_, str> {
     match column {
         Column::DataSources => Cow::Owned(row.users_described().join("; ")),
+        Column::Expires => Cow::Owned(row.expires_text()),
         _ => row.text(column),
     }
 }

@@ -89,3 +89,13 @@ impl From<super::credential::FieldError> for AppError {
         AppError::Invalid { field: e.field, message: e.message }
     }
 }
+
+/// The root cause of an error ("Connection refused (os error 111)"), without the wrapping of the
+/// layers above it: what a person can act on.
+pub fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}

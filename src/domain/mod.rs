@@ -7,6 +7,7 @@ pub mod credential;
 pub mod csv;
 pub mod error;
 pub mod identity;
+pub mod lifecycle;
 pub mod new_credential;
 pub mod notebooks;
 pub mod project;

@@ -186,13 +186,29 @@ pub struct Rename {
     pub display_name: String,
     #[serde(default)]
     pub description: String,
+    /// A new "Expires on" (`YYYY-MM-DD`), or empty to have none; left out, it stays as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_on: Option<String>,
 }
 
 impl Rename {
-    /// Every rule the new name and description break.
+    /// Every rule the new name, description and expiry break.
     pub fn problems(&self) -> Vec<FieldError> {
-        named_problems(&self.display_name, &self.description)
+        let mut problems = named_problems(&self.display_name, &self.description);
+        problems.extend(expiry_problem(self.expires_on.as_deref().unwrap_or_default()));
+        problems
     }
+}
+
+/// An "Expires on" is optional; given, it is a real day.
+fn expiry_problem(expires_on: &str) -> Option<FieldError> {
+    (!expires_on.is_empty()).then(|| super::lifecycle::check_expires_on(expires_on).err()).flatten()
+}
+
+/// Optional text: `None` when empty.
+pub fn given(text: &str) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_string())
 }
 
 /// A request to create a credential with a new secret.
@@ -206,6 +222,9 @@ pub struct NewCredential {
     pub description: String,
     pub scope: Scope,
     pub values: SecretValues,
+    /// Optional `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub expires_on: String,
 }
 
 impl NewCredential {
@@ -213,6 +232,7 @@ impl NewCredential {
     pub fn problems(&self) -> Vec<FieldError> {
         let mut problems = described_problems(&self.display_name, &self.description, &self.scope);
         problems.extend(self.values.problems());
+        problems.extend(expiry_problem(&self.expires_on));
         problems
     }
 }
@@ -231,12 +251,16 @@ pub struct ExistingSecretCredential {
     #[serde(rename = "type")]
     pub credential_type: CredentialType,
     pub secret_name: String,
+    /// Optional `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub expires_on: String,
 }
 
 impl ExistingSecretCredential {
     /// Every rule the request breaks that can be seen without the cluster.
     pub fn problems(&self) -> Vec<FieldError> {
         let mut problems = described_problems(&self.display_name, &self.description, &self.scope);
+        problems.extend(expiry_problem(&self.expires_on));
         if !super::credential::is_object_name(&self.secret_name) {
             problems.push(FieldError::new("secretName", "Pick one of the secrets offered"));
         }
@@ -430,10 +454,11 @@ mod tests {
             description: "x".repeat(251),
             scope: Scope { level: ScopeLevel::Department, department: None, project: None },
             values: SecretValues::Password { username: "".into(), password: "p".into() },
+            expires_on: "2027-02-30".into(),
         };
         let fields: Vec<_> = request.problems().into_iter().map(|p| p.field).collect();
-        assert_eq!(fields, ["displayName", "description", "scope", "username"]);
-        let good = NewCredential { display_name: "DB".into(), description: String::new(), scope: project_scope(), values: SecretValues::Password { username: "u".into(), password: "p".into() } };
+        assert_eq!(fields, ["displayName", "description", "scope", "username", "expiresOn"]);
+        let good = NewCredential { display_name: "DB".into(), description: String::new(), scope: project_scope(), values: SecretValues::Password { username: "u".into(), password: "p".into() }, expires_on: "2027-02-28".into() };
         assert!(good.problems().is_empty());
     }
 

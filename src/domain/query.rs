@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 use super::credential::{CredentialType, Phase, Scope, ScopeLevel};
+use super::lifecycle::{Expiry, TestOutcome};
 
 /// One credential as the table shows it. Key names, never values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +56,15 @@ pub struct CredentialRow {
     pub managed_secret: bool,
     /// Whether the person asking may rename, give new values to or delete it.
     pub may_change: bool,
+    /// `YYYY-MM-DD`, when the values stop working (a token's or key's own expiry), if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_on: Option<String>,
+    /// Where it stands against `expires_on`, as of when the server read it.
+    #[serde(default)]
+    pub expiry: Expiry,
+    /// The last connection test's outcome, if one was run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_test: Option<TestOutcome>,
 }
 
 impl CredentialRow {
@@ -97,6 +107,11 @@ pub struct TargetStatus {
     pub phase: Phase,
     /// Why it is not ready; empty when it is.
     pub message: String,
+    /// The value version this namespace holds (the source Secret's resourceVersion it was copied
+    /// from; the source's own for the credential's namespace), so "every copy has the new value"
+    /// can be seen.
+    #[serde(default)]
+    pub version: String,
 }
 
 /// The table's columns, in the order they are shown, by which rows are filtered and sorted.
@@ -113,6 +128,7 @@ pub enum Column {
     Scope,
     CreationTime,
     Cluster,
+    Expires,
 }
 
 /// How a column is filtered: by picking some of its values, or by text it contains.
@@ -123,7 +139,7 @@ pub enum FilterKind {
 }
 
 impl Column {
-    pub const ALL: [Column; 10] = [
+    pub const ALL: [Column; 11] = [
         Column::Credential,
         Column::KubernetesName,
         Column::Description,
@@ -134,6 +150,7 @@ impl Column {
         Column::Scope,
         Column::CreationTime,
         Column::Cluster,
+        Column::Expires,
     ];
 
     /// The header the table shows.
@@ -149,6 +166,7 @@ impl Column {
             Column::Scope => "Scope",
             Column::CreationTime => "Creation time",
             Column::Cluster => "Cluster",
+            Column::Expires => "Expires",
         }
     }
 
@@ -165,6 +183,7 @@ impl Column {
             Column::Scope => "scope",
             Column::CreationTime => "created",
             Column::Cluster => "cluster",
+            Column::Expires => "expires",
         }
     }
 
@@ -175,7 +194,7 @@ impl Column {
     /// How "Add filter" offers the column; `None` for the creation time, which sorting serves.
     pub fn filter_kind(self) -> Option<FilterKind> {
         match self {
-            Column::Type | Column::Status | Column::Scope | Column::Cluster | Column::CreatedBy => Some(FilterKind::Pick),
+            Column::Type | Column::Status | Column::Scope | Column::Cluster | Column::CreatedBy | Column::Expires => Some(FilterKind::Pick),
             Column::Credential | Column::KubernetesName | Column::Description | Column::DataSources => Some(FilterKind::Contains),
             Column::CreationTime => None,
         }
@@ -391,6 +410,16 @@ impl CredentialRow {
             }
     }
 
+    /// The Expires column's words: the date, and how soon where that matters ("2026-12-01,
+    /// expires in 2 days"); empty without a date.
+    pub fn expires_text(&self) -> String {
+        let Some(date) = &self.expires_on else { return String::new() };
+        match self.expiry.label() {
+            label if label.is_empty() => date.clone(),
+            label => format!("{date} ({label})"),
+        }
+    }
+
     /// The text a column shows, for filtering.
     pub(crate) fn text(&self, column: Column) -> Cow<'_, str> {
         match column {
@@ -404,6 +433,7 @@ impl CredentialRow {
             Column::Scope => Cow::Borrowed(&self.scope_path),
             Column::CreationTime => Cow::Borrowed(&self.created_at),
             Column::Cluster => Cow::Borrowed(&self.cluster),
+            Column::Expires => Cow::Borrowed(self.expiry.bucket()),
         }
     }
 
@@ -434,6 +464,8 @@ impl CredentialRow {
             Column::Status => (self.phase as usize, String::new()),
             Column::DataSources => (self.used_by.len(), String::new()),
             Column::CreationTime => (0, self.created_at.clone()),
+            // Soonest first; no expiry last.
+            Column::Expires => (self.expires_on.is_none() as usize, self.expires_on.clone().unwrap_or_default()),
             _ => (0, self.text(column).to_lowercase()),
         }
     }
@@ -505,6 +537,9 @@ impl CredentialRow {
             keys: keys.iter().map(|k| k.to_string()).collect(),
             managed_secret: true,
             may_change: false,
+            expires_on: None,
+            expiry: Expiry::Never,
+            last_test: None,
         }
     }
 }

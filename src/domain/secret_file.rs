@@ -62,7 +62,7 @@ pub fn read_secret_file(text: &str) -> Result<SecretFile, FieldError> {
 }
 
 /// The credential values a Secret's data makes, by its type.
-fn values_of(secret_type: &str, mut data: BTreeMap<String, String>) -> Result<SecretValues, FieldError> {
+pub fn values_of(secret_type: &str, mut data: BTreeMap<String, String>) -> Result<SecretValues, FieldError> {
     // The Secret an NGC API key credential makes (its login is for nvcr.io): its key is all it
     // takes. A login for another registry is read as a Docker registry credential instead.
     let logs_in_to_ngc = |config: &str| serde_json::from_str::<Value>(config).ok().is_some_and(|c| c.pointer("/auths/nvcr.io").is_some());

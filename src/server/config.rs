@@ -174,6 +174,25 @@ pub struct ServeArgs {
     /// The sign-in methods offered, comma-separated (default: every one configured).
     #[arg(long, env = "KEYHOLD_SIGN_IN_METHODS", value_delimiter = ',', value_enum)]
     pub sign_in_methods: Vec<SignInChoice>,
+    #[command(flatten)]
+    pub connection_tests: ConnectionTestArgs,
+    /// Serve Prometheus metrics at /metrics on this address (off unless given).
+    #[arg(long, env = "KEYHOLD_METRICS_LISTEN")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+}
+
+/// Where "Test connection" signs in. Registries are the ones the credentials name; access keys
+/// go to one S3 API an administrator chooses, never one a person types.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionTestArgs {
+    /// PEM certificates to trust besides the system's (an internal registry's or S3 store's CA).
+    #[arg(long, env = "KEYHOLD_CONNECTION_TEST_CA")]
+    pub connection_test_ca: Option<std::path::PathBuf>,
+    /// The S3 API access keys are tested against: AWS, or any S3-compatible store.
+    #[arg(long, env = "KEYHOLD_S3_ENDPOINT", default_value = "https://s3.amazonaws.com")]
+    pub s3_endpoint: String,
+    #[arg(long, env = "KEYHOLD_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -87,36 +87,43 @@ fn scope(level: ScopeLevel, department: Option<&str>, project: Option<&str>) -> 
 pub async fn seed_credentials(client: Client, credentials: &CredentialsService) -> Result<(), ServiceError> {
     let admin = Identity::new("keyhold-demo", &["system:masters"]);
     let placeholder = || "demo-placeholder-not-a-secret".to_string();
+    // The Hugging Face token runs out in ten days: the table's Expires column has something to say.
+    let in_ten_days = jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::UTC).date().checked_add(jiff::Span::new().days(10)).map(|d| d.to_string()).unwrap_or_default();
     let requests = [
         NewCredential {
             display_name: "Docker Hub (vision)".into(),
             description: "Pull training images".into(),
             scope: scope(ScopeLevel::Project, None, Some("vision")),
             values: SecretValues::DockerRegistry { registry: "https://index.docker.io/v1/".into(), username: "vision-ci".into(), password: placeholder() },
+            expires_on: String::new(),
         },
         NewCredential {
             display_name: "Feature store database".into(),
             description: "Read-only Postgres user".into(),
             scope: scope(ScopeLevel::Project, None, Some("vision")),
             values: SecretValues::Password { username: "features_ro".into(), password: placeholder() },
+            expires_on: String::new(),
         },
         NewCredential {
             display_name: "S3 datasets".into(),
             description: "Raw corpora for NLP training".into(),
             scope: scope(ScopeLevel::Project, None, Some("nlp")),
             values: SecretValues::AccessKey { access_key_id: "AKIADEMO0000EXAMPLE".into(), secret_access_key: placeholder() },
+            expires_on: String::new(),
         },
         NewCredential {
             display_name: "Hugging Face (research)".into(),
             description: "Model downloads for every research project".into(),
             scope: scope(ScopeLevel::Department, Some("research"), None),
             values: SecretValues::Generic { entries: vec![("HF_TOKEN".into(), placeholder())] },
+            expires_on: in_ten_days,
         },
         NewCredential {
             display_name: "Weights & Biases".into(),
             description: "Experiment tracking, everywhere".into(),
             scope: scope(ScopeLevel::Cluster, None, None),
             values: SecretValues::Generic { entries: vec![("WANDB_API_KEY".into(), placeholder())] },
+            expires_on: String::new(),
         },
     ];
     let mut names = Vec::new();

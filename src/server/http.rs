@@ -54,6 +54,7 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
                 }))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         )
+        .layer(axum::middleware::from_fn(crate::server::metrics::track))
         .with_state(state)
 }
 

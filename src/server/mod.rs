@@ -9,6 +9,7 @@ mod demo;
 mod downloads;
 mod events;
 mod http;
+pub mod metrics;
 pub mod kube_errors;
 pub mod leader;
 pub mod preferences;
@@ -245,7 +246,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     let connection = cluster::connect(args.cluster.cluster, data_dir).await?;
     let stop = shutdown::Signal::install();
 
-    let settings = credentials::service::Settings { project_secret_name: args.project_secret_name.clone(), ..Default::default() };
+    let settings = credentials::service::Settings { project_secret_name: args.project_secret_name.clone(), connection_tests: connection_tests(&args.connection_tests)?, ..Default::default() };
     let seed_demo = connection.embedded.as_ref().is_some_and(|e| e.is_new()) && !args.no_demo;
     if let Some(embedded) = &connection.embedded {
         credentials::resource::install_crd(connection.client.clone()).await.map_err(StartError::Crd)?;
@@ -313,6 +314,17 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     let listener = bind(args.listen).await?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: args.listen, source })?;
     tracing::info!(%addr, %public_url, "Keyhold listening");
+    if let Some(metrics_listen) = args.metrics_listen {
+        let metrics = bind(metrics_listen).await?;
+        tracing::info!(addr = %metrics.local_addr().map_err(|source| StartError::Listen { addr: metrics_listen, source })?, "metrics listening");
+        let (credentials, stop) = (state.credentials.clone(), stop.clone());
+        tokio::spawn(async move {
+            let app = axum::Router::new().route("/metrics", axum::routing::get(move || std::future::ready(credentials.metrics())));
+            if let Err(e) = axum::serve(metrics, app).with_graceful_shutdown(stop.wait()).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     let app = http::router(state, sessions).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(stop.wait()).await.map_err(StartError::Serve)?;
     // The election gives the Lease up on the same signal; waiting for it lets another replica
@@ -322,6 +334,17 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The connection tests' HTTP client, its extra trusted CAs and S3 endpoint.
+fn connection_tests(args: &config::ConnectionTestArgs) -> Result<credentials::connection::ConnectionTests, StartError> {
+    let roots = match &args.connection_test_ca {
+        Some(path) => std::fs::read(path).map_err(|e| StartError::Config(format!("--connection-test-ca: {e}")))?,
+        None => Vec::new(),
+    };
+    let endpoint = reqwest::Url::parse(&args.s3_endpoint).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host() && u.path() == "/");
+    let endpoint = endpoint.ok_or_else(|| StartError::Config("--s3-endpoint: not a URL such as https://s3.amazonaws.com".into()))?;
+    credentials::connection::ConnectionTests::new(&roots, endpoint, args.s3_region.clone()).map_err(StartError::Config)
 }
 
 /// Single sign-on's settings from the flags, with the client secret from its file or

@@ -1,5 +1,6 @@
 //! Parts several pages use.
 
+pub mod connection;
 pub mod form;
 pub mod modal;
 pub mod values;

@@ -275,10 +275,12 @@ impl Auth {
 
 /// One audit line per sign-in attempt: who, how, from where, and the outcome.
 fn audit(user: &str, method: SignInMethod, client: IpAddr, result: &Result<SignedIn, SignInError>) {
+    let method_name = format!("{method:?}").to_lowercase();
     match result {
         Ok(signed_in) => tracing::info!(target: "audit", user = %signed_in.identity.user, ?method, %client, "signed in"),
         Err(e) => tracing::warn!(target: "audit", user, ?method, %client, outcome = %e, "sign-in refused"),
     }
+    crate::server::metrics::sign_in(&method_name, if result.is_ok() { "success" } else { "refused" });
 }
 
 /// An address range, `10.0.0.0/8` or a single address.

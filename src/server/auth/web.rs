@@ -341,6 +341,7 @@ pub async fn oidc_callback(State(state): State<AppState>, session: Session, Quer
         return store_down(e);
     }
     tracing::info!(target: "audit", user = %identity.user, groups = ?identity.groups, "signed in through the identity provider");
+    crate::server::metrics::sign_in("oidc", "success");
     Redirect::to(&next).into_response()
 }
 
@@ -348,6 +349,7 @@ pub async fn oidc_callback(State(state): State<AppState>, session: Session, Quer
 /// goes to the log.
 fn oidc_refused(e: super::oidc::OidcError) -> Response {
     tracing::warn!(target: "audit", reason = %e, "single sign-on refused");
+    crate::server::metrics::sign_in("oidc", "refused");
     Redirect::to(&format!("/login?error={}", e.code())).into_response()
 }
 

@@ -27,7 +27,7 @@ fn resource(kind: &str) -> Option<(&'static str, &'static str, &'static str)> {
     }
 }
 
-fn api(client: &kube::Client, kind: &str, namespace: &str) -> Option<(Api<DynamicObject>, &'static str, &'static str)> {
+pub(super) fn api(client: &kube::Client, kind: &str, namespace: &str) -> Option<(Api<DynamicObject>, &'static str, &'static str)> {
     let (group, version, plural) = resource(kind)?;
     let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
     Some((Api::namespaced_with(client.clone(), namespace, &resource), group, plural))

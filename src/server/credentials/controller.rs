@@ -18,12 +18,13 @@ use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 
 use super::events::{self, Severity};
-use super::personal;
+use super::{activity, personal};
 use super::resource::{Condition, Credential, CredentialStatus, Target};
 use super::ownership::{self, CREDENTIAL_LABEL, MANAGED_BY, labelled_by_uid, labelled_for, legacy_owner, made_before_owner_references, managed_for, marks, owner_selector};
 use super::service::{Settings, offered};
 use crate::domain::credential::{Phase, RESOURCE_LABEL, ScopeLevel};
 use crate::domain::identity::Identity;
+use crate::domain::lifecycle::Expiry;
 use crate::server::auth::access::Access;
 use crate::domain::project::{DEPARTMENT_LABEL, PROJECT_LABEL};
 
@@ -177,7 +178,7 @@ async fn personal_targets(credential: &Credential, ctx: &Context) -> Result<(Vec
 }
 
 fn target(ctx: &Context, namespace: &str, state: Phase, reason: &str, message: String) -> Target {
-    Target { cluster: ctx.settings.cluster_name.clone(), namespace: namespace.to_string(), state, reason: reason.into(), message }
+    Target { cluster: ctx.settings.cluster_name.clone(), namespace: namespace.to_string(), state, reason: reason.into(), message, version: String::new() }
 }
 
 /// Why a credential may not use its Secret, if it may not. Everything in a Credential's spec was
@@ -238,7 +239,7 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
         }
         (Some(secret), None) => {
             keys = secret.data.as_ref().map(|d| d.keys().cloned().collect()).unwrap_or_default();
-            targets.push(target(ctx, &namespace, Phase::Ready, "", String::new()));
+            targets.push(Target { version: secret.resource_version().unwrap_or_default(), ..target(ctx, &namespace, Phase::Ready, "", String::new()) });
             let (wanted, refused) = target_namespaces(credential, ctx).await?;
             for ns in &wanted {
                 targets.push(copy_into(credential, secret, ns, ctx).await);
@@ -255,19 +256,90 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
         message: String::new(),
         last_transition_time: None,
     };
+    let before = credential.status.clone().unwrap_or_default();
     let status = CredentialStatus {
         phase: if ready { Phase::Ready } else { Phase::Issues },
         keys,
         targets,
         conditions: vec![condition],
         observed_generation: credential.metadata.generation,
+        expiry_notice: expiry_notice(credential, ctx, before.expiry_notice.as_deref()).await,
     };
-    if credential.status.as_ref() != Some(&status) {
+    if before != status {
+        observe_propagation(credential, &before, &status);
+        if let Some(detail) = propagation_change(&before, &status) {
+            activity::append(&ctx.client, &ctx.settings.system_namespace, credential, "Propagated", "", detail).await;
+        }
         let api: Api<Credential> = Api::namespaced(ctx.client.clone(), &namespace);
-        let patch = serde_json::json!({"status": status});
+        // Merge-patched: a field gone from the new status must be sent as null to go.
+        let mut patch = serde_json::json!({"status": status});
+        if status.expiry_notice.is_none() {
+            patch["status"]["expiryNotice"] = serde_json::Value::Null;
+        }
         api.patch_status(&credential.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
     }
-    Ok(Action::requeue(Duration::from_secs(300)))
+    // Back at the next midnight (UTC) at the latest, when an expiry may begin to warn.
+    let now = jiff::Timestamp::now().as_second();
+    let to_midnight = 86_400 - now.rem_euclid(86_400) + 1;
+    Ok(Action::requeue(Duration::from_secs(to_midnight.clamp(1, 300) as u64)))
+}
+
+/// When every namespace has come to hold the source's current values, how long that took since
+/// the values last changed (a person's new values, or the credential's creation).
+fn observe_propagation(credential: &Credential, before: &CredentialStatus, after: &CredentialStatus) {
+    let everywhere = |status: &CredentialStatus| {
+        let source = status.targets.first().map(|t| t.version.clone()).unwrap_or_default();
+        !source.is_empty() && status.targets.iter().all(|t| t.state == Phase::Ready && t.version == source)
+    };
+    if !everywhere(after) || (everywhere(before) && before.targets.first().map(|t| &t.version) == after.targets.first().map(|t| &t.version)) {
+        return;
+    }
+    let created = credential.metadata.creation_timestamp.as_ref().map(|t| t.0.as_second());
+    let changed = credential.annotations().get(super::service::UPDATED_AT).and_then(|at| at.parse::<jiff::Timestamp>().ok()).map(|t| t.as_second());
+    if let Some(since) = changed.or(created) {
+        crate::server::metrics::propagated((jiff::Timestamp::now().as_second() - since).max(0) as f64);
+    }
+}
+
+/// What an Activity entry says of a change in where the credential is usable: each namespace
+/// whose state changed, and copies that took a new value. `None` when only wording changed.
+fn propagation_change(before: &CredentialStatus, after: &CredentialStatus) -> Option<String> {
+    let was = |namespace: &str| before.targets.iter().find(|t| t.namespace == namespace);
+    let mut changes = Vec::new();
+    let mut updated = 0;
+    for target in &after.targets {
+        match was(&target.namespace) {
+            Some(old) if old.state == target.state && old.reason == target.reason => {
+                if !old.version.is_empty() && old.version != target.version {
+                    updated += 1;
+                }
+            }
+            _ if target.state == Phase::Ready => changes.push(format!("{}: ready", target.namespace)),
+            _ => changes.push(format!("{}: {}", target.namespace, target.message)),
+        }
+    }
+    let removed = before.targets.iter().filter(|t| !after.targets.iter().any(|n| n.namespace == t.namespace)).map(|t| format!("{}: removed", t.namespace));
+    changes.extend(removed);
+    if updated > 0 {
+        changes.push(format!("new value in {updated} namespace{}", if updated == 1 { "" } else { "s" }));
+    }
+    (!changes.is_empty()).then(|| changes.join("; "))
+}
+
+/// Raises a credential's expiry warnings, each once: a Warning Event (and an Activity entry)
+/// `WARN_DAYS` before its "Expires on" date and on the day. Returns the notice now standing.
+async fn expiry_notice(credential: &Credential, ctx: &Context, raised: Option<&str>) -> Option<String> {
+    let expires_on = credential.spec.expires_on.as_deref()?;
+    let (reason, notice, message) = match Expiry::of(Some(expires_on), jiff::Timestamp::now().as_second()) {
+        Expiry::Soon(days) => ("ExpiresSoon", format!("Soon {expires_on}"), format!("{} expires on {expires_on}, in {days} day{}", credential.spec.display_name, if days == 1 { "" } else { "s" })),
+        Expiry::Expired => ("Expired", format!("Expired {expires_on}"), format!("{} expired on {expires_on}", credential.spec.display_name)),
+        Expiry::Never | Expiry::Later => return None,
+    };
+    if raised != Some(notice.as_str()) {
+        events::publish(&ctx.client, events::reference(credential), Severity::Warning, reason, message.clone()).await;
+        activity::append(&ctx.client, &ctx.settings.system_namespace, credential, reason, "", message).await;
+    }
+    Some(notice)
 }
 
 /// Puts a copy of `source` into `namespace`, unless a Secret Keyhold does not manage is there. A
@@ -284,7 +356,7 @@ async fn copy_into(credential: &Credential, source: &Secret, namespace: &str, ct
             let same = existing.data == source.data && existing.type_ == source.type_ && labelled_by_uid(existing.labels(), credential);
             let from_current = existing.annotations().get(COPIED_FROM) == Some(&version);
             if same && from_current {
-                return target(ctx, namespace, Phase::Ready, "", String::new());
+                return Target { version, ..target(ctx, namespace, Phase::Ready, "", String::new()) };
             }
             !same && from_current
         }
@@ -292,7 +364,7 @@ async fn copy_into(credential: &Credential, source: &Secret, namespace: &str, ct
         Err(e) => return target(ctx, namespace, Phase::Issues, "ReplicationError", e.to_string()),
     };
     let (labels, mut annotations) = marks(credential);
-    annotations.insert(COPIED_FROM.to_string(), version);
+    annotations.insert(COPIED_FROM.to_string(), version.clone());
     let copy = Secret {
         metadata: ObjectMeta {
             name: Some(name.clone()),
@@ -311,10 +383,11 @@ async fn copy_into(credential: &Credential, source: &Secret, namespace: &str, ct
         tracing::warn!(namespace, secret = %name, restored = written.is_ok(), "a copy was changed outside Keyhold");
         let outcome = if written.is_ok() { "Keyhold restored it" } else { "Keyhold could not restore it" };
         let message = format!("The copy {namespace}/{name} was changed outside Keyhold; {outcome}");
-        events::publish(&ctx.client, events::reference(credential), Severity::Warning, "Drifted", message).await;
+        events::publish(&ctx.client, events::reference(credential), Severity::Warning, "Drifted", message.clone()).await;
+        activity::append(&ctx.client, &ctx.settings.system_namespace, credential, "Drifted", "", message).await;
     }
     match written {
-        Ok(_) => target(ctx, namespace, Phase::Ready, "", String::new()),
+        Ok(_) => Target { version, ..target(ctx, namespace, Phase::Ready, "", String::new()) },
         Err(e) => target(ctx, namespace, Phase::Issues, if drifted { "Drifted" } else { "ReplicationError" }, e.to_string()),
     }
 }
@@ -335,6 +408,7 @@ async fn remove_copies(credential: &Credential, ctx: &Context, keep: &BTreeSet<S
 
 async fn cleanup(credential: &Credential, ctx: &Context) -> Result<Action, Error> {
     remove_copies(credential, ctx, &BTreeSet::new()).await?;
+    activity::remove(&ctx.client, &ctx.settings.system_namespace, credential).await?;
     super::notebooks::withdraw(&ctx.client, credential).await?;
     if credential.spec.secret_ref.managed {
         let namespace = credential.namespace().unwrap_or_default();

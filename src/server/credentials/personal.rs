@@ -154,6 +154,7 @@ impl CredentialsService {
             scope: Scope { level: ScopeLevel::Personal, department: None, project: None },
             secret_ref: SecretRef { name: name.clone(), managed: true },
             registry: request.values.registry().map(str::to_string),
+            expires_on: None,
             personal: Some(personal.clone()),
         };
         let annotations = [(SEAL.to_string(), seal.seal(&name, &name, &personal))];

@@ -36,6 +36,9 @@ pub struct CredentialSpec {
     /// The registry server of a Docker registry credential; not secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<String>,
+    /// `YYYY-MM-DD`: when the values stop working, for the Expires column, its Events and metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_on: Option<String>,
     /// Whose credential it is, for scope `Personal`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub personal: Option<PersonalSpec>,
@@ -91,6 +94,9 @@ pub struct CredentialStatus {
     pub conditions: Vec<Condition>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// The expiry warning last raised (`Soon <date>` or `Expired <date>`), so each is raised once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_notice: Option<String>,
 }
 
 /// The state of one place the credential must be usable in.
@@ -105,6 +111,9 @@ pub struct Target {
     pub reason: String,
     #[serde(default)]
     pub message: String,
+    /// The source Secret's resourceVersion this namespace's Secret holds.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
 }
 
 /// A Kubernetes-style condition.

@@ -25,12 +25,15 @@ use crate::server::watching::counted;
 use crate::domain::credential::{CredentialType, FieldError, Phase, RESOURCE_LABEL, Scope, ScopeLevel, check_display_name, is_object_name, labels_that_offer, object_name_from, offers};
 use crate::domain::AppError;
 use crate::domain::identity::Identity;
-use crate::domain::new_credential::{ExistingSecretCredential, ExistingSecrets, NewCredential, Rename, SecretValues};
+use crate::domain::lifecycle::{Expiry, Rollout, ValuesReplaced};
+use crate::domain::new_credential::{ExistingSecretCredential, ExistingSecrets, NewCredential, Rename, SecretValues, given};
 use crate::domain::query::{CredentialRow, ListQuery, Listing, TargetStatus, matching, select};
 use crate::domain::scope_tree::ScopeNode;
 
 pub const CREATED_BY: &str = "keyhold.dev/created-by";
 pub const UPDATED_BY: &str = "keyhold.dev/updated-by";
+/// When a person last asked for propagation again (RFC 3339).
+pub const RETRY_AT: &str = "keyhold.dev/retry-at";
 /// When a person last changed a credential (RFC 3339): its "Last changed".
 pub const UPDATED_AT: &str = "keyhold.dev/updated-at";
 
@@ -52,6 +55,8 @@ pub struct Settings {
     /// Signs what the service writes of a personal credential's owner and projects, so the
     /// controller believes no one else's edit of them; without it, no personal credentials.
     pub seal: Option<super::personal::SealKey>,
+    /// Where "Test connection" may send values, and what it trusts.
+    pub connection_tests: super::connection::ConnectionTests,
 }
 
 impl Default for Settings {
@@ -62,6 +67,7 @@ impl Default for Settings {
             permission_cache: std::time::Duration::from_secs(5),
             project_secret_name: "keyhold-project-secrets".into(),
             seal: None,
+            connection_tests: Default::default(),
         }
     }
 }
@@ -112,8 +118,8 @@ pub struct CredentialsService {
     pub(super) access: Access,
     pub(super) settings: Settings,
     pub(super) changes: watch::Sender<u64>,
-    /// Every credential as a row, and the change count it was built at.
-    pub(super) rows: Arc<Mutex<Option<(u64, Arc<Vec<CredentialRow>>)>>>,
+    /// Every credential as a row, and the change count and day it was built at.
+    pub(super) rows: Arc<Mutex<Option<((u64, i64), Arc<Vec<CredentialRow>>)>>>,
     /// Held from a create's name check until the cache holds what it made, so two creates with one
     /// name (a button pressed twice) make one credential.
     pub(super) creating: Arc<tokio::sync::Mutex<()>>,
@@ -306,7 +312,8 @@ impl CredentialsService {
     /// a watched credential, workload or project changed since the last build.
     fn all_rows(&self) -> Arc<Vec<CredentialRow>> {
         // The count is read before the caches, so a change during the build forces the next one.
-        let version = *self.changes.borrow();
+        // Rows say how many days a credential has left, so a new day (UTC) rebuilds them too.
+        let version = (*self.changes.borrow(), jiff::Timestamp::now().as_second().div_euclid(86_400));
         if let Some((built, rows)) = &*self.rows.lock().expect("not poisoned")
             && *built == version
         {
@@ -317,6 +324,12 @@ impl CredentialsService {
         let rows: Arc<Vec<CredentialRow>> = Arc::new(self.cache.state().iter().filter(|c| !c.is_personal(&self.settings.system_namespace)).map(|c| self.row(c, &usage, false)).collect());
         *self.rows.lock().expect("not poisoned") = Some((version, rows.clone()));
         rows
+    }
+
+    /// The `/metrics` exposition, from every shared credential as the cache holds it now.
+    pub fn metrics(&self) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+        let text = crate::server::metrics::render(&self.all_rows(), jiff::Timestamp::now().as_second());
+        ([(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
     }
 
     /// A counter that moves whenever a credential or a workload using one changes: the table's
@@ -348,7 +361,7 @@ impl CredentialsService {
             description: spec.description.clone().unwrap_or_default(),
             credential_type: spec.credential_type,
             phase: status.phase,
-            targets: status.targets.into_iter().map(|t| TargetStatus { namespace: t.namespace, phase: t.state, message: t.message }).collect(),
+            targets: status.targets.into_iter().map(|t| TargetStatus { namespace: t.namespace, phase: t.state, message: t.message, version: t.version }).collect(),
             used_by: Self::users(usage, credential),
             unseen_users: 0,
             created_by: credential.annotations().get(CREATED_BY).cloned().unwrap_or_default(),
@@ -361,6 +374,9 @@ impl CredentialsService {
             keys: status.keys,
             managed_secret: spec.secret_ref.managed,
             may_change,
+            expires_on: spec.expires_on.clone(),
+            expiry: Expiry::of(spec.expires_on.as_deref(), jiff::Timestamp::now().as_second()),
+            last_test: super::connection::last_test(credential),
         }
     }
 
@@ -465,6 +481,13 @@ impl CredentialsService {
     /// Waits, briefly, until this replica's cache shows what a write made, so the next read sees
     /// it: the page the wizard opens, a `GET` after a `POST`, the next create's name check.
     pub(super) async fn cached(&self, written: &Credential, shows: impl Fn(&Credential) -> bool) {
+        if !self.cached_within(written, shows, std::time::Duration::from_secs(5)).await {
+            tracing::warn!(credential = %written.name_any(), "the watch cache did not show a write within 5 s");
+        }
+    }
+
+    /// Whether the cache came to show the credential as `shows` wants within `limit`.
+    pub(super) async fn cached_within(&self, written: &Credential, shows: impl Fn(&Credential) -> bool, limit: std::time::Duration) -> bool {
         let key = reflector::ObjectRef::from_obj(written);
         let mut changes = self.changes.subscribe();
         let seen = async {
@@ -474,9 +497,7 @@ impl CredentialsService {
                 }
             }
         };
-        if tokio::time::timeout(std::time::Duration::from_secs(5), seen).await.is_err() {
-            tracing::warn!(credential = %key, "the watch cache did not show a write within 5 s");
-        }
+        tokio::time::timeout(limit, seen).await.is_ok()
     }
 
     /// Creates a credential for an existing Secret that is labelled for its type and scope and
@@ -504,6 +525,7 @@ impl CredentialsService {
             scope: request.scope.clone(),
             secret_ref: SecretRef { name: request.secret_name.clone(), managed: false },
             registry: None,
+            expires_on: given(&request.expires_on),
             personal: None,
         };
         let created = self.create_credential(who, &namespace, &name, spec, []).await?;
@@ -607,6 +629,7 @@ impl CredentialsService {
             scope: request.scope.clone(),
             secret_ref: SecretRef { name: name.clone(), managed: true },
             registry: request.values.registry().map(str::to_string),
+            expires_on: given(&request.expires_on),
             personal: None,
         };
         let created = self.make_with_secret(who, &namespace, spec, [], &request.values).await?;
@@ -675,20 +698,26 @@ impl CredentialsService {
         }
         let credentials: Api<Credential> = Api::namespaced(self.client.clone(), namespace);
         let description = description.trim();
-        let patch = serde_json::json!({
+        let mut patch = serde_json::json!({
             "metadata": {"annotations": changed_by(who)},
             "spec": {"displayName": display_name.trim(), "description": if description.is_empty() { None } else { Some(description) }},
         });
+        // Left out, the expiry stays; empty, it goes (a merge patch's null).
+        if let Some(expires_on) = &rename.expires_on {
+            patch["spec"]["expiresOn"] = serde_json::json!(given(expires_on));
+        }
         let renamed = credentials.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(|e| not_found(e, namespace, name))?;
         self.record(who, &renamed, "Renamed", "renamed").await;
-        self.cached(&renamed, |c| c.spec.display_name == renamed.spec.display_name && c.spec.description == renamed.spec.description).await;
+        self.cached(&renamed, |c| c.spec.display_name == renamed.spec.display_name && c.spec.description == renamed.spec.description && c.spec.expires_on == renamed.spec.expires_on).await;
         Ok(self.row(&renamed, &self.usage.snapshot(), true))
     }
 
     /// Replaces the values of a credential's Secret (write-only: nothing is returned but the row).
     /// The type cannot change; the controller re-syncs the copies. Only a Secret Keyhold made for
     /// this credential is written: what `secretRef` names is whatever its editor wrote there.
-    pub async fn replace_values(&self, who: &Identity, namespace: &str, name: &str, values: &SecretValues) -> Result<CredentialRow, ServiceError> {
+    /// With `Rollout::Restart`, the workloads using it are restarted once every copy holds the new
+    /// values (see `rollout`).
+    pub async fn replace_values(&self, who: &Identity, namespace: &str, name: &str, values: &SecretValues, rollout: Rollout) -> Result<ValuesReplaced, ServiceError> {
         let credential = self.authorized(who, "update", namespace, name).await?;
         let problems = values.problems();
         if !problems.is_empty() {
@@ -709,14 +738,37 @@ impl CredentialsService {
         }
         secret.data = Some(data);
         secret.annotations_mut().insert(UPDATED_BY.to_string(), who.user.clone());
-        secrets.replace(&credential.spec.secret_ref.name, &PostParams { field_manager: Some("keyhold".into()), ..Default::default() }, &secret).await?;
+        let written = secrets.replace(&credential.spec.secret_ref.name, &PostParams { field_manager: Some("keyhold".into()), ..Default::default() }, &secret).await?;
         let mut patch = serde_json::json!({"metadata": {"annotations": changed_by(who)}});
         if let Some(registry) = values.registry() {
             patch["spec"] = serde_json::json!({"registry": registry});
         }
         let updated = credentials.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
-        self.record(who, &updated, "ValuesReplaced", "given new values").await;
-        Ok(self.row(&updated, &self.usage.snapshot(), true))
+        let message = self.announce(who, &updated, "ValuesReplaced", "given new values").await;
+        let plan = match rollout {
+            Rollout::Nothing => None,
+            Rollout::Restart => {
+                // A pod restarted before its namespace's copy has the new values would start with the old.
+                let version = written.resource_version().unwrap_or_default();
+                let copied = |c: &Credential| c.status.as_ref().is_some_and(|s| s.targets.iter().filter(|t| t.state == Phase::Ready).all(|t| t.version == version));
+                if !self.cached_within(&updated, copied, std::time::Duration::from_secs(20)).await {
+                    tracing::warn!(namespace, credential = name, "restarting before every copy showed the new values");
+                }
+                Some(self.restart(who, self.rollout_plan(who, &updated).await?).await)
+            }
+        };
+        let rolled_out = plan.as_ref().map(|p| format!("; rollout: {}", p.described())).unwrap_or_default();
+        self.record_activity(&updated, "ValuesReplaced", &who.user, format!("{message}{rolled_out}")).await;
+        Ok(ValuesReplaced { credential: self.row(&updated, &self.usage.snapshot(), true), rollout: plan })
+    }
+
+    /// Asks the controller to propagate again now (after a namespace failed), for someone who may
+    /// change the credential: a change of its annotation starts a reconcile.
+    pub async fn retry(&self, who: &Identity, namespace: &str, name: &str) -> Result<(), ServiceError> {
+        self.authorized(who, "update", namespace, name).await?;
+        let patch = serde_json::json!({"metadata": {"annotations": {RETRY_AT: jiff::Timestamp::now().to_string()}}});
+        Api::<Credential>::namespaced(self.client.clone(), namespace).patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        Ok(())
     }
 
     /// Deletes a credential. The controller's finalizer then removes its copies and, when Keyhold
@@ -731,17 +783,30 @@ impl CredentialsService {
             return Err(ServiceError::InUse(row.users_described()));
         }
         credentials.delete(name, &DeleteParams::default()).await?;
-        self.record(who, &credential, "Deleted", "deleted").await;
+        self.announce(who, &credential, "Deleted", "deleted").await;
         Ok(())
     }
 
     /// Records a change: a Kubernetes Event on the credential and an audit log line. Neither
     /// carries a value.
     pub(super) async fn record(&self, who: &Identity, credential: &Credential, reason: &str, verb: &str) {
+        let message = self.announce(who, credential, reason, verb).await;
+        self.record_activity(credential, reason, &who.user, message).await;
+    }
+
+    /// The Event and audit line of a change, without an Activity entry (a deleted credential's
+    /// activity goes with it); the message they carry.
+    async fn announce(&self, who: &Identity, credential: &Credential, reason: &str, verb: &str) -> String {
         let namespace = credential.namespace().unwrap_or_default();
         tracing::info!(target: "audit", user = %who.user, action = verb, namespace, credential = %credential.name_any(), "credential {verb}");
         let message = format!("{} {verb} by {}", super::personal::described(credential, &self.settings.system_namespace), who.user);
-        events::publish(&self.client, events::reference(credential), Severity::Normal, reason, message).await;
+        events::publish(&self.client, events::reference(credential), Severity::Normal, reason, message.clone()).await;
+        message
+    }
+
+    /// Adds an entry to a credential's Activity; a failure is logged, never the change's undoing.
+    pub(super) async fn record_activity(&self, credential: &Credential, action: &str, by: &str, detail: String) {
+        super::activity::append(&self.client, &self.settings.system_namespace, credential, action, by, detail).await;
     }
 }
 

@@ -21,6 +21,7 @@ use crate::domain::AppError;
 use crate::domain::attach::{Attached, Attachment, ReplaceWith, Replacement, Workload};
 use crate::domain::notebooks::Offered;
 use crate::domain::identity::Identity;
+use crate::domain::lifecycle::{ActivityEntry, Rollout, RolloutPlan, TestOutcome, TestValues, ValuesReplaced};
 use crate::domain::credential::{CredentialType, Scope};
 use crate::domain::new_credential::{ExistingSecretCredential, ExistingSecrets, NewCredential, NewPersonalCredential, PersonalProjects, Rename, SecretValues};
 use crate::domain::query::{CredentialRow, ListQuery, Listing};
@@ -133,7 +134,9 @@ const VIEW_PARAMETERS: &[(&str, &str)] = &[
 const PAGE_PARAMETERS: &[(&str, &str)] = &[("page", "the page, from 1"), ("per_page", "25, 50 or 100")];
 
 const CSV_PARAMETERS: &[(&str, &str)] =
-    &[("columns", "the columns, comma-separated, in order (credential,kubernetes_name,description,type,status,data_sources,created_by,scope,created,cluster); by default all but kubernetes_name")];
+    &[("columns", "the columns, comma-separated, in order (credential,kubernetes_name,description,type,status,data_sources,created_by,scope,created,cluster,expires); by default all but kubernetes_name")];
+
+const ROLLOUT_PARAMETERS: &[(&str, &str)] = &[("rollout", "nothing (the default) or restart")];
 
 /// Every operation of the API.
 fn operations() -> Vec<Operation> {
@@ -153,7 +156,17 @@ fn operations() -> Vec<Operation> {
         op(Method::GET, "/credentials/{namespace}/{name}", "One credential: key names and status per namespace, never a value", get(get_credential)).answers::<CredentialRow>(200),
         op(Method::PATCH, "/credentials/{namespace}/{name}", "Rename: display name and description", patch(rename_credential)).takes::<Rename>().answers::<CredentialRow>(200),
         op(Method::DELETE, "/credentials/{namespace}/{name}", "Delete (409 naming the workloads while any uses it)", delete(delete_credential)),
-        op(Method::PUT, "/credentials/{namespace}/{name}/values", "Replace the values (write-only, same type)", put(replace_values)).takes::<SecretValues>().answers::<CredentialRow>(200),
+        op(Method::PUT, "/credentials/{namespace}/{name}/values", "Replace the values (write-only, same type); rollout=restart then restarts the Deployments, StatefulSets and DaemonSets using it that the caller may patch", put(replace_values))
+            .query(ROLLOUT_PARAMETERS)
+            .takes::<SecretValues>()
+            .answers::<ValuesReplaced>(200),
+        op(Method::GET, "/credentials/{namespace}/{name}/rollout", "What rollout=restart would restart, skip (not allowed) and leave to their next run", get(rollout_preview)).answers::<RolloutPlan>(200),
+        op(Method::POST, "/credentials/{namespace}/{name}/test", "Sign in with the credential's values to its registry or the configured S3 API; the outcome is kept and shown", post(test_credential))
+            .takes::<TestRequest>()
+            .answers::<TestOutcome>(200),
+        op(Method::POST, "/credentials:test", "Sign in with values not saved yet (the wizard's Test connection)", post(test_values)).takes::<TestValues>().answers::<TestOutcome>(200),
+        op(Method::GET, "/credentials/{namespace}/{name}/activity", "What happened to the credential, newest first (never a value)", get(activity)).answers::<Vec<ActivityEntry>>(200),
+        op(Method::POST, "/credentials/{namespace}/{name}/retry", "Propagate again now (after a namespace failed)", post(retry)),
         op(Method::POST, "/credentials/{namespace}/{name}/notebooks", "Offer to Kubeflow notebooks: a PodDefault in each project it reaches where the caller may make one", post(offer_to_notebooks)).answers::<Offered>(200),
         op(Method::POST, "/credentials/{namespace}/{name}/replace", "Put another credential of the same type in its place in every workload the caller may change, then delete it once unused; dryRun shows the changes", post(replace_and_delete))
             .query(&[("dryRun", "true: show the changes without making them")])
@@ -169,7 +182,7 @@ fn operations() -> Vec<Operation> {
         op(Method::GET, "/me/credentials/{name}", "One of the caller's own credentials, never a value", get(get_credential)).answers::<CredentialRow>(200),
         op(Method::PATCH, "/me/credentials/{name}", "Rename one's own credential", patch(rename_credential)).takes::<Rename>().answers::<CredentialRow>(200),
         op(Method::DELETE, "/me/credentials/{name}", "Delete one's own credential and its copies", delete(delete_credential)),
-        op(Method::PUT, "/me/credentials/{name}/values", "Replace one's own credential's values (write-only, same type)", put(replace_values)).takes::<SecretValues>().answers::<CredentialRow>(200),
+        op(Method::PUT, "/me/credentials/{name}/values", "Replace one's own credential's values (write-only, same type)", put(replace_values)).query(ROLLOUT_PARAMETERS).takes::<SecretValues>().answers::<ValuesReplaced>(200),
         op(Method::PUT, "/me/credentials/{name}/projects", "The projects one's own credential is copied into", put(set_personal_projects)).takes::<PersonalProjects>().answers::<CredentialRow>(200),
         op(Method::GET, "/projects/{project}/secrets", "The key names of a project's secret", get(project_secret_keys)).answers::<ProjectSecretKeys>(200),
         op(Method::PUT, "/projects/{project}/secrets/{key}", "Add a key or replace its value", put(put_project_secret)).takes::<NewValue>().answers::<ProjectSecretKeys>(200),
@@ -304,15 +317,55 @@ async fn rename_credential(
     Ok(Json(state.credentials.rename(&who, &namespace, &name, &rename).await?))
 }
 
-/// `PUT …/values`: new values, write-only; the answer is the row, never a value.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolloutChoice {
+    #[serde(default)]
+    rollout: Rollout,
+}
+
+/// `PUT …/values`: new values, write-only; the answer is the row and what the rollout did, never
+/// a value.
 async fn replace_values(
     State(state): State<AppState>,
     Extension(who): Caller,
     Named { namespace, name }: Named,
+    Query(RolloutChoice { rollout }): Query<RolloutChoice>,
     body: Result<Json<SecretValues>, JsonRejection>,
-) -> Result<Json<CredentialRow>, ApiError> {
+) -> Result<Json<ValuesReplaced>, ApiError> {
     let Json(values) = body?;
-    Ok(Json(state.credentials.replace_values(&who, &namespace, &name, &values).await?))
+    Ok(Json(state.credentials.replace_values(&who, &namespace, &name, &values, rollout).await?))
+}
+
+async fn rollout_preview(State(state): State<AppState>, Extension(who): Caller, Named { namespace, name }: Named) -> Result<Json<RolloutPlan>, ApiError> {
+    Ok(Json(state.credentials.rollout_preview(&who, &namespace, &name).await?))
+}
+
+/// What `POST …/test` takes: for an access key, a bucket to look for instead of listing buckets.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct TestRequest {
+    #[serde(default)]
+    bucket: String,
+}
+
+async fn test_credential(State(state): State<AppState>, Extension(who): Caller, Named { namespace, name }: Named, body: Result<Json<TestRequest>, JsonRejection>) -> Result<Json<TestOutcome>, ApiError> {
+    let Json(TestRequest { bucket }) = body?;
+    Ok(Json(state.credentials.test_credential(&who, &namespace, &name, &bucket).await?))
+}
+
+async fn test_values(State(state): State<AppState>, Extension(who): Caller, body: Result<Json<TestValues>, JsonRejection>) -> Result<Json<TestOutcome>, ApiError> {
+    let Json(request) = body?;
+    Ok(Json(state.credentials.test_values(&who, &request).await?))
+}
+
+async fn activity(State(state): State<AppState>, Extension(who): Caller, Named { namespace, name }: Named) -> Result<Json<Vec<ActivityEntry>>, ApiError> {
+    Ok(Json(state.credentials.activity(&who, &namespace, &name).await?))
+}
+
+async fn retry(State(state): State<AppState>, Extension(who): Caller, Named { namespace, name }: Named) -> Result<StatusCode, ApiError> {
+    state.credentials.retry(&who, &namespace, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn my_credentials(State(state): State<AppState>, Extension(who): Caller) -> Result<Json<Vec<CredentialRow>>, ApiError> {

@@ -12,6 +12,7 @@ use crate::app::components::values::{ValuesDraft, ValuesFields};
 use crate::domain::AppError;
 use crate::domain::credential::ScopeLevel;
 use super::replace::ReplaceWithForm;
+use crate::domain::lifecycle::{Rollout, RolloutPlan, TestOutcome, ValuesReplaced};
 use crate::domain::new_credential::{Rename, SecretValues};
 use crate::domain::query::CredentialRow;
 
@@ -23,8 +24,26 @@ pub async fn rename_credential(namespace: String, name: String, rename: Rename) 
 
 /// Gives a credential's Secret new values; nothing but the row comes back.
 #[server(endpoint = "replace_values", input = Json)]
-pub async fn replace_values(namespace: String, name: String, values: SecretValues) -> Result<CredentialRow, AppError> {
-    crate::server::auth::web::credentials(|service, who| async move { service.replace_values(&who, &namespace, &name, &values).await }).await
+pub async fn replace_values(namespace: String, name: String, values: SecretValues, rollout: Rollout) -> Result<ValuesReplaced, AppError> {
+    crate::server::auth::web::credentials(|service, who| async move { service.replace_values(&who, &namespace, &name, &values, rollout).await }).await
+}
+
+/// What a restart would touch, shown before the values are replaced.
+#[server(endpoint = "rollout_preview")]
+pub async fn rollout_preview(namespace: String, name: String) -> Result<RolloutPlan, AppError> {
+    crate::server::auth::web::credentials(|service, who| async move { service.rollout_preview(&who, &namespace, &name).await }).await
+}
+
+/// Signs in with a saved credential's values; the outcome is kept on the credential.
+#[server(endpoint = "test_credential")]
+pub async fn test_credential(namespace: String, name: String) -> Result<TestOutcome, AppError> {
+    crate::server::auth::web::credentials(|service, who| async move { service.test_credential(&who, &namespace, &name, "").await }).await
+}
+
+/// Propagates again now.
+#[server(endpoint = "retry_propagation")]
+pub async fn retry_propagation(namespace: String, name: String) -> Result<(), AppError> {
+    crate::server::auth::web::credentials(|service, who| async move { service.retry(&who, &namespace, &name).await }).await
 }
 
 /// Deletes a credential (refused while a workload uses it).
@@ -71,7 +90,8 @@ pub fn Actions(row: CredentialRow, refreshes: RwSignal<u32>, dialog_open: RwSign
 fn RenameForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
     let display_name = RwSignal::new(row.display_name.clone());
     let description = RwSignal::new(row.description.clone());
-    let rename = move || Rename { display_name: display_name.get(), description: description.get() };
+    let expires_on = RwSignal::new(row.expires_on.clone().unwrap_or_default());
+    let rename = move || Rename { display_name: display_name.get(), description: description.get(), expires_on: Some(expires_on.get()) };
     let check = FormCheck::provide(move || rename().problems());
     let (namespace, name) = (row.namespace, row.name);
     let action = submission(check, move |r: &Rename| Box::pin(rename_credential(namespace.clone(), name.clone(), r.clone())), move |_| open.set(false));
@@ -80,6 +100,7 @@ fn RenameForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
         <form class="space-y-4" on:submit=submit novalidate>
             <Field label="Name" field="displayName".to_string() id="rename-displayName".to_string() value=display_name />
             <Field label="Description" field="description".to_string() id="rename-description".to_string() value=description multiline=true />
+            <Field label="Expires on" field="expiresOn".to_string() id="rename-expiresOn".to_string() value=expires_on hint=Some("YYYY-MM-DD, or empty for none.") />
             <DialogButtons label="Save" busy="Saving…" pending=action.pending().into() open />
         </form>
     }
@@ -89,17 +110,55 @@ fn RenameForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
 fn ReplaceForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
     // A generic secret starts with its key names (never its values) to fill in again.
     let draft = ValuesDraft::new(row.credential_type, &row.keys);
+    let rollout = RwSignal::new(Rollout::Nothing);
+    let done = RwSignal::new(None::<RolloutPlan>);
     let check = FormCheck::provide(move || draft.values().problems());
-    let (namespace, name) = (row.namespace, row.name);
-    let action = submission(check, move |v: &SecretValues| Box::pin(replace_values(namespace.clone(), name.clone(), v.clone())), move |_| open.set(false));
+    let (namespace, name) = (row.namespace.clone(), row.name.clone());
+    let action = submission(check, move |v: &SecretValues| Box::pin(replace_values(namespace.clone(), name.clone(), v.clone(), rollout.get_untracked())), move |replaced: ValuesReplaced| match replaced.rollout {
+        // What a restart did stays on screen until the person closes the dialog.
+        Some(plan) => done.set(Some(plan)),
+        None => open.set(false),
+    });
     let submit = on_submit(action, check, move || draft.values());
+    let (namespace, name) = (row.namespace, row.name);
+    let preview = LocalResource::new(move || {
+        let (namespace, name, wanted) = (namespace.clone(), name.clone(), rollout.get() == Rollout::Restart);
+        async move { if wanted { rollout_preview(namespace, name).await.ok() } else { None } }
+    });
     view! {
-        <form on:submit=submit novalidate>
-            <p class="mb-4 text-sm text-slate-500 dark:text-slate-400">"The new values replace every current one. Workloads get them as Kubernetes updates the Secret and its copies."</p>
+        {move || done.get().map(|plan| view! {
+            <RolloutList plan done=true />
+            <div class="mt-6 flex justify-end"><button type="button" class="btn-secondary" on:click=move |_| open.set(false)>"Close"</button></div>
+        })}
+        <form on:submit=submit novalidate class:hidden=move || done.read().is_some()>
+            <p class="mb-4 text-sm text-slate-500 dark:text-slate-400">"The new values replace every current one, in every namespace the credential reaches."</p>
             <ValuesFields draft />
+            <fieldset class="mt-4">
+                <legend class="field-label">"Then"</legend>
+                <label class="flex items-center gap-2 text-sm"><input type="radio" name="rollout" prop:checked=move || rollout.get() == Rollout::Nothing on:change=move |_| rollout.set(Rollout::Nothing) />"Restart nothing (mounted files update by themselves; environment variables keep the old values)"</label>
+                <label class="flex items-center gap-2 text-sm"><input type="radio" name="rollout" prop:checked=move || rollout.get() == Rollout::Restart on:change=move |_| rollout.set(Rollout::Restart) />"Restart the workloads that use it"</label>
+            </fieldset>
+            <Transition fallback=|| ()>{move || Suspend::new(async move { preview.await.map(|plan| view! { <RolloutList plan done=false /> }) })}</Transition>
             <DialogButtons label="Replace values" busy="Replacing…" pending=action.pending().into() open />
         </form>
     }
+}
+
+/// What a restart touches (before) or touched (after): restarted, skipped, left to their next run.
+#[component]
+fn RolloutList(plan: RolloutPlan, done: bool) -> impl IntoView {
+    let restart = if done { "Restarted" } else { "Will restart" };
+    let groups = [(restart, plan.restart), ("Skipped: you may not restart these", plan.skipped), ("Pick up the new value on their next run", plan.next_run)];
+    let groups = groups
+        .into_iter()
+        .filter(|(_, workloads)| !workloads.is_empty())
+        .map(|(title, workloads)| view! {
+            <h4 class="mt-3 text-sm font-semibold">{title}</h4>
+            <ul class="list-disc pl-5 text-sm">{workloads.into_iter().map(|w| view! { <li class="font-mono text-xs">{w}</li> }).collect_view()}</ul>
+        })
+        .collect_view();
+    let unseen = (plan.unseen > 0).then(|| view! { <p class="mt-3 text-sm">{format!("{} in projects you cannot see: not restarted", plan.unseen)}</p> });
+    view! { <section aria-label="Rollout" class="mt-4">{groups}{unseen}</section> }
 }
 
 #[component]

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use super::{TableData, TableState, href};
 use crate::domain::credential::Phase;
+use crate::domain::lifecycle::Expiry;
 use crate::domain::csv::download_query;
 use crate::domain::query::{Column, CredentialRow, Direction, PAGE_SIZES, Page};
 use crate::domain::time::{ago, time_of_day};
@@ -115,6 +116,14 @@ fn Row(row: CredentialRow, read_at: String, columns: Memo<Vec<Column>>) -> impl 
                 view! { <td class="whitespace-nowrap"><time datetime=row.created_at.clone() title=row.created_at.clone()>{when}</time></td> }.into_any()
             }
             Column::Cluster => view! { <td>{row.cluster.clone()}</td> }.into_any(),
+            Column::Expires => {
+                let tone = match row.expiry {
+                    Expiry::Expired => "badge badge-bad",
+                    Expiry::Soon(_) => "badge badge-busy",
+                    Expiry::Never | Expiry::Later => "",
+                };
+                view! { <td class="whitespace-nowrap">{row.expires_on.clone()}" "<span class=tone>{row.expiry.label()}</span></td> }.into_any()
+            }
         }
     };
     view! { <tr>{move || columns.get().into_iter().map(&cell).collect_view()}</tr> }

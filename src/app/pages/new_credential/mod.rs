@@ -10,12 +10,14 @@ use leptos::server_fn::codec::Json;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
+use crate::app::components::connection::TestConnection;
 use crate::app::components::form::{Field, FieldMessage, FormCheck, FormError, on_submit, submit_disabled};
 use crate::app::components::values::{ValuesDraft, ValuesFields};
 use crate::app::layout::PageHeader;
 use crate::app::pages::ForbiddenPage;
 use crate::domain::AppError;
 use crate::domain::credential::{CredentialType, FieldError, Scope, ScopeLevel};
+use crate::domain::lifecycle::{TestOutcome, TestValues, testable};
 use crate::domain::new_credential::{ExistingSecretCredential, ExistingSecrets, NewCredential};
 use crate::domain::query::CredentialRow;
 use crate::domain::scope_tree::ScopeNode;
@@ -45,6 +47,12 @@ pub async fn offered_secrets(scope: Scope, credential_type: CredentialType) -> R
 #[server(endpoint = "create_credential", input = Json)]
 pub async fn create_credential(request: NewCredential) -> Result<CredentialRow, AppError> {
     crate::server::auth::web::credentials(|service, who| async move { service.create(&who, &request).await }).await
+}
+
+/// Signs in with values not saved yet, to say whether they work before they are saved.
+#[server(endpoint = "test_connection", input = Json)]
+pub async fn test_connection(request: TestValues) -> Result<TestOutcome, AppError> {
+    crate::server::auth::web::credentials(|service, who| async move { service.test_values(&who, &request).await }).await
 }
 
 /// Creates a credential for an existing, labelled Secret.
@@ -150,6 +158,7 @@ fn Wizard(credential_type: CredentialType, tree: ScopeNode, #[prop(optional)] fi
     let scope = RwSignal::new((offered.len() == 1).then(|| offered[0].clone()));
     let display_name = RwSignal::new(file.as_ref().map(|f| f.name.clone()).unwrap_or_default());
     let description = RwSignal::new(String::new());
+    let expires_on = RwSignal::new(String::new());
     let source = RwSignal::new(Source::New);
     let secret_name = RwSignal::new(String::new());
     let from = file.as_ref().map(|f| format!("From the {} Secret {} you gave: check the values, then create.", f.secret_type, f.name));
@@ -159,13 +168,14 @@ fn Wizard(credential_type: CredentialType, tree: ScopeNode, #[prop(optional)] fi
         // Until a scope is picked, the request carries an unpicked project, which the rules refuse.
         let scope = scope.get().unwrap_or(Scope { level: ScopeLevel::Project, department: None, project: None });
         match source.get() {
-            Source::New => Request::New(NewCredential { display_name: display_name.get(), description: description.get(), scope, values: draft.values() }),
+            Source::New => Request::New(NewCredential { display_name: display_name.get(), description: description.get(), scope, values: draft.values(), expires_on: expires_on.get() }),
             Source::Existing => Request::Existing(ExistingSecretCredential {
                 display_name: display_name.get(),
                 description: description.get(),
                 scope,
                 credential_type,
                 secret_name: secret_name.get(),
+                expires_on: expires_on.get(),
             }),
         }
     };
@@ -213,6 +223,7 @@ fn Wizard(credential_type: CredentialType, tree: ScopeNode, #[prop(optional)] fi
             <ScopePicker tree selected=scope />
             <Field label="Name" field="displayName".to_string() id="displayName".to_string() value=display_name hint=Some("Unique in the cluster; people see it in the table.") />
             <Field label="Description" field="description".to_string() id="description".to_string() value=description multiline=true hint=Some("Optional: what it is for.") />
+            <Field label="Expires on" field="expiresOn".to_string() id="expiresOn".to_string() value=expires_on hint=Some("Optional, YYYY-MM-DD: when the token or key stops working. Keyhold warns 14 days before.") />
             <fieldset>
                 <legend class="field-label">"Secret"</legend>
                 <div class="flex flex-wrap gap-6 text-sm">
@@ -221,7 +232,11 @@ fn Wizard(credential_type: CredentialType, tree: ScopeNode, #[prop(optional)] fi
                 </div>
             </fieldset>
             {move || match source.get() {
-                Source::New => view! { <ValuesFields draft /> }.into_any(),
+                Source::New => view! {
+                    <ValuesFields draft />
+                    {testable(credential_type).then(|| view! { <TestConnection run=move || Box::pin(test_connection(TestValues { values: draft.values(), bucket: String::new() })) /> })}
+                }
+                .into_any(),
                 Source::Existing => view! { <ExistingSecretPicker credential_type scope secret_name /> }.into_any(),
             }}
             <FormError />
