@@ -148,6 +148,7 @@ fn ReplaceForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
 #[component]
 fn RolloutList(plan: RolloutPlan, done: bool) -> impl IntoView {
     let restart = if done { "Restarted" } else { "Will restart" };
+    let nothing = (plan.restart.is_empty() && plan.skipped.is_empty() && plan.next_run.is_empty() && plan.unseen == 0).then(|| view! { <p class="text-sm">"No workload uses it: nothing to restart."</p> });
     let groups = [(restart, plan.restart), ("Skipped: you may not restart these", plan.skipped), ("Pick up the new value on their next run", plan.next_run)];
     let groups = groups
         .into_iter()
@@ -158,7 +159,7 @@ fn RolloutList(plan: RolloutPlan, done: bool) -> impl IntoView {
         })
         .collect_view();
     let unseen = (plan.unseen > 0).then(|| view! { <p class="mt-3 text-sm">{format!("{} in projects you cannot see: not restarted", plan.unseen)}</p> });
-    view! { <section aria-label="Rollout" class="mt-4">{groups}{unseen}</section> }
+    view! { <section aria-label="Rollout" class="mt-4">{nothing}{groups}{unseen}</section> }
 }
 
 #[component]
