@@ -134,7 +134,7 @@ async fn a_viewer_downloads_only_what_they_may_list() {
     let (body, rows) = csv_matches_json(&server, &carol_token, csv, "", None).await;
     let names: Vec<&str> = rows.iter().map(|r| r.display_name.as_str()).collect();
     assert_eq!(names, ["Docker Hub (vision)", "Feature store database", "Hugging Face (research)", "Weights & Biases"]);
-    assert!(body.starts_with("Credential,Description,Type,Status,Data source(s),Created by,Scope,Creation time,Cluster\r\n"), "{body}");
+    assert!(body.starts_with("Credential,Description,Type,Status,Data source(s),Created by,Scope,Creation time,Cluster,Expires\r\n"), "{body}");
     assert!(!body.contains("S3 datasets") && !body.contains("nlp"), "nothing of nlp: {body}");
     assert!(body.contains("Weights & Biases,") && body.contains(",1 workload in a project you cannot see,"), "{body}");
     assert!(!body.contains("demo-placeholder-not-a-secret"), "no value");

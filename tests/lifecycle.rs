@@ -121,7 +121,8 @@ async fn a_credential_s_life_tests_expires_rolls_out_and_is_recorded() {
     let metrics_port = free_port();
     let ca = tls.path().join("ca.crt");
     let metrics_listen = format!("127.0.0.1:{metrics_port}");
-    let server = Server::embedded(dir.path(), &["--connection-test-ca", ca.to_str().unwrap(), "--s3-endpoint", &s3_endpoint, "--metrics-listen", &metrics_listen]).await;
+    // The registry runs on this machine, which a person's registry may not be unless allowed.
+    let server = Server::embedded(dir.path(), &["--connection-test-ca", ca.to_str().unwrap(), "--connection-test-allow", "127.0.0.1/32", "--s3-endpoint", &s3_endpoint, "--metrics-listen", &metrics_listen]).await;
     let kubeconfig = dir.path().join("kubeconfig");
     let (alice, bob, carol) = (api_token("alice", &kubeconfig), api_token("bob", &kubeconfig), api_token("carol", &kubeconfig));
     let api = Api { server: &server, secrets: vec![REGISTRY_PASSWORD.into(), WRONG.into(), ROTATED.into(), key_secret.clone()] };
@@ -133,6 +134,15 @@ async fn a_credential_s_life_tests_expires_rolls_out_and_is_recorded() {
     assert_eq!(outcome["message"], format!("Signed in to {registry}"));
     let (_, outcome) = api.call(Method::POST, "/credentials:test", &bob, Some(login(WRONG))).await;
     assert_eq!((outcome["ok"].as_bool(), outcome["message"].as_str()), (Some(false), Some(format!("{registry} refused the username or password").as_str())));
+    // Not a way into the server's own network: this machine's other addresses and the link-local
+    // range (a cloud's metadata service) are refused before anything is sent.
+    let port = registry.rsplit(':').next().unwrap();
+    for (address, host) in [(format!("[::1]:{port}"), format!("[::1]:{port}")), ("169.254.169.254".to_string(), "169.254.169.254".to_string())] {
+        let probe = json!({"values": {"type": "DockerRegistry", "registry": address, "username": REGISTRY_USER, "password": REGISTRY_PASSWORD}});
+        let (_, outcome) = api.call(Method::POST, "/credentials:test", &bob, Some(probe)).await;
+        assert_eq!((outcome["ok"].as_bool(), outcome["message"].as_str()), (Some(false), Some(format!("{host} is not an address Keyhold tests against").as_str())));
+    }
+
     // S3: a signed ListBuckets, HeadBucket of a missing bucket, a wrong secret, an unknown key id.
     let access_key = |id: &str, secret: &str, bucket: &str| json!({"values": {"type": "AccessKey", "accessKeyId": id, "secretAccessKey": secret}, "bucket": bucket});
     let host = s3_endpoint.trim_start_matches("http://");

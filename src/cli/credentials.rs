@@ -37,7 +37,12 @@ pub async fn run(api: &Api, command: CredentialCommand) -> Result<(), CliError> 
             let replaced: ValuesReplaced = api.json(sent).await?;
             say!("Replaced the values of {}", row.display_name);
             if let Some(plan) = replaced.rollout {
-                let lines = [("Restarted", plan.restart), ("Skipped (you may not restart it)", plan.skipped), ("Picks it up on its next run", plan.next_run)];
+                let lines = [
+                    ("Restarted", plan.restart),
+                    ("Skipped (you may not restart it)", plan.skipped),
+                    ("Not restarted (its namespace's copy did not have the new values in time)", plan.not_updated),
+                    ("Picks it up on its next run", plan.next_run),
+                ];
                 for (what, workloads) in lines {
                     workloads.iter().for_each(|w| say!("{what}: {w}"));
                 }

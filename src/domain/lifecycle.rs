@@ -13,14 +13,15 @@ pub const KEEP_ACTIVITY: usize = 100;
 
 /// Checks an "Expires on" date: `YYYY-MM-DD`, a real day.
 pub fn check_expires_on(date: &str) -> Result<(), FieldError> {
-    if midnight(date).is_none() {
+    if expires_at(date).is_none() {
         return Err(FieldError::new("expiresOn", "Enter a date as YYYY-MM-DD"));
     }
     Ok(())
 }
 
-/// Seconds since the epoch at 00:00 UTC of a `YYYY-MM-DD` date, if it is a real day.
-fn midnight(date: &str) -> Option<i64> {
+/// When a credential expiring on `date` stops working (seconds since the epoch, 00:00 UTC of that
+/// day), if `date` is a real day.
+pub fn expires_at(date: &str) -> Option<i64> {
     let (year, rest) = date.split_once('-')?;
     let (month, day) = rest.split_once('-')?;
     let (year, month, day): (i64, u32, u32) = (year.parse().ok()?, month.parse().ok()?, day.parse().ok()?);
@@ -45,7 +46,7 @@ pub enum Expiry {
 impl Expiry {
     /// Against the time `now` (seconds since the epoch).
     pub fn of(expires_on: Option<&str>, now: i64) -> Expiry {
-        let Some(at) = expires_on.and_then(midnight) else { return Expiry::Never };
+        let Some(at) = expires_on.and_then(expires_at) else { return Expiry::Never };
         let left = at - now;
         match left {
             ..=0 => Expiry::Expired,
@@ -103,6 +104,10 @@ pub struct RolloutPlan {
     /// Users in projects the person may not see: counted, never named, never restarted.
     #[serde(default)]
     pub unseen: usize,
+    /// Not restarted because their namespace's copy did not hold the new values in time (a pod
+    /// started then would start with the old ones).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_updated: Vec<String>,
 }
 
 impl RolloutPlan {
@@ -128,6 +133,9 @@ impl RolloutPlan {
         let mut parts = vec![format!("restarted {}", self.restart.len())];
         if !self.skipped.is_empty() {
             parts.push(format!("skipped {} (not allowed)", self.skipped.len()));
+        }
+        if !self.not_updated.is_empty() {
+            parts.push(format!("{} not restarted (copy not updated yet)", self.not_updated.len()));
         }
         if !self.next_run.is_empty() {
             parts.push(format!("{} pick it up on their next run", self.next_run.len()));
@@ -162,8 +170,22 @@ pub struct ActivityEntry {
     pub detail: String,
 }
 
-/// `entries` with `entry` added last, the oldest dropped beyond `KEEP_ACTIVITY`.
-pub fn appended(mut entries: Vec<ActivityEntry>, entry: ActivityEntry) -> Vec<ActivityEntry> {
+/// The longest detail an Activity entry keeps.
+pub const MAX_DETAIL: usize = 400;
+
+/// `entries` with `entry` added last, the oldest dropped beyond `KEEP_ACTIVITY`. The detail is cut
+/// to `MAX_DETAIL` characters; an entry that repeats the last one (a test run again, a copy
+/// restored again) moves its time instead of pushing older history out.
+pub fn appended(mut entries: Vec<ActivityEntry>, mut entry: ActivityEntry) -> Vec<ActivityEntry> {
+    if entry.detail.chars().count() > MAX_DETAIL {
+        entry.detail = entry.detail.chars().take(MAX_DETAIL - 1).chain(['…']).collect();
+    }
+    if let Some(last) = entries.last_mut()
+        && (&last.action, &last.by, &last.detail) == (&entry.action, &entry.by, &entry.detail)
+    {
+        last.at = entry.at;
+        return entries;
+    }
     entries.push(entry);
     let extra = entries.len().saturating_sub(KEEP_ACTIVITY);
     entries.drain(..extra);
@@ -241,10 +263,16 @@ mod tests {
 
     #[test]
     fn activity_keeps_the_newest_hundred() {
-        let entry = |n: usize| ActivityEntry { at: n.to_string(), action: "Renamed".into(), by: String::new(), detail: String::new() };
+        let entry = |n: usize| ActivityEntry { at: n.to_string(), action: "Renamed".into(), by: String::new(), detail: format!("to {n}") };
         let entries = (0..KEEP_ACTIVITY + 5).fold(Vec::new(), |all, n| appended(all, entry(n)));
         assert_eq!(entries.len(), KEEP_ACTIVITY);
         assert_eq!(entries[0].at, "5");
+        // The same entry again moves the last one's time: repeats cannot push history out.
+        let again = ActivityEntry { at: "later".into(), ..entries[KEEP_ACTIVITY - 1].clone() };
+        let entries = appended(entries, again);
+        assert_eq!((entries.len(), entries[0].at.as_str(), entries[KEEP_ACTIVITY - 1].at.as_str()), (KEEP_ACTIVITY, "5", "later"));
+        let long = appended(Vec::new(), ActivityEntry { detail: "x".repeat(5_000), ..entry(0) });
+        assert_eq!(long[0].detail.chars().count(), MAX_DETAIL);
     }
 
     #[test]

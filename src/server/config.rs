@@ -188,6 +188,10 @@ pub struct ConnectionTestArgs {
     /// PEM certificates to trust besides the system's (an internal registry's or S3 store's CA).
     #[arg(long, env = "KEYHOLD_CONNECTION_TEST_CA")]
     pub connection_test_ca: Option<std::path::PathBuf>,
+    /// Address ranges a registry may have besides the usual, comma-separated: this machine's
+    /// (loopback) and link-local ones are refused unless listed here.
+    #[arg(long, env = "KEYHOLD_CONNECTION_TEST_ALLOW", value_delimiter = ',')]
+    pub connection_test_allow: Vec<crate::server::auth::Cidr>,
     /// The S3 API access keys are tested against: AWS, or any S3-compatible store.
     #[arg(long, env = "KEYHOLD_S3_ENDPOINT", default_value = "https://s3.amazonaws.com")]
     pub s3_endpoint: String,

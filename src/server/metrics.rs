@@ -44,7 +44,12 @@ pub fn propagated(seconds: f64) {
 
 /// Times every request of the router it wraps, by method and status code.
 pub async fn track(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    let method = request.method().to_string();
+    // Any token is an HTTP method: only the standard ones become label values, so no client can
+    // make new series (and memory) without end.
+    let method = match request.method().as_str() {
+        known @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => known.to_string(),
+        _ => "other".to_string(),
+    };
     let started = std::time::Instant::now();
     let response = next.run(request).await;
     let labels = vec![("method", method), ("code", response.status().as_u16().to_string())];
@@ -67,7 +72,7 @@ pub fn render(rows: &[CredentialRow], now: i64) -> String {
         for target in &row.targets {
             targets.get_or_create(&vec![("state", format!("{:?}", target.phase))]).inc();
         }
-        if let Some(at) = row.expires_on.as_deref().and_then(|d| crate::domain::time::unix_seconds(&format!("{d}T00:00:00Z"))) {
+        if let Some(at) = row.expires_on.as_deref().and_then(crate::domain::lifecycle::expires_at) {
             expiry.get_or_create(&vec![("namespace", row.namespace.clone()), ("name", row.name.clone())]).set(at - now);
         }
     }

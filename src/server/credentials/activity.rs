@@ -33,7 +33,8 @@ fn entries_of(config_map: &ConfigMap) -> Vec<ActivityEntry> {
 /// Adds an entry. Two writers at once (the controller and a person's change) meet as a conflict
 /// on the resourceVersion and the later one tries again; after a few tries it is logged and left.
 pub async fn append(client: &Client, system_namespace: &str, credential: &Credential, action: &str, by: &str, detail: String) {
-    let Some(name) = name_for(credential) else { return };
+    // Being deleted: its activity goes with it, and must not be made again behind the cleanup.
+    let Some(name) = name_for(credential).filter(|_| credential.metadata.deletion_timestamp.is_none()) else { return };
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), system_namespace);
     let entry = ActivityEntry { at: jiff::Timestamp::now().to_string(), action: action.to_string(), by: by.to_string(), detail };
     for _ in 0..5 {

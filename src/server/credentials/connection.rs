@@ -6,31 +6,36 @@
 //! what an editor writes in a spec never chooses where values are sent.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
-use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use reqwest::{StatusCode, Url, header};
 
-use super::ownership::managed_for;
 use super::resource::Credential;
-use super::service::{CredentialsService, ServiceError, offered};
+use super::service::{CredentialsService, ServiceError};
 use crate::domain::credential::FieldError;
+use crate::server::auth::Cidr;
 use crate::domain::error::innermost;
 use crate::domain::identity::Identity;
 use crate::domain::lifecycle::{TestOutcome, TestValues, check_bucket, testable};
 use crate::domain::new_credential::SecretValues;
 
-/// On a credential: its last test's outcome (JSON). Written by Keyhold; shown, never believed.
-pub const LAST_TEST: &str = "keyhold.dev/last-test";
 /// How long a whole test may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// The most of a token service's answer that is read.
+const MAX_TOKEN_ANSWER: usize = 64 * 1024;
 
 /// Where connection tests go and what they trust.
 #[derive(Debug, Clone)]
 pub struct ConnectionTests {
+    /// For registries (and their token services): a person names those, so only addresses a
+    /// registry can have are reached (see `Guard`).
     http: reqwest::Client,
+    /// For the S3 API an administrator configured, wherever it is.
+    s3_http: reqwest::Client,
+    guard: Guard,
     /// The S3 API access keys are tested against (AWS or any S3-compatible store).
     s3_endpoint: Url,
     s3_region: String,
@@ -38,24 +43,72 @@ pub struct ConnectionTests {
 
 impl Default for ConnectionTests {
     fn default() -> Self {
-        ConnectionTests::new(&[], Url::parse("https://s3.amazonaws.com").expect("a URL"), "us-east-1".into()).expect("an HTTP client builds")
+        ConnectionTests::new(&[], Vec::new(), Url::parse("https://s3.amazonaws.com").expect("a URL"), "us-east-1".into()).expect("an HTTP client builds")
+    }
+}
+
+/// Which addresses a registry named by a person may have. Never this machine (loopback), the
+/// link-local range (a cloud's metadata service answers there), unspecified, multicast or
+/// broadcast addresses, unless an administrator allowed them (`--connection-test-allow`); the
+/// private ranges stay open, since internal registries live there. Names are checked after they
+/// resolve (so a name that points at 127.0.0.1, or re-points there later, is refused too).
+#[derive(Debug, Clone)]
+struct Guard(std::sync::Arc<Vec<Cidr>>);
+
+impl Guard {
+    fn permits(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        let never = match ip {
+            IpAddr::V4(v4) => v4.is_loopback() || v4.is_link_local() || v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast(),
+            IpAddr::V6(v6) => v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || v6.is_unicast_link_local(),
+        };
+        !never || self.0.iter().any(|allowed| allowed.contains(ip))
+    }
+
+    /// An address literal in a URL is not resolved, so it is checked here.
+    fn url(&self, url: &Url) -> Result<(), String> {
+        // An IPv6 literal comes bracketed.
+        let literal = url.host_str().map(|h| h.trim_start_matches('[').trim_end_matches(']')).and_then(|h| h.parse::<IpAddr>().ok());
+        match literal {
+            Some(ip) if !self.permits(ip) => Err(format!("{} is not an address Keyhold tests against", host_of(url))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The error a refused name resolves to, recognised when it comes back out of reqwest.
+const REFUSED_ADDRESS: &str = "resolves only to addresses Keyhold does not test against";
+
+impl reqwest::dns::Resolve for Guard {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let (guard, host) = (self.clone(), name.as_str().to_string());
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.filter(|a| guard.permits(a.ip())).collect();
+            if found.is_empty() {
+                return Err(REFUSED_ADDRESS.into());
+            }
+            Ok(Box::new(found.into_iter()) as reqwest::dns::Addrs)
+        })
     }
 }
 
 impl ConnectionTests {
-    /// `extra_roots`: PEM certificates trusted besides the system's (an internal registry's CA).
-    pub fn new(extra_roots: &[u8], s3_endpoint: Url, s3_region: String) -> Result<ConnectionTests, String> {
+    /// `extra_roots`: PEM certificates trusted besides the system's (an internal registry's CA);
+    /// `allowed`: address ranges registries may have besides the usual (see `Guard`).
+    pub fn new(extra_roots: &[u8], allowed: Vec<Cidr>, s3_endpoint: Url, s3_region: String) -> Result<ConnectionTests, String> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let roots = if extra_roots.is_empty() { Vec::new() } else { reqwest::Certificate::from_pem_bundle(extra_roots).map_err(|_| "--connection-test-ca: not PEM certificates".to_string())? };
+        let guard = Guard(std::sync::Arc::new(allowed));
         // Never redirected: a service under test must not send the values on elsewhere.
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(TIMEOUT)
-            .connect_timeout(Duration::from_secs(5))
-            .tls_certs_merge(roots)
-            .build()
-            .map_err(|e| e.to_string())?;
-        Ok(ConnectionTests { http, s3_endpoint, s3_region })
+        let client = |guarded: bool| {
+            let builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(TIMEOUT).connect_timeout(Duration::from_secs(5)).tls_certs_merge(roots.clone());
+            let builder = if guarded { builder.dns_resolver(guard.clone()) } else { builder };
+            builder.build().map_err(|e| e.to_string())
+        };
+        Ok(ConnectionTests { http: client(true)?, s3_http: client(false)?, guard, s3_endpoint, s3_region })
     }
 
     /// Tests values of a testable type: `Ok(message)` when they sign in, `Err(why not)`.
@@ -71,7 +124,9 @@ impl ConnectionTests {
     /// A registry login as `docker login` makes it: `GET /v2/`, then the challenge it answers
     /// with (Basic, or Bearer through its token service).
     async fn registry(&self, server: &str, username: &str, password: &str) -> Result<String, String> {
-        let (base, host) = registry_base(server).ok_or("The registry is not a host name such as registry.example.com")?;
+        let base = registry_base(server).ok_or("The registry is not a host name such as registry.example.com")?;
+        let host = host_of(&base);
+        self.guard.url(&base)?;
         let first = self.http.get(base.clone()).send().await.map_err(|e| unreachable(&host, &e))?;
         let challenge = match first.status() {
             StatusCode::OK => return Ok(format!("Signed in to {host} (it asks for no sign-in)")),
@@ -93,31 +148,41 @@ impl ConnectionTests {
         }
     }
 
-    /// A token from the registry's token service, asked with the login (Docker's token flow).
+    /// A token from the registry's token service, asked with the login (Docker's token flow). The
+    /// registry names the service, so it is held to the same rules: https, an address a
+    /// registry may have, an answer of at most `MAX_TOKEN_ANSWER` bytes.
     async fn bearer_token(&self, host: &str, realm: &str, params: &[(String, String)], username: &str, password: &str) -> Result<String, String> {
-        let realm = Url::parse(realm).ok().filter(|u| u.scheme() == "https" || (u.scheme() == "http" && crate::domain::url::is_loopback(u.host_str().unwrap_or_default())));
-        let realm = realm.ok_or_else(|| format!("{host} sends logins to a token service that is not https"))?;
+        let realm = Url::parse(realm).ok().filter(|u| u.scheme() == "https").ok_or_else(|| format!("{host} sends logins to a token service that is not https"))?;
+        self.guard.url(&realm)?;
         let query: Vec<&(String, String)> = params.iter().filter(|(k, _)| k == "service" || k == "scope").collect();
-        let response = self.http.get(realm).query(&query).basic_auth(username, Some(password)).send().await.map_err(|e| unreachable(host, &e))?;
+        let mut response = self.http.get(realm).query(&query).basic_auth(username, Some(password)).send().await.map_err(|e| unreachable(host, &e))?;
         match response.status() {
             StatusCode::OK => {}
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => return Err(format!("{host} refused the username or password")),
             status => return Err(format!("{host}'s token service answered HTTP {}", status.as_u16())),
         }
-        let body: serde_json::Value = response.json().await.map_err(|_| format!("{host}'s token service sent no token"))?;
-        body.get("token").or_else(|| body.get("access_token")).and_then(|t| t.as_str()).map(str::to_string).ok_or_else(|| format!("{host}'s token service sent no token"))
+        let no_token = || format!("{host}'s token service sent no token");
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|_| no_token())? {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_TOKEN_ANSWER {
+                return Err(no_token());
+            }
+        }
+        let body: serde_json::Value = serde_json::from_slice(&body).map_err(|_| no_token())?;
+        body.get("token").or_else(|| body.get("access_token")).and_then(|t| t.as_str()).map(str::to_string).ok_or_else(no_token)
     }
 
     /// An S3 call signed with AWS Signature Version 4: `ListBuckets`, or `HeadBucket` for a bucket.
     async fn s3(&self, access_key_id: &str, secret_access_key: &str, bucket: &str) -> Result<String, String> {
         let mut url = self.s3_endpoint.clone();
-        let host = url.host_str().unwrap_or_default().to_string() + &url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let host = host_of(&url);
         let path = if bucket.is_empty() { "/".to_string() } else { format!("/{bucket}") };
         url.set_path(&path);
         let method = if bucket.is_empty() { reqwest::Method::GET } else { reqwest::Method::HEAD };
         let now = jiff::Timestamp::now();
         let signed = sigv4(&SigV4 { method: method.as_str(), host: &host, path: &path, region: &self.s3_region, access_key_id, secret_access_key, now });
-        let mut request = self.http.request(method, url);
+        let mut request = self.s3_http.request(method, url);
         for (name, value) in &signed {
             request = request.header(*name, value);
         }
@@ -136,29 +201,41 @@ impl ConnectionTests {
     }
 }
 
-/// The `/v2/` address of the registry a login is for, and its host as people name it. Docker
-/// Hub's names lead to its API host.
-fn registry_base(server: &str) -> Option<(Url, String)> {
+/// The `/v2/` address of the registry a login is for. Docker Hub's names lead to its API host.
+fn registry_base(server: &str) -> Option<Url> {
     let server = server.trim();
     let rest = server.strip_prefix("https://").or_else(|| server.strip_prefix("http://")).unwrap_or(server);
     let host = rest.split('/').next().unwrap_or_default();
-    if host.is_empty() {
+    if host.is_empty() || host.contains('@') {
         return None;
     }
     let host = match host {
         "docker.io" | "index.docker.io" => "registry-1.docker.io",
         other => other,
     };
-    let url = Url::parse(&format!("https://{host}/v2/")).ok().filter(|u| u.has_host() && u.username().is_empty() && u.password().is_none() && !host.contains('@'))?;
-    Some((url, host.to_string()))
+    Url::parse(&format!("https://{host}/v2/")).ok().filter(|u| u.has_host() && u.path() == "/v2/" && u.query().is_none() && u.fragment().is_none())
 }
 
-/// Why a service could not be reached, with the transport's root cause (refused, TLS, timeout).
+/// `host[:port]` as the URL parser understood it (never the text as typed).
+fn host_of(url: &Url) -> String {
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    format!("{}{port}", url.host_str().unwrap_or_default())
+}
+
+/// Why a service could not be reached, in the words a person can act on: no answer, an untrusted
+/// certificate, an address Keyhold does not test against, or not reached at all. The transport's
+/// own error stays out: it would make the test a port scanner.
 fn unreachable(host: &str, error: &reqwest::Error) -> String {
+    let cause = innermost(error);
     if error.is_timeout() {
-        return format!("{host} did not answer within {} s", TIMEOUT.as_secs());
+        format!("{host} did not answer within {} s", TIMEOUT.as_secs())
+    } else if cause.contains(REFUSED_ADDRESS) {
+        format!("{host} {REFUSED_ADDRESS}")
+    } else if cause.to_lowercase().contains("certificate") {
+        format!("{host}'s TLS certificate is not trusted (an internal CA goes in --connection-test-ca)")
+    } else {
+        format!("Could not reach {host}")
     }
-    format!("Could not reach {host}: {}", innermost(error))
 }
 
 /// A `WWW-Authenticate` challenge.
@@ -225,9 +302,9 @@ fn sigv4(request: &SigV4) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// The last test's outcome a credential records, if it is readable.
+/// The last test's outcome a credential's status records.
 pub fn last_test(credential: &Credential) -> Option<TestOutcome> {
-    credential.annotations().get(LAST_TEST).and_then(|text| serde_json::from_str(text).ok())
+    credential.status.as_ref().and_then(|s| s.last_test.clone())
 }
 
 fn outcome(result: Result<String, String>) -> TestOutcome {
@@ -270,8 +347,9 @@ impl CredentialsService {
         }
         check_bucket(bucket).map_err(|e| ServiceError::Invalid(vec![e]))?;
         let secret = Api::<Secret>::namespaced(self.client.clone(), namespace).get_opt(&credential.spec.secret_ref.name).await?;
-        // Only a Secret the credential may use (the controller's rule): never one its spec merely names.
-        let secret = secret.filter(|s| managed_for(&s.metadata, &credential) || offered(&s.metadata, &self.settings, credential.spec.credential_type, &credential.spec.scope));
+        // Only a Secret the credential may use, by the controller's own rule: never one its spec
+        // merely names.
+        let secret = secret.filter(|s| super::controller::refusal(&credential, namespace, s, &self.settings).is_none());
         let data: BTreeMap<String, String> = secret.and_then(|s| s.data).unwrap_or_default().into_iter().map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned())).collect();
         let values = crate::domain::secret_file::values_of(credential.spec.credential_type.secret_type(), data).ok().filter(|v| v.credential_type() == credential.spec.credential_type);
         let result = match values {
@@ -279,9 +357,9 @@ impl CredentialsService {
             None => Err("The credential's Secret holds no values of its type to test".into()),
         };
         let tested = outcome(result);
-        let patch = serde_json::json!({"metadata": {"annotations": {LAST_TEST: serde_json::to_string(&tested).expect("serializes")}}});
+        let patch = serde_json::json!({"status": {"lastTest": tested}});
         let api: Api<Credential> = Api::namespaced(self.client.clone(), namespace);
-        let patched = api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        let patched = api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
         let verdict = if tested.ok { "passed" } else { "failed" };
         self.record_activity(&patched, "Tested", &who.user, format!("Connection test {verdict}: {}", tested.message)).await;
         tracing::info!(target: "audit", user = %who.user, action = "tested", namespace, credential = %name, ok = tested.ok, "connection test");
@@ -296,10 +374,25 @@ mod tests {
 
     #[test]
     fn registries_are_reached_at_their_v2_address() {
-        assert_eq!(registry_base("registry.example.com:5000").unwrap().0.as_str(), "https://registry.example.com:5000/v2/");
-        assert_eq!(registry_base("https://index.docker.io/v1/").unwrap().1, "registry-1.docker.io");
+        assert_eq!(registry_base("registry.example.com:5000").unwrap().as_str(), "https://registry.example.com:5000/v2/");
+        assert_eq!(host_of(&registry_base("https://index.docker.io/v1/").unwrap()), "registry-1.docker.io");
         assert!(registry_base("user@evil.example").is_none());
         assert!(registry_base("").is_none());
+        assert!(registry_base("host?x").is_none());
+        assert_eq!(host_of(&registry_base("[::1]:5000").unwrap()), "[::1]:5000");
+    }
+
+    #[test]
+    fn registries_are_not_reached_on_this_machine_or_link_local_addresses() {
+        let guard = Guard(std::sync::Arc::new(Vec::new()));
+        for refused in ["127.0.0.1", "::1", "169.254.169.254", "fe80::1", "0.0.0.0", "::ffff:127.0.0.1", "224.0.0.1"] {
+            assert!(!guard.permits(refused.parse().unwrap()), "{refused}");
+        }
+        for permitted in ["10.0.0.5", "192.168.1.10", "52.1.2.3", "2001:db8::1"] {
+            assert!(guard.permits(permitted.parse().unwrap()), "{permitted}");
+        }
+        let allowed = Guard(std::sync::Arc::new(vec!["127.0.0.1/32".parse().unwrap()]));
+        assert!(allowed.permits("127.0.0.1".parse().unwrap()) && !allowed.permits("127.0.0.2".parse().unwrap()));
     }
 
     #[test]

@@ -185,7 +185,7 @@ fn target(ctx: &Context, namespace: &str, state: Phase, reason: &str, message: S
 /// written by whoever may edit Credentials, so none of it is believed on its own: the credential
 /// must live where its scope says, and its Secret must be one Keyhold made for it or one an
 /// administrator offered for its type and scope.
-fn refusal(credential: &Credential, namespace: &str, secret: &Secret, settings: &Settings) -> Option<(&'static str, String)> {
+pub(super) fn refusal(credential: &Credential, namespace: &str, secret: &Secret, settings: &Settings) -> Option<(&'static str, String)> {
     let scope = &credential.spec.scope;
     if scope.level == ScopeLevel::Personal && namespace == settings.system_namespace {
         let sealed = credential.spec.personal.as_ref().is_some_and(|p| settings.seal.as_ref().is_some_and(|key| key.sealed(credential, p)));
@@ -263,13 +263,10 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
         targets,
         conditions: vec![condition],
         observed_generation: credential.metadata.generation,
-        expiry_notice: expiry_notice(credential, ctx, before.expiry_notice.as_deref()).await,
+        expiry_notice: expiry_notice(credential).map(|(notice, _)| notice),
+        last_test: before.last_test.clone(),
     };
     if before != status {
-        observe_propagation(credential, &before, &status);
-        if let Some(detail) = propagation_change(&before, &status) {
-            activity::append(&ctx.client, &ctx.settings.system_namespace, credential, "Propagated", "", detail).await;
-        }
         let api: Api<Credential> = Api::namespaced(ctx.client.clone(), &namespace);
         // Merge-patched: a field gone from the new status must be sent as null to go.
         let mut patch = serde_json::json!({"status": status});
@@ -277,6 +274,15 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
             patch["status"]["expiryNotice"] = serde_json::Value::Null;
         }
         api.patch_status(&credential.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        // Recorded once the status holds what they report, so a failed write does not repeat them.
+        observe_propagation(credential, &before, &status);
+        if let Some(detail) = propagation_change(&before, &status) {
+            activity::append(&ctx.client, &ctx.settings.system_namespace, credential, "Propagated", "", detail).await;
+        }
+        if let Some((_, (reason, message))) = expiry_notice(credential).filter(|(notice, _)| before.expiry_notice.as_ref() != Some(notice)) {
+            events::publish(&ctx.client, events::reference(credential), Severity::Warning, reason, message.clone()).await;
+            activity::append(&ctx.client, &ctx.settings.system_namespace, credential, reason, "", message).await;
+        }
     }
     // Back at the next midnight (UTC) at the latest, when an expiry may begin to warn.
     let now = jiff::Timestamp::now().as_second();
@@ -291,7 +297,9 @@ fn observe_propagation(credential: &Credential, before: &CredentialStatus, after
         let source = status.targets.first().map(|t| t.version.clone()).unwrap_or_default();
         !source.is_empty() && status.targets.iter().all(|t| t.state == Phase::Ready && t.version == source)
     };
-    if !everywhere(after) || (everywhere(before) && before.targets.first().map(|t| &t.version) == after.targets.first().map(|t| &t.version)) {
+    // Only a new source version counts: not a recovery, not the first status of an upgrade.
+    let source = |status: &CredentialStatus| status.targets.first().map(|t| t.version.clone()).unwrap_or_default();
+    if !everywhere(after) || source(before).is_empty() || source(before) == source(after) {
         return;
     }
     let created = credential.metadata.creation_timestamp.as_ref().map(|t| t.0.as_second());
@@ -326,20 +334,17 @@ fn propagation_change(before: &CredentialStatus, after: &CredentialStatus) -> Op
     (!changes.is_empty()).then(|| changes.join("; "))
 }
 
-/// Raises a credential's expiry warnings, each once: a Warning Event (and an Activity entry)
-/// `WARN_DAYS` before its "Expires on" date and on the day. Returns the notice now standing.
-async fn expiry_notice(credential: &Credential, ctx: &Context, raised: Option<&str>) -> Option<String> {
+/// The expiry notice standing for a credential (`Soon <date>` from `WARN_DAYS` before its
+/// "Expires on", `Expired <date>` from the day), with the Warning Event's reason and message;
+/// raised once each, when the notice changes.
+fn expiry_notice(credential: &Credential) -> Option<(String, (&'static str, String))> {
     let expires_on = credential.spec.expires_on.as_deref()?;
-    let (reason, notice, message) = match Expiry::of(Some(expires_on), jiff::Timestamp::now().as_second()) {
-        Expiry::Soon(days) => ("ExpiresSoon", format!("Soon {expires_on}"), format!("{} expires on {expires_on}, in {days} day{}", credential.spec.display_name, if days == 1 { "" } else { "s" })),
-        Expiry::Expired => ("Expired", format!("Expired {expires_on}"), format!("{} expired on {expires_on}", credential.spec.display_name)),
-        Expiry::Never | Expiry::Later => return None,
-    };
-    if raised != Some(notice.as_str()) {
-        events::publish(&ctx.client, events::reference(credential), Severity::Warning, reason, message.clone()).await;
-        activity::append(&ctx.client, &ctx.settings.system_namespace, credential, reason, "", message).await;
+    let name = &credential.spec.display_name;
+    match Expiry::of(Some(expires_on), jiff::Timestamp::now().as_second()) {
+        Expiry::Soon(days) => Some((format!("Soon {expires_on}"), ("ExpiresSoon", format!("{name} expires on {expires_on}, in {days} day{}", if days == 1 { "" } else { "s" })))),
+        Expiry::Expired => Some((format!("Expired {expires_on}"), ("Expired", format!("{name} expired on {expires_on}")))),
+        Expiry::Never | Expiry::Later => None,
     }
-    Some(notice)
 }
 
 /// Puts a copy of `source` into `namespace`, unless a Secret Keyhold does not manage is there. A

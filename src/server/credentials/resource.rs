@@ -97,6 +97,10 @@ pub struct CredentialStatus {
     /// The expiry warning last raised (`Soon <date>` or `Expired <date>`), so each is raised once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiry_notice: Option<String>,
+    /// The last connection test's outcome: status, so only Keyhold (not a Credential's editors)
+    /// writes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_test: Option<crate::domain::lifecycle::TestOutcome>,
 }
 
 /// The state of one place the credential must be usable in.

@@ -685,6 +685,13 @@ impl CredentialsService {
         Ok(created)
     }
 
+    /// A changed credential's row for the person who changed it: workloads where they may not
+    /// look are counted, not named, as in every other answer.
+    async fn answer_row(&self, who: &Identity, credential: &Credential) -> Result<CredentialRow, ServiceError> {
+        let row = self.row(credential, &self.usage.snapshot(), true);
+        Ok(NamespaceAccess::new(self, who, "list").await?.without_unseen_users(&row).await?.into_owned())
+    }
+
     /// Changes a credential's display name and description; the Kubernetes names never change.
     pub async fn rename(&self, who: &Identity, namespace: &str, name: &str, rename: &Rename) -> Result<CredentialRow, ServiceError> {
         let credential = self.authorized(who, "update", namespace, name).await?;
@@ -709,7 +716,7 @@ impl CredentialsService {
         let renamed = credentials.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(|e| not_found(e, namespace, name))?;
         self.record(who, &renamed, "Renamed", "renamed").await;
         self.cached(&renamed, |c| c.spec.display_name == renamed.spec.display_name && c.spec.description == renamed.spec.description && c.spec.expires_on == renamed.spec.expires_on).await;
-        Ok(self.row(&renamed, &self.usage.snapshot(), true))
+        self.answer_row(who, &renamed).await
     }
 
     /// Replaces the values of a credential's Secret (write-only: nothing is returned but the row).
@@ -745,23 +752,29 @@ impl CredentialsService {
         }
         let updated = credentials.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
         let message = self.announce(who, &updated, "ValuesReplaced", "given new values").await;
+        let latest = |written: &Credential| self.cache.get(&reflector::ObjectRef::from_obj(written)).map(|c| (*c).clone()).unwrap_or_else(|| written.clone());
         let plan = match rollout {
             Rollout::Nothing => None,
             Rollout::Restart => {
                 // A pod restarted before its namespace's copy has the new values would start with the old.
                 let version = written.resource_version().unwrap_or_default();
-                let copied = |c: &Credential| c.status.as_ref().is_some_and(|s| s.targets.iter().filter(|t| t.state == Phase::Ready).all(|t| t.version == version));
+                let copied = |c: &Credential| c.status.as_ref().is_some_and(|s| s.targets.iter().all(|t| t.state == Phase::Ready && t.version == version));
                 if !self.cached_within(&updated, copied, std::time::Duration::from_secs(20)).await {
-                    tracing::warn!(namespace, credential = name, "restarting before every copy showed the new values");
+                    tracing::warn!(namespace, credential = name, "not every copy showed the new values within 20 s");
                 }
-                Some(self.restart(who, self.rollout_plan(who, &updated).await?).await)
+                let now = latest(&updated);
+                let current: std::collections::HashSet<String> =
+                    now.status.iter().flat_map(|s| &s.targets).filter(|t| t.state == Phase::Ready && t.version == version).map(|t| t.namespace.clone()).collect();
+                let mut plan = self.rollout_plan(who, &now).await?;
+                let (ready, waiting) = std::mem::take(&mut plan.restart).into_iter().partition(|w: &String| w.split('/').nth(1).is_some_and(|ns| current.contains(ns)));
+                (plan.restart, plan.not_updated) = (ready, waiting);
+                Some(self.restart(who, plan).await)
             }
         };
         let rolled_out = plan.as_ref().map(|p| format!("; rollout: {}", p.described())).unwrap_or_default();
         self.record_activity(&updated, "ValuesReplaced", &who.user, format!("{message}{rolled_out}")).await;
-        // The row as the cache now holds it: after a rollout, with the copies' new versions.
-        let latest = self.cache.get(&reflector::ObjectRef::from_obj(&updated)).map(|c| (*c).clone()).unwrap_or(updated);
-        Ok(ValuesReplaced { credential: self.row(&latest, &self.usage.snapshot(), true), rollout: plan })
+        // The row as the cache now holds it (after a rollout, with the copies' new versions).
+        Ok(ValuesReplaced { credential: self.answer_row(who, &latest(&updated)).await?, rollout: plan })
     }
 
     /// Asks the controller to propagate again now (after a namespace failed), for someone who may

@@ -148,8 +148,13 @@ fn ReplaceForm(row: CredentialRow, open: RwSignal<bool>) -> impl IntoView {
 #[component]
 fn RolloutList(plan: RolloutPlan, done: bool) -> impl IntoView {
     let restart = if done { "Restarted" } else { "Will restart" };
-    let nothing = (plan.restart.is_empty() && plan.skipped.is_empty() && plan.next_run.is_empty() && plan.unseen == 0).then(|| view! { <p class="text-sm">"No workload uses it: nothing to restart."</p> });
-    let groups = [(restart, plan.restart), ("Skipped: you may not restart these", plan.skipped), ("Pick up the new value on their next run", plan.next_run)];
+    let nothing = (plan.restart.is_empty() && plan.skipped.is_empty() && plan.next_run.is_empty() && plan.not_updated.is_empty() && plan.unseen == 0).then(|| view! { <p class="text-sm">"No workload uses it: nothing to restart."</p> });
+    let groups = [
+        (restart, plan.restart),
+        ("Skipped: you may not restart these", plan.skipped),
+        ("Not restarted: their namespace's copy did not have the new values in time", plan.not_updated),
+        ("Pick up the new value on their next run", plan.next_run),
+    ];
     let groups = groups
         .into_iter()
         .filter(|(_, workloads)| !workloads.is_empty())
