@@ -122,7 +122,7 @@ async fn a_credential_s_life_tests_expires_rolls_out_and_is_recorded() {
     let ca = tls.path().join("ca.crt");
     let metrics_listen = format!("127.0.0.1:{metrics_port}");
     // The registry runs on this machine, which a person's registry may not be unless allowed.
-    let server = Server::embedded(dir.path(), &["--connection-test-ca", ca.to_str().unwrap(), "--connection-test-allow", "127.0.0.1/32", "--s3-endpoint", &s3_endpoint, "--metrics-listen", &metrics_listen]).await;
+    let server = Server::embedded(dir.path(), &["--connection-test-ca", ca.to_str().unwrap(), "--connection-test-allow", "127.0.0.1/32", "--connection-test-every", "1h", "--s3-endpoint", &s3_endpoint, "--metrics-listen", &metrics_listen]).await;
     let kubeconfig = dir.path().join("kubeconfig");
     let (alice, bob, carol) = (api_token("alice", &kubeconfig), api_token("bob", &kubeconfig), api_token("carol", &kubeconfig));
     let api = Api { server: &server, secrets: vec![REGISTRY_PASSWORD.into(), WRONG.into(), ROTATED.into(), key_secret.clone()] };
@@ -181,8 +181,12 @@ async fn a_credential_s_life_tests_expires_rolls_out_and_is_recorded() {
     assert!(soon.contains(&"Test registry"), "{soon:?}");
     assert!(!soon.contains(&"Docker Hub (vision)"), "{soon:?}");
 
-    // Tested on demand: kept on the credential; the viewer may not run it.
+    // Tested by the controller at once (`--connection-test-every`), then hourly.
     let path = format!("/credentials/vision/{name}");
+    let tested = eventually(Duration::from_secs(20), || async { api.call(Method::GET, &path, &carol, None).await.1["lastTest"]["ok"] == true }).await;
+    assert!(tested, "{}", api.call(Method::GET, &path, &carol, None).await.1);
+
+    // Tested on demand: kept on the credential; the viewer may not run it.
     let (status, outcome) = api.call(Method::POST, &format!("{path}/test"), &bob, Some(json!({}))).await;
     assert_eq!((status, outcome["ok"].as_bool()), (StatusCode::OK, Some(true)), "{outcome}");
     let (status, _) = api.call(Method::POST, &format!("{path}/test"), &carol, Some(json!({}))).await;
@@ -202,7 +206,7 @@ async fn a_credential_s_life_tests_expires_rolls_out_and_is_recorded() {
     let actions: Vec<(&str, &str)> = activity.as_array().unwrap().iter().map(|e| (e["action"].as_str().unwrap(), e["by"].as_str().unwrap())).collect();
     let position = |action: &str| actions.iter().position(|(a, by)| *a == action && *by == "bob").unwrap_or_else(|| panic!("{action} by bob in {actions:?}"));
     assert!(position("ValuesReplaced") < position("Renamed") && position("Renamed") < position("Tested") && position("Tested") < position("Created"), "{actions:?}");
-    assert!(actions.contains(&("Propagated", "")), "the controller's own entries: {actions:?}");
+    assert!(actions.contains(&("Propagated", "")) && actions.contains(&("Tested", "")), "the controller's own entries: {actions:?}");
 
     // A rollout: alice may change the cluster-wide credential and patch Deployments in vision
     // only. Its users: a Deployment in vision, one in serving, a Job in nlp.

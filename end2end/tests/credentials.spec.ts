@@ -40,7 +40,7 @@ const names = (page: Page) => table(page).locator('tbody tr td:first-child');
 test('the table shows every column for the admin, readable as a real table', async ({ page }) => {
   await openTable(page, 'alice');
   const headers = table(page).locator('thead th[scope="col"]');
-  await expect(headers).toHaveText(['Credential', 'Description', 'Type', 'Status', 'Data source(s)', 'Created by', 'Scope', 'Creation time', 'Cluster'].map((h) => new RegExp(`^${h.replace(/[()]/g, '\\$&')}`)));
+  await expect(headers).toHaveText(['Credential', 'Description', 'Type', 'Status', 'Data source(s)', 'Created by', 'Scope', 'Creation time', 'Cluster', 'Expires'].map((h) => new RegExp(`^${h.replace(/[()]/g, '\\$&')}`)));
   await expect(names(page)).toHaveText(DEMO);
   const docker = table(page).getByRole('row', { name: /Docker Hub \(vision\)/ });
   await expect(docker).toContainText('Docker registry');
@@ -175,7 +175,7 @@ test('Kubernetes name is shown from Columns, and Download CSV downloads the curr
   const download = await downloading;
   expect(download.suggestedFilename()).toBe('credentials.csv');
   const lines = readFileSync(await download.path(), 'utf8').trimEnd().split('\r\n');
-  expect(lines[0]).toBe('Credential,Kubernetes name,Description,Type,Status,Data source(s),Created by,Scope,Creation time,Cluster');
+  expect(lines[0]).toBe('Credential,Kubernetes name,Description,Type,Status,Data source(s),Created by,Scope,Creation time,Cluster,Expires');
   expect(lines.slice(1).map((line) => line.split(',').slice(0, 2))).toEqual([
     ['Weights & Biases', expect.stringMatching(/^keyhold-system\/weights-biases \(Secret /)],
     ['Hugging Face (research)', expect.stringMatching(/^keyhold-system\/hugging-face-research \(Secret /)],

@@ -203,6 +203,13 @@ pub struct TestOutcome {
     pub message: String,
 }
 
+impl TestOutcome {
+    /// The Activity's words for it.
+    pub fn described(&self) -> String {
+        format!("Connection test {}: {}", if self.ok { "passed" } else { "failed" }, self.message)
+    }
+}
+
 /// A connection test of values not saved yet (the wizard's "Test connection"). `bucket`, for an
 /// access key, asks for that bucket rather than the list of buckets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

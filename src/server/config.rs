@@ -197,6 +197,9 @@ pub struct ConnectionTestArgs {
     pub s3_endpoint: String,
     #[arg(long, env = "KEYHOLD_S3_REGION", default_value = "us-east-1")]
     pub s3_region: String,
+    /// Test every registry login and access key this often by itself (`24h`); off unless given.
+    #[arg(long, env = "KEYHOLD_CONNECTION_TEST_EVERY", value_parser = parse_duration)]
+    pub connection_test_every: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

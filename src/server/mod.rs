@@ -344,7 +344,9 @@ fn connection_tests(args: &config::ConnectionTestArgs) -> Result<credentials::co
     };
     let endpoint = reqwest::Url::parse(&args.s3_endpoint).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host() && u.path() == "/");
     let endpoint = endpoint.ok_or_else(|| StartError::Config("--s3-endpoint: not a URL such as https://s3.amazonaws.com".into()))?;
-    credentials::connection::ConnectionTests::new(&roots, args.connection_test_allow.clone(), endpoint, args.s3_region.clone()).map_err(StartError::Config)
+    let mut tests = credentials::connection::ConnectionTests::new(&roots, args.connection_test_allow.clone(), endpoint, args.s3_region.clone()).map_err(StartError::Config)?;
+    tests.every = args.connection_test_every;
+    Ok(tests)
 }
 
 /// Single sign-on's settings from the flags, with the client secret from its file or

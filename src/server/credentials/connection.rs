@@ -14,7 +14,7 @@ use kube::api::{Api, Patch, PatchParams};
 use reqwest::{StatusCode, Url, header};
 
 use super::resource::Credential;
-use super::service::{CredentialsService, ServiceError};
+use super::service::{CredentialsService, ServiceError, Settings};
 use crate::domain::credential::FieldError;
 use crate::server::auth::Cidr;
 use crate::domain::error::innermost;
@@ -39,6 +39,8 @@ pub struct ConnectionTests {
     /// The S3 API access keys are tested against (AWS or any S3-compatible store).
     s3_endpoint: Url,
     s3_region: String,
+    /// How often the controller tests every testable credential by itself; never when `None`.
+    pub every: Option<Duration>,
 }
 
 impl Default for ConnectionTests {
@@ -108,7 +110,27 @@ impl ConnectionTests {
             let builder = if guarded { builder.dns_resolver(guard.clone()) } else { builder };
             builder.build().map_err(|e| e.to_string())
         };
-        Ok(ConnectionTests { http: client(true)?, s3_http: client(false)?, guard, s3_endpoint, s3_region })
+        Ok(ConnectionTests { http: client(true)?, s3_http: client(false)?, guard, s3_endpoint, s3_region, every: None })
+    }
+
+    /// Tests a saved credential's values as its own Secret holds them, when it is one the
+    /// credential may use by the controller's rule (never one its spec merely names).
+    pub(super) async fn saved(&self, credential: &Credential, secret: Option<&Secret>, settings: &Settings, bucket: &str) -> TestOutcome {
+        let namespace = credential.metadata.namespace.as_deref().unwrap_or_default();
+        let usable = secret.filter(|s| super::controller::refusal(credential, namespace, s, settings).is_none());
+        let data: BTreeMap<String, String> = usable.and_then(|s| s.data.clone()).unwrap_or_default().into_iter().map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned())).collect();
+        let values = crate::domain::secret_file::values_of(credential.spec.credential_type.secret_type(), data).ok().filter(|v| v.credential_type() == credential.spec.credential_type);
+        outcome(match values {
+            Some(values) => self.run(&values, bucket).await,
+            None => Err("The credential's Secret holds no values of its type to test".into()),
+        })
+    }
+
+    /// Whether the periodic check (`--connection-test-every`) is due for a credential.
+    pub(super) fn due(&self, credential: &Credential) -> bool {
+        let Some(every) = self.every else { return false };
+        let last = last_test(credential).and_then(|t| t.at.parse::<jiff::Timestamp>().ok());
+        testable(credential.spec.credential_type) && last.is_none_or(|at| jiff::Timestamp::now().as_second() - at.as_second() >= every.as_secs() as i64)
     }
 
     /// Tests values of a testable type: `Ok(message)` when they sign in, `Err(why not)`.
@@ -347,21 +369,11 @@ impl CredentialsService {
         }
         check_bucket(bucket).map_err(|e| ServiceError::Invalid(vec![e]))?;
         let secret = Api::<Secret>::namespaced(self.client.clone(), namespace).get_opt(&credential.spec.secret_ref.name).await?;
-        // Only a Secret the credential may use, by the controller's own rule: never one its spec
-        // merely names.
-        let secret = secret.filter(|s| super::controller::refusal(&credential, namespace, s, &self.settings).is_none());
-        let data: BTreeMap<String, String> = secret.and_then(|s| s.data).unwrap_or_default().into_iter().map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned())).collect();
-        let values = crate::domain::secret_file::values_of(credential.spec.credential_type.secret_type(), data).ok().filter(|v| v.credential_type() == credential.spec.credential_type);
-        let result = match values {
-            Some(values) => self.settings.connection_tests.run(&values, bucket).await,
-            None => Err("The credential's Secret holds no values of its type to test".into()),
-        };
-        let tested = outcome(result);
+        let tested = self.settings.connection_tests.saved(&credential, secret.as_ref(), &self.settings, bucket).await;
         let patch = serde_json::json!({"status": {"lastTest": tested}});
         let api: Api<Credential> = Api::namespaced(self.client.clone(), namespace);
         let patched = api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
-        let verdict = if tested.ok { "passed" } else { "failed" };
-        self.record_activity(&patched, "Tested", &who.user, format!("Connection test {verdict}: {}", tested.message)).await;
+        self.record_activity(&patched, "Tested", &who.user, tested.described()).await;
         tracing::info!(target: "audit", user = %who.user, action = "tested", namespace, credential = %name, ok = tested.ok, "connection test");
         self.cached(&patched, |c| last_test(c).as_ref() == Some(&tested)).await;
         Ok(tested)

@@ -264,7 +264,10 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
         conditions: vec![condition],
         observed_generation: credential.metadata.generation,
         expiry_notice: expiry_notice(credential).map(|(notice, _)| notice),
-        last_test: before.last_test.clone(),
+        last_test: match &source {
+            Some(secret) if ctx.settings.connection_tests.due(credential) => Some(ctx.settings.connection_tests.saved(credential, Some(secret), &ctx.settings, "").await),
+            _ => before.last_test.clone(),
+        },
     };
     if before != status {
         let api: Api<Credential> = Api::namespaced(ctx.client.clone(), &namespace);
@@ -278,6 +281,9 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
         observe_propagation(credential, &before, &status);
         if let Some(detail) = propagation_change(&before, &status) {
             activity::append(&ctx.client, &ctx.settings.system_namespace, credential, "Propagated", "", detail).await;
+        }
+        if let Some(tested) = status.last_test.as_ref().filter(|t| before.last_test.as_ref() != Some(*t)) {
+            activity::append(&ctx.client, &ctx.settings.system_namespace, credential, "Tested", "", tested.described()).await;
         }
         if let Some((_, (reason, message))) = expiry_notice(credential).filter(|(notice, _)| before.expiry_notice.as_ref() != Some(notice)) {
             events::publish(&ctx.client, events::reference(credential), Severity::Warning, reason, message.clone()).await;
