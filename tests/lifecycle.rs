@@ -181,6 +181,13 @@ async fn a_credential_s_life_tests_expires_rolls_out_and_is_recorded() {
     assert!(soon.contains(&"Test registry"), "{soon:?}");
     assert!(!soon.contains(&"Docker Hub (vision)"), "{soon:?}");
 
+    // The controller warns of it: a Warning Event on the credential, once.
+    let warned = eventually(Duration::from_secs(20), || async {
+        kubectl(&kubeconfig, &["get", "events", "-n", "vision", "--field-selector", "reason=ExpiresSoon", "-o", "jsonpath={.items[*].message}"], None).contains("Test registry expires on")
+    })
+    .await;
+    assert!(warned, "an ExpiresSoon Warning Event");
+
     // Tested by the controller at once (`--connection-test-every`), then hourly.
     let path = format!("/credentials/vision/{name}");
     let tested = eventually(Duration::from_secs(20), || async { api.call(Method::GET, &path, &carol, None).await.1["lastTest"]["ok"] == true }).await;
@@ -239,6 +246,11 @@ async fn a_credential_s_life_tests_expires_rolls_out_and_is_recorded() {
     for project in ["vision", "nlp", "serving", "etl"] {
         assert_eq!(support::secret_value(&kubeconfig, project, &wandb, "WANDB_API_KEY"), ROTATED.as_bytes());
     }
+    // Retry asks the controller to propagate again: for who may change the credential only.
+    let (status, _) = api.call(Method::POST, &format!("{wandb_path}/retry"), &carol, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = api.call(Method::POST, &format!("{wandb_path}/retry"), &alice, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
     // A rollout that cannot be spelled is refused.
     let (status, _) = api.call(Method::PUT, &format!("{wandb_path}/values?rollout=everything"), &alice, Some(json!({"type": "Generic", "entries": [["WANDB_API_KEY", ROTATED]]}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -167,6 +167,22 @@ fn supported_fields(rt: &ResourceType) -> &'static [&'static str] {
     match (rt.group.as_str(), rt.plural.as_str()) {
         ("", "secrets") => &["metadata.name", "metadata.namespace", "type"],
         ("", "namespaces") => &["metadata.name", "status.phase"],
+        // As the API server's EventToSelectableFields has them (`source` is the component).
+        ("", "events") => &[
+            "metadata.name",
+            "metadata.namespace",
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ],
         ("", "pods") => &[
             "metadata.name",
             "metadata.namespace",
@@ -185,6 +201,7 @@ fn supported_fields(rt: &ResourceType) -> &'static [&'static str] {
 }
 
 fn field_value(object: &Value, path: &str) -> String {
+    let path = if path == "source" { "source.component" } else { path };
     let value = path.split('.').fold(object, |v, part| &v[part]);
     match value {
         Value::String(s) => s.clone(),
@@ -236,6 +253,10 @@ mod tests {
         assert!(tls.matches(&json!({"type": "kubernetes.io/tls"})));
         assert!(!tls.matches(&json!({"type": "Opaque"})));
         assert!(FieldSelector::parse("metadata.name=s2", secrets).unwrap().matches(&json!({"metadata": {"name": "s2"}})));
+        let events = super::super::resources::find(&types, "", "v1", "events").unwrap();
+        let event = json!({"reason": "ExpiresSoon", "source": {"component": "keyhold"}, "involvedObject": {"kind": "Credential"}});
+        assert!(FieldSelector::parse("reason=ExpiresSoon,source=keyhold,involvedObject.kind=Credential", events).unwrap().matches(&event));
+        assert!(!FieldSelector::parse("reason=Drifted", events).unwrap().matches(&event));
         let err = FieldSelector::parse("data.x=y", secrets).unwrap_err();
         assert_eq!(err.message, "field label not supported: data.x");
     }
