@@ -64,6 +64,7 @@ async fn main() {
         description: String::new(),
         scope: Scope { level: ScopeLevel::Cluster, department: None, project: None },
         values: SecretValues::Generic { entries: vec![("TOKEN".into(), "x".repeat(1024))] },
+        expires_on: String::new(),
     };
     let row = service.create(&admin, &request).await.unwrap();
     let credentials: Api<Credential> = Api::namespaced(client.clone(), "keyhold-system");

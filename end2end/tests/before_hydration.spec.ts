@@ -50,3 +50,33 @@ test('buttons only the WASM carries out look and act disabled until it has hydra
   await page.getByRole('button', { name: 'Rename', exact: true }).click();
   await expect(page.getByRole('dialog')).toBeVisible();
 });
+
+test('with the WASM 3 s late, sign-in sent at once works and the JSON forms wait, then work', async ({ page }) => {
+  // A slow network: the bundle arrives 3 s after it is asked for (the route's delay, not the test's).
+  await page.route('**/*.wasm', async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await route.continue();
+  });
+  await page.goto(url('/login?next=/projects'), { waitUntil: 'domcontentloaded' });
+  await page.getByLabel('Username').fill('bob');
+  await page.getByLabel('Password').fill('keyhold-demo');
+  await page.getByLabel('Password').press('Enter');
+  await expect(page).toHaveURL(url('/projects'));
+  await expect(page.getByRole('banner').getByText('bob', { exact: true })).toBeVisible();
+  await expect(page.locator('body')).not.toContainText('{"');
+
+  for (const [path, button] of [
+    ['/projects/vision/settings/secrets', 'Add secret'],
+    ['/credentials/new?type=generic', 'Create credentials'],
+  ]) {
+    await page.goto(url(path), { waitUntil: 'domcontentloaded' });
+    const send = page.getByRole('button', { name: button, exact: true });
+    await expect(send).toBeDisabled();
+    await page.locator('html[data-hydrated]').waitFor();
+    await expect(send).toBeEnabled();
+  }
+  // Hydrated late, the wizard answers an empty form with its messages in the page, not JSON.
+  await page.getByRole('button', { name: 'Create credentials', exact: true }).click();
+  await expect(page.getByText('Enter a name')).toBeVisible();
+  await expect(page.locator('body')).not.toContainText('{"');
+});

@@ -49,6 +49,12 @@ fn SideNav() -> impl IntoView {
                 <NavItem href="/credentials" label="Credentials" />
                 <NavItem href="/projects" label="Projects" />
                 <NavItem href="/me/credentials" label="My credentials" />
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let admin = expect_context::<crate::app::auth::CurrentUserResource>().0.await.is_ok_and(|user| user.permissions.manage_clusters);
+                        admin.then(|| view! { <NavItem href="/clusters" label="Clusters" /> })
+                    })}
+                </Transition>
             </ul>
         </nav>
     }

@@ -12,7 +12,7 @@ use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use layout::AppShell;
-use pages::{CredentialDetailPage, CredentialsPage, LoginPage, MyCredentialsPage, NewCredentialPage, NotFoundPage, ProjectSecretsPage, ProjectsPage};
+use pages::{ClustersPage, CredentialDetailPage, CredentialsPage, LoginPage, MyCredentialsPage, NewCredentialPage, NotFoundPage, ProjectSecretsPage, ProjectsPage};
 
 /// The HTML document the server renders around the application. Its inline scripts carry a
 /// per-response nonce, which the Content-Security-Policy header names.
@@ -62,6 +62,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/credentials/new") view=|| view! { <AppShell><NewCredentialPage /></AppShell> } ssr=SsrMode::Async />
                 <Route path=path!("/credentials/:namespace/:name") view=|| view! { <AppShell><CredentialDetailPage /></AppShell> } ssr=SsrMode::Async />
                 <Route path=path!("/me/credentials") view=|| view! { <AppShell><MyCredentialsPage /></AppShell> } ssr=SsrMode::Async />
+                <Route path=path!("/clusters") view=|| view! { <AppShell><ClustersPage /></AppShell> } ssr=SsrMode::Async />
                 <Route path=path!("/projects") view=|| view! { <AppShell><ProjectsPage /></AppShell> } ssr=SsrMode::Async />
                 <Route path=path!("/projects/:project/settings/secrets") view=|| view! { <AppShell><ProjectSecretsPage /></AppShell> } ssr=SsrMode::Async />
             </Routes>

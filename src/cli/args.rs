@@ -23,6 +23,8 @@ pub enum ClientCommand {
     ProjectSecret(ProjectSecret),
     /// Offer an existing Secret to the wizards (talks to Kubernetes with your kubeconfig).
     Secret(Secret),
+    /// Member clusters: add or remove one (with your kubeconfig), list them (from the server).
+    Cluster(Cluster),
     /// Print a shell completion script.
     Completion {
         #[arg(value_enum)]
@@ -316,6 +318,32 @@ pub enum ProjectSecretCommand {
     Delete { key: String },
     /// KEY=VALUE lines of a .env file (`-` for stdin): all checked, then one write.
     Import { file: PathBuf },
+}
+
+#[derive(Debug, Args)]
+pub struct Cluster {
+    #[command(subcommand)]
+    pub command: ClusterCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Register a member cluster: its kubeconfig (one context, credentials inline) goes into a
+    /// Secret of the system namespace that Keyhold reads to reach it.
+    Add {
+        name: String,
+        /// The member's kubeconfig.
+        #[arg(long, value_name = "FILE")]
+        kubeconfig: PathBuf,
+        /// Its context to use (default: its current context).
+        #[arg(long)]
+        context: Option<String>,
+    },
+    /// Forget a member cluster (its Secret goes).
+    Remove { name: String },
+    /// The clusters Keyhold reaches, from the server: reachable since when, version, projects.
+    #[command(alias = "ls")]
+    List(Connection),
 }
 
 #[derive(Debug, Args)]

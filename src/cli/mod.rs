@@ -15,6 +15,7 @@ macro_rules! say {
 
 pub mod args;
 mod client;
+mod clusters;
 mod config;
 mod credentials;
 mod output;
@@ -101,6 +102,7 @@ async fn run(command: ClientCommand) -> Result<(), CliError> {
             project_secrets::run(&Api::connect(&secrets.connection)?, &project, secrets.command).await
         }
         ClientCommand::Secret(secret) => secrets::run(secret.command).await,
+        ClientCommand::Cluster(cluster) => clusters::run(cluster.command).await,
         ClientCommand::Completion { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut crate::server::config::Cli::command(), "keyhold", &mut std::io::stdout());

@@ -3,6 +3,7 @@
 
 pub mod attach;
 pub mod base64;
+pub mod cluster;
 pub mod credential;
 pub mod csv;
 pub mod error;

@@ -49,6 +49,9 @@ pub struct Permissions {
     pub list_credentials: bool,
     /// May create credentials in at least one namespace: "New credential" shows.
     pub create_credentials: bool,
+    /// An administrator of the clusters: "Clusters" shows.
+    #[serde(default)]
+    pub manage_clusters: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

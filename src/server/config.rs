@@ -174,6 +174,9 @@ pub struct ServeArgs {
     /// The sign-in methods offered, comma-separated (default: every one configured).
     #[arg(long, env = "KEYHOLD_SIGN_IN_METHODS", value_delimiter = ',', value_enum)]
     pub sign_in_methods: Vec<SignInChoice>,
+    /// How often the member clusters (`keyhold cluster add`) are probed.
+    #[arg(long, env = "KEYHOLD_CLUSTER_PROBE_INTERVAL", default_value = "15s", value_parser = parse_duration)]
+    pub cluster_probe_interval: Duration,
     #[command(flatten)]
     pub connection_tests: ConnectionTestArgs,
     /// Serve Prometheus metrics at /metrics on this address (off unless given).

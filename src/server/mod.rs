@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod cluster;
+pub mod clusters;
 pub mod config;
 pub mod credentials;
 mod demo;
@@ -47,6 +48,7 @@ pub struct AppState {
     pub projects: ProjectsService,
     pub credentials: CredentialsService,
     pub project_secrets: project_secrets::ProjectSecretsService,
+    pub clusters: clusters::Clusters,
     pub preferences: preferences::Preferences,
     pub auth: Auth,
     pub web: Arc<WebSettings>,
@@ -94,7 +96,11 @@ impl AppState {
 
     /// What the console offers `who`: the pages they may open and the actions to show.
     pub async fn permissions(&self, who: &Identity) -> Result<Permissions, credentials::service::ServiceError> {
-        Ok(Permissions { list_credentials: self.credentials.may_somewhere(who, "list").await?, create_credentials: self.credentials.may_somewhere(who, "create").await? })
+        Ok(Permissions {
+            list_credentials: self.credentials.may_somewhere(who, "list").await?,
+            create_credentials: self.credentials.may_somewhere(who, "create").await?,
+            manage_clusters: self.clusters.may_manage(who).await?,
+        })
     }
 }
 
@@ -310,7 +316,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     };
     let auth = Auth::new(connection.client.clone(), &settings.system_namespace, auth_settings);
     let project_secrets = project_secrets::ProjectSecretsService::new(connection.client.clone(), credentials.access().clone(), projects.clone(), args.project_secret_name.clone());
-    let state = AppState { leptos_options, projects, credentials, project_secrets, preferences, auth, web: Arc::new(web), readiness, stopping: stop.clone() };
+    let (clusters, clusters_probe) = clusters::Clusters::start(connection.client.clone(), credentials.access().clone(), settings.cluster_name.clone(), settings.system_namespace.clone(), args.cluster_probe_interval);
+    tokio::spawn(clusters_probe);
+    let state = AppState { leptos_options, projects, credentials, project_secrets, clusters, preferences, auth, web: Arc::new(web), readiness, stopping: stop.clone() };
     let listener = bind(args.listen).await?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: args.listen, source })?;
     tracing::info!(%addr, %public_url, "Keyhold listening");

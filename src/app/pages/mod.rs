@@ -1,5 +1,6 @@
 //! One module per route.
 
+mod clusters;
 mod credential_detail;
 mod credentials;
 mod forbidden;
@@ -11,6 +12,7 @@ mod project_secrets;
 mod projects;
 mod status_page;
 
+pub use clusters::ClustersPage;
 pub use credential_detail::CredentialDetailPage;
 pub use credentials::CredentialsPage;
 pub use forbidden::ForbiddenPage;

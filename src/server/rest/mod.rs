@@ -18,6 +18,7 @@ use serde::Serialize;
 use openapi::Operation;
 
 use crate::domain::AppError;
+use crate::domain::cluster::MemberCluster;
 use crate::domain::attach::{Attached, Attachment, ReplaceWith, Replacement, Workload};
 use crate::domain::notebooks::Offered;
 use crate::domain::identity::Identity;
@@ -184,6 +185,7 @@ fn operations() -> Vec<Operation> {
         op(Method::DELETE, "/me/credentials/{name}", "Delete one's own credential and its copies", delete(delete_credential)),
         op(Method::PUT, "/me/credentials/{name}/values", "Replace one's own credential's values (write-only, same type)", put(replace_values)).query(ROLLOUT_PARAMETERS).takes::<SecretValues>().answers::<ValuesReplaced>(200),
         op(Method::PUT, "/me/credentials/{name}/projects", "The projects one's own credential is copied into", put(set_personal_projects)).takes::<PersonalProjects>().answers::<CredentialRow>(200),
+        op(Method::GET, "/clusters", "The clusters Keyhold manages (this one and the members registered with `keyhold cluster add`), reachable or not since when, their version and projects; for administrators", get(clusters)).answers::<Vec<MemberCluster>>(200),
         op(Method::GET, "/projects/{project}/secrets", "The key names of a project's secret", get(project_secret_keys)).answers::<ProjectSecretKeys>(200),
         op(Method::PUT, "/projects/{project}/secrets/{key}", "Add a key or replace its value", put(put_project_secret)).takes::<NewValue>().answers::<ProjectSecretKeys>(200),
         op(Method::DELETE, "/projects/{project}/secrets/{key}", "Delete a key (404 if it is gone)", delete(delete_project_secret)).answers::<ProjectSecretKeys>(200),
@@ -366,6 +368,10 @@ async fn activity(State(state): State<AppState>, Extension(who): Caller, Named {
 async fn retry(State(state): State<AppState>, Extension(who): Caller, Named { namespace, name }: Named) -> Result<StatusCode, ApiError> {
     state.credentials.retry(&who, &namespace, &name).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn clusters(State(state): State<AppState>, Extension(who): Caller) -> Result<Json<Vec<MemberCluster>>, ApiError> {
+    Ok(Json(state.clusters.list(&who).await?))
 }
 
 async fn my_credentials(State(state): State<AppState>, Extension(who): Caller) -> Result<Json<Vec<CredentialRow>>, ApiError> {
