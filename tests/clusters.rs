@@ -37,9 +37,18 @@ async fn member_clusters_are_added_probed_lost_and_removed() {
     let home = home_dir.path().join("kubeconfig");
     let (alice, bob) = (api_token("alice", &home), api_token("bob", &home));
 
+    // east is reached as the ServiceAccount deploy/member/rbac.yaml makes (impersonated: the
+    // embedded API issues no tokens), so the manifest's rights are what the probe has; west with
+    // its administrator's kubeconfig.
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/member/rbac.yaml");
+    kubectl(&east.admin, &["apply", "-f", manifest.to_str().unwrap()], None);
+    let as_keyhold = east_dir.path().join("keyhold.kubeconfig");
+    let mut config = kube::config::Kubeconfig::read_from(&east.admin).unwrap();
+    config.auth_infos[0].auth_info.as_mut().unwrap().impersonate = Some("system:serviceaccount:keyhold-member:keyhold".into());
+    std::fs::write(&as_keyhold, serde_json::to_string(&config).unwrap()).unwrap();
     // Registered with the administrator's kubeconfig of the home cluster.
-    for (name, member) in [("east", &east), ("west", &west)] {
-        let (ok, out, err) = keyhold_cli(&["cluster", "add", name, "--kubeconfig", member.admin.to_str().unwrap()], &home, None);
+    for (name, kubeconfig) in [("east", &as_keyhold), ("west", &west.admin)] {
+        let (ok, out, err) = keyhold_cli(&["cluster", "add", name, "--kubeconfig", kubeconfig.to_str().unwrap()], &home, None);
         assert!(ok, "{out}{err}");
     }
     let (ok, _, err) = keyhold_cli(&["cluster", "add", "Not_A_Name", "--kubeconfig", east.admin.to_str().unwrap()], &home, None);
