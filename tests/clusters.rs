@@ -33,7 +33,8 @@ async fn member_clusters_are_added_probed_lost_and_removed() {
             kubectl(&member.admin, &["label", "namespace", project, &format!("keyhold.dev/project={project}")], None);
         }
     }
-    let server = Server::embedded(home_dir.path(), &["--cluster-probe-interval", "1s"]).await;
+    // The members listen on this machine, which a person-written URL may not name unless allowed.
+    let server = Server::embedded(home_dir.path(), &["--cluster-probe-interval", "1s", "--connection-test-allow", "127.0.0.1/32"]).await;
     let home = home_dir.path().join("kubeconfig");
     let (alice, bob) = (api_token("alice", &home), api_token("bob", &home));
 
@@ -68,6 +69,39 @@ async fn member_clusters_are_added_probed_lost_and_removed() {
     assert_eq!(east_cluster["projects"], serde_json::json!(["serve", "train"]));
     assert!(east_cluster["version"].as_str().is_some_and(|v| v.starts_with('v')), "{east_cluster}");
     assert!(east_cluster["server"].as_str().unwrap().starts_with("https://127.0.0.1:"), "{east_cluster}");
+
+    // Whoever can write Secrets of the system namespace writes these kubeconfigs: one that would
+    // run a command or read Keyhold's own token file is refused before any client is built, and
+    // a Secret whose name is not its label's is no member.
+    let evidence = home_dir.path().join("ran");
+    let hostile = |name: &str, user: Value| {
+        let config = serde_json::json!({
+            "apiVersion": "v1", "kind": "Config", "current-context": "c",
+            "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+            "users": [{"name": "u", "user": user}],
+            "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        });
+        let secret = serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": format!("keyhold-cluster-{name}"), "namespace": "keyhold-system", "labels": {"keyhold.dev/cluster": name}},
+            "stringData": {"kubeconfig": config.to_string()},
+        });
+        kubectl(&home, &["apply", "-f", "-"], Some(&secret.to_string()));
+    };
+    hostile("runs", serde_json::json!({"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "touch", "args": [evidence.to_str().unwrap()]}}));
+    hostile("reads", serde_json::json!({"tokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token"}));
+    let mislabelled = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "keyhold-cluster-other", "namespace": "keyhold-system", "labels": {"keyhold.dev/cluster": "east"}}, "stringData": {"kubeconfig": "{}"}});
+    kubectl(&home, &["apply", "-f", "-"], Some(&mislabelled.to_string()));
+    let refused = eventually(Duration::from_secs(20), || async {
+        let (_, list) = clusters(&server, &alice).await;
+        named(&list, "runs").is_some_and(|c| c["message"].as_str().unwrap().contains("runs a command")) && named(&list, "reads").is_some_and(|c| c["message"].as_str().unwrap().contains("names files"))
+    })
+    .await;
+    let (_, list) = clusters(&server, &alice).await;
+    assert!(refused, "{list}");
+    assert!(!evidence.exists(), "no command ran");
+    assert_eq!(named(&list, "east").unwrap()["projects"], serde_json::json!(["serve", "train"]), "the mislabelled Secret is not east: {list}");
+    kubectl(&home, &["delete", "secret", "-n", "keyhold-system", "keyhold-cluster-runs", "keyhold-cluster-reads", "keyhold-cluster-other"], None);
 
     // Only administrators: bob, an editor, is refused.
     let (status, _) = clusters(&server, &bob).await;

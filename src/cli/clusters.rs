@@ -34,6 +34,9 @@ pub async fn run(command: ClusterCommand) -> Result<(), CliError> {
         }
         ClusterCommand::Add { name, kubeconfig, context } => {
             check_cluster_name(&name)?;
+            if name == crate::server::credentials::service::Settings::default().cluster_name {
+                return Err(CliError::Usage(format!("name: {name} is the name of the cluster Keyhold runs in")));
+            }
             let text = serde_json::to_string(&one_context(&kubeconfig, context.as_deref())?).expect("a kubeconfig serializes");
             let secret = Secret {
                 metadata: ObjectMeta {

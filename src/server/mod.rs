@@ -316,7 +316,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     };
     let auth = Auth::new(connection.client.clone(), &settings.system_namespace, auth_settings);
     let project_secrets = project_secrets::ProjectSecretsService::new(connection.client.clone(), credentials.access().clone(), projects.clone(), args.project_secret_name.clone());
-    let (clusters, clusters_probe) = clusters::Clusters::start(connection.client.clone(), credentials.access().clone(), settings.cluster_name.clone(), settings.system_namespace.clone(), args.cluster_probe_interval);
+    let (clusters, clusters_probe) = clusters::Clusters::start(
+        connection.client.clone(),
+        credentials.access().clone(),
+        settings.cluster_name.clone(),
+        settings.system_namespace.clone(),
+        settings.connection_tests.clone(),
+        args.cluster_probe_interval,
+    );
     tokio::spawn(clusters_probe);
     let state = AppState { leptos_options, projects, credentials, project_secrets, clusters, preferences, auth, web: Arc::new(web), readiness, stopping: stop.clone() };
     let listener = bind(args.listen).await?;

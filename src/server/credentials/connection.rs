@@ -113,6 +113,21 @@ impl ConnectionTests {
         Ok(ConnectionTests { http: client(true)?, s3_http: client(false)?, guard, s3_endpoint, s3_region, every: None })
     }
 
+    /// Whether a person-named service at `url` may be reached: by the same address rules as a
+    /// registry (its name resolved now; an address literal as it is).
+    pub async fn may_reach(&self, url: &Url) -> Result<(), String> {
+        self.guard.url(url)?;
+        let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+        if host.parse::<IpAddr>().is_err() {
+            let port = url.port_or_known_default().unwrap_or(443);
+            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, port)).await.map_err(|_| format!("{} could not be resolved", host_of(url)))?.collect();
+            if addresses.is_empty() || addresses.iter().any(|a| !self.guard.permits(a.ip())) {
+                return Err(format!("{} {REFUSED_ADDRESS}", host_of(url)));
+            }
+        }
+        Ok(())
+    }
+
     /// Tests a saved credential's values as its own Secret holds them, when it is one the
     /// credential may use by the controller's rule (never one its spec merely names).
     pub(super) async fn saved(&self, credential: &Credential, secret: Option<&Secret>, settings: &Settings, bucket: &str) -> TestOutcome {
