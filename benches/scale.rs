@@ -1,0 +1,212 @@
+//! Benchmark (not a test) at ten times the usual scale (issue 21): the release binary on its
+//! embedded cluster with 2,000 projects and 100,000 credentials (every type; 90% Project scope,
+//! 10% Department and Cluster scope whose Secrets do not exist, so they list and report but make
+//! no copies: 10,000 wide credentials with copies in 2,000 projects would be 20 million
+//! Secrets). Then a restart on the same data: time to ready and resident memory; page views;
+//! how soon a change shows in the table; and one Cluster-scope credential with a real Secret
+//! reaching all 2,000 projects. `make bench-scale` runs it (about 15 minutes on 2 cores).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Api, Client};
+
+use keyhold::domain::credential::{CredentialType, Scope, ScopeLevel};
+use keyhold::server::credentials::resource::{Credential, CredentialSpec, SecretRef};
+
+const PROJECTS: usize = 2_000;
+const DEPARTMENTS: usize = 20;
+const CREDENTIALS: usize = 100_000;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn resident_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib: f64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0.0);
+    kib / 1024.0
+}
+
+/// The median and the 99th percentile, in milliseconds.
+fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    (ms(samples[samples.len() / 2]), ms(samples[(samples.len() * 99 / 100).min(samples.len() - 1)]))
+}
+
+struct Keyhold {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Keyhold {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// The binary on `data`, its embedded API served for this benchmark's client; ready, and how long that took.
+async fn start(data: &std::path::Path, kubeconfig: &std::path::Path, http: &reqwest::Client) -> (Keyhold, Duration) {
+    let port = free_port();
+    let started = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_keyhold"))
+        .args(["serve", "--no-demo", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data)
+        .args(["--kube-api-listen", &format!("127.0.0.1:{}", free_port()), "--write-kubeconfig", kubeconfig.to_str().unwrap()])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let keyhold = Keyhold { child, url: format!("http://127.0.0.1:{port}") };
+    loop {
+        if http.get(format!("{}/readyz", keyhold.url)).send().await.is_ok_and(|r| r.status().is_success()) {
+            return (keyhold, started.elapsed());
+        }
+        assert!(started.elapsed() < Duration::from_secs(1_800), "not ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn client(kubeconfig: &std::path::Path) -> Client {
+    let config = kube::Config::from_custom_kubeconfig(Kubeconfig::read_from(kubeconfig).unwrap(), &KubeConfigOptions::default()).await.unwrap();
+    Client::try_from(config).unwrap()
+}
+
+/// Credential `i`: mostly Project scope in its project; every tenth Department or Cluster scope.
+fn credential(i: usize) -> (String, Credential) {
+    let project = format!("project-{}", i % PROJECTS);
+    let types = CredentialType::ALL;
+    let (namespace, scope) = match i % 20 {
+        0 => ("keyhold-system".to_string(), Scope { level: ScopeLevel::Department, department: Some(format!("dept-{}", i % DEPARTMENTS)), project: None }),
+        10 => ("keyhold-system".to_string(), Scope { level: ScopeLevel::Cluster, department: None, project: None }),
+        _ => (project.clone(), Scope { level: ScopeLevel::Project, department: None, project: Some(project) }),
+    };
+    let mut credential = Credential::new(
+        &format!("cred-{i}"),
+        CredentialSpec {
+            display_name: format!("Credential {i:06}"),
+            description: Some(format!("scale credential number {i}")),
+            credential_type: types[i % types.len()],
+            scope,
+            secret_ref: SecretRef { name: format!("cred-{i}"), managed: true },
+            registry: None,
+            expires_on: None,
+            personal: None,
+        },
+    );
+    credential.metadata.namespace = Some(namespace.clone());
+    (namespace, credential)
+}
+
+async fn sign_in(http: &reqwest::Client, url: &str, kubeconfig: &std::path::Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_keyhold")).args(["user", "add", "scale", "--groups", "system:masters", "--cluster", "kubeconfig"]).env("KUBECONFIG", kubeconfig).output().unwrap();
+    let password = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let signed_in = http.post(format!("{url}/api/sign_in")).header("origin", url).form(&[("username", "scale"), ("password", password.as_str()), ("next", "/")]).send().await.unwrap();
+    signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (data, kubeconfig) = (dir.path().join("data"), dir.path().join("kubeconfig"));
+
+    // Load through a first server.
+    let (first, _) = start(&data, &kubeconfig, &http).await;
+    let kube = client(&kubeconfig).await;
+    let started = Instant::now();
+    let namespaces: Api<Namespace> = Api::all(kube.clone());
+    futures::stream::iter(0..PROJECTS)
+        .map(|n| {
+            let namespaces = namespaces.clone();
+            async move {
+                let labels = [("keyhold.dev/project".to_string(), format!("project-{n}")), ("keyhold.dev/department".to_string(), format!("dept-{}", n % DEPARTMENTS))].into();
+                let ns = Namespace { metadata: ObjectMeta { name: Some(format!("project-{n}")), labels: Some(labels), ..Default::default() }, ..Default::default() };
+                namespaces.create(&PostParams::default(), &ns).await.map(|_| ())
+            }
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<()>>()
+        .await
+        .unwrap();
+    futures::stream::iter(0..CREDENTIALS)
+        .map(|i| {
+            let kube = kube.clone();
+            async move {
+                let (namespace, credential) = credential(i);
+                Api::<Credential>::namespaced(kube, &namespace).create(&PostParams::default(), &credential).await.map(|_| ())
+            }
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<()>>()
+        .await
+        .unwrap();
+    println!("loaded {PROJECTS} projects and {CREDENTIALS} credentials in {:.0} s", started.elapsed().as_secs_f64());
+    drop(first);
+
+    // A restart on that data: how long until ready, and the memory it then holds.
+    let (server, ready) = start(&data, &kubeconfig, &http).await;
+    let pid = server.child.id();
+    println!("restart to ready: {:.1} s; resident memory when ready: {:.0} MiB", ready.as_secs_f64(), resident_mib(pid));
+    let kube = client(&kubeconfig).await;
+    let cookie = sign_in(&http, &server.url, &kubeconfig).await;
+
+    for (label, path) in [
+        ("first page, default order", "/credentials"),
+        ("search, Type filter, descending sort, page 2 of 50", "/credentials?q=credential%200&type=Generic%20secret&type=Access%20key&sort=credential&order=desc&page=2&per_page=50"),
+    ] {
+        let mut samples = Vec::new();
+        for round in 0..210 {
+            let t = Instant::now();
+            let response = http.get(format!("{}{path}", server.url)).header("cookie", &cookie).send().await.unwrap();
+            assert!(response.status().is_success());
+            let html = response.text().await.unwrap();
+            if round >= 10 {
+                samples.push(t.elapsed());
+            }
+            assert!(html.contains("Credential 0"), "the page lists credentials");
+        }
+        let (p50, p99) = percentiles(samples);
+        println!("/credentials page, {label}, {CREDENTIALS} credentials: p50 {p50:.1} ms, p99 {p99:.1} ms");
+    }
+
+    // A change, until the table shows it.
+    let started = Instant::now();
+    let patch = serde_json::json!({"spec": {"description": "changed for the benchmark"}});
+    Api::<Credential>::namespaced(kube.clone(), "project-7").patch("cred-7", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    loop {
+        let body = r#"{"query":{"search":"changed for the benchmark","filters":[],"sort":null,"page":1,"perPage":25}}"#;
+        let response = http.post(format!("{}/api/list_credentials", server.url)).header("cookie", &cookie).header("origin", &server.url).header("content-type", "application/json").body(body).send().await.unwrap();
+        if response.text().await.unwrap().contains("Credential 000007") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "the change never showed");
+    }
+    println!("a change shown in the table after {:.0} ms", started.elapsed().as_secs_f64() * 1000.0);
+
+    // One Cluster-scope credential with a real Secret, until its copies are in all projects.
+    let token = String::from_utf8(Command::new(env!("CARGO_BIN_EXE_keyhold")).args(["user", "token", "scale", "--cluster", "kubeconfig"]).env("KUBECONFIG", &kubeconfig).output().unwrap().stdout).unwrap().trim().to_string();
+    let started = Instant::now();
+    let new = serde_json::json!({"displayName": "Everywhere", "scope": {"level": "Cluster"}, "values": {"type": "Generic", "entries": [["TOKEN", "x".repeat(1024)]]}});
+    let created: serde_json::Value = http.post(format!("{}/api/v1/credentials", server.url)).bearer_auth(&token).json(&new).send().await.unwrap().json().await.unwrap();
+    let path = format!("{}/api/v1/credentials/keyhold-system/{}", server.url, created["name"].as_str().unwrap());
+    loop {
+        let row: serde_json::Value = http.get(&path).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let ready = row["targets"].as_array().is_some_and(|t| t.len() == PROJECTS + 1 && t.iter().all(|t| t["phase"] == "Ready"));
+        if ready {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(600), "not everywhere");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("Cluster-scope credential Ready in {PROJECTS} projects after {:.1} s", started.elapsed().as_secs_f64());
+    println!("resident memory at the end: {:.0} MiB", resident_mib(pid));
+}
