@@ -198,15 +198,19 @@ async fn main() {
     let new = serde_json::json!({"displayName": "Everywhere", "scope": {"level": "Cluster"}, "values": {"type": "Generic", "entries": [["TOKEN", "x".repeat(1024)]]}});
     let created: serde_json::Value = http.post(format!("{}/api/v1/credentials", server.url)).bearer_auth(&token).json(&new).send().await.unwrap().json().await.unwrap();
     let path = format!("{}/api/v1/credentials/keyhold-system/{}", server.url, created["name"].as_str().unwrap());
+    // Ten minutes at most; a miss says how far it got.
     loop {
         let row: serde_json::Value = http.get(&path).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-        let ready = row["targets"].as_array().is_some_and(|t| t.len() == PROJECTS + 1 && t.iter().all(|t| t["phase"] == "Ready"));
-        if ready {
+        let copies = row["targets"].as_array().map_or(0, |t| t.iter().filter(|t| t["phase"] == "Ready").count().saturating_sub(1));
+        if copies == PROJECTS {
+            println!("Cluster-scope credential Ready in {PROJECTS} projects after {:.1} s", started.elapsed().as_secs_f64());
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(600), "not everywhere");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        if started.elapsed() > Duration::from_secs(600) {
+            println!("Cluster-scope credential: {copies} of {PROJECTS} copies Ready after {:.0} s", started.elapsed().as_secs_f64());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    println!("Cluster-scope credential Ready in {PROJECTS} projects after {:.1} s", started.elapsed().as_secs_f64());
     println!("resident memory at the end: {:.0} MiB", resident_mib(pid));
 }
