@@ -48,13 +48,13 @@ pub async fn run(command: ClusterCommand) -> Result<(), CliError> {
                 ..Default::default()
             };
             // Server-side apply: the kubeconfig never lands in a last-applied annotation.
-            secrets().await?.patch(&secret_name(&name), &PatchParams::apply("keyhold-cli").force(), &Patch::Apply(&secret)).await.map_err(server_error)?;
+            secrets().await?.patch(&secret_name(&name), &PatchParams::apply("keyhold-cli").force(), &Patch::Apply(&secret)).await?;
             say!("Added cluster {name}; Keyhold probes it within its probe interval");
             Ok(())
         }
         ClusterCommand::Remove { name } => {
             check_cluster_name(&name)?;
-            secrets().await?.delete(&secret_name(&name), &DeleteParams::default()).await.map_err(server_error)?;
+            secrets().await?.delete(&secret_name(&name), &DeleteParams::default()).await?;
             say!("Removed cluster {name}");
             Ok(())
         }
@@ -62,13 +62,7 @@ pub async fn run(command: ClusterCommand) -> Result<(), CliError> {
 }
 
 async fn secrets() -> Result<Api<Secret>, CliError> {
-    let client = kube::Client::try_default().await.map_err(|e| CliError::Local(format!("cannot use your kubeconfig: {e}")))?;
-    Ok(Api::namespaced(client, &crate::server::credentials::service::Settings::default().system_namespace))
-}
-
-fn server_error(e: kube::Error) -> CliError {
-    let e = crate::server::kube_errors::app_error(e);
-    CliError::Server { status: e.status(), message: e.message(), field: e.field().map(str::to_string) }
+    Ok(Api::namespaced(super::own_kubernetes().await?, &crate::server::credentials::service::Settings::default().system_namespace))
 }
 
 /// The member's kubeconfig cut to one context, with the files it names read in: Keyhold reads

@@ -58,6 +58,20 @@ pub enum CliError {
     Failed(String),
 }
 
+/// What Kubernetes answered a command that talks to it directly, mapped once as the server maps it.
+impl From<kube::Error> for CliError {
+    fn from(e: kube::Error) -> Self {
+        let e = crate::server::kube_errors::app_error(e);
+        CliError::Server { status: e.status(), message: e.message(), field: e.field().map(str::to_string) }
+    }
+}
+
+/// A Kubernetes client from the person's own kubeconfig (KUBECONFIG, ~/.kube/config or
+/// in-cluster), as kubectl would use, for the commands that change Secrets directly.
+async fn own_kubernetes() -> Result<kube::Client, CliError> {
+    kube::Client::try_default().await.map_err(|e| CliError::Local(format!("cannot use your kubeconfig: {e}")))
+}
+
 fn with_field(field: Option<&str>, message: &str) -> String {
     match field.filter(|f| !f.is_empty()) {
         Some(field) => format!("{field}: {message}"),

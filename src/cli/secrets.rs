@@ -29,13 +29,9 @@ pub async fn run(command: SecretCommand) -> Result<(), CliError> {
         }
         SecretCommand::Withdraw { name, namespace } => (name, namespace, json!({ RESOURCE_LABEL: null, CLUSTER_WIDE_LABEL: null, DEPARTMENT_LABEL: null })),
     };
-    let client = kube::Client::try_default().await.map_err(|e| CliError::Local(format!("cannot use your kubeconfig: {e}")))?;
-    let secrets: Api<Secret> = Api::namespaced(client, namespace);
+    let secrets: Api<Secret> = Api::namespaced(super::own_kubernetes().await?, namespace);
     let patch = json!({ "metadata": { "labels": labels } });
-    secrets.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(|e| {
-        let e = crate::server::kube_errors::app_error(e);
-        CliError::Server { status: e.status(), message: e.message(), field: e.field().map(str::to_string) }
-    })?;
+    secrets.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
     let verb = match labels[RESOURCE_LABEL] {
         Value::Null => "Withdrew",
         _ => "Offered",

@@ -22,7 +22,7 @@ use crate::domain::identity::Identity;
 use crate::domain::lifecycle::{TestOutcome, TestValues, check_bucket, testable};
 use crate::domain::new_credential::SecretValues;
 
-/// How long a whole test may take.
+/// How long one request of a test may take (a Bearer login makes three).
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// The most of a token service's answer that is read.
 const MAX_TOKEN_ANSWER: usize = 64 * 1024;
