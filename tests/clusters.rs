@@ -1,16 +1,21 @@
-//! Member clusters (issue 20, its first part) through the real binary: two more embedded
-//! Kubernetes APIs (`keyhold kube-api`) registered with `keyhold cluster add`, probed for their
-//! version and projects, one stopped and reported unreachable, one removed; only administrators
-//! see them, and no member's credentials come back.
+//! Member clusters (issue 20) through the real binary: two more embedded Kubernetes APIs
+//! (`keyhold kube-api`) registered with `keyhold cluster add`, probed for their version and
+//! projects, one stopped and reported unreachable, one removed; only administrators see them, and
+//! no member's credentials come back. Then Account scope: a credential copied into the projects of
+//! all three clusters, kept there against drift, reported "failed to access the cluster" for a
+//! member that stopped and brought up to date when it returns; its deletion waits for that member
+//! or an administrator's let-go.
 
 mod support;
 
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use std::path::{Path, PathBuf};
 
-use support::{KubeApi, Server, api_token, eventually, keyhold_cli, kubectl};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use support::{KubeApi, Server, api_token, eventually, keyhold_cli, kubectl, secret_value};
 
 async fn clusters(server: &Server, token: &str) -> (StatusCode, Value) {
     let (status, text) = server.api(Method::GET, "/clusters", Some(token), None).await;
@@ -21,37 +26,55 @@ fn named<'a>(list: &'a Value, name: &str) -> Option<&'a Value> {
     list.as_array()?.iter().find(|c| c["name"] == name)
 }
 
+/// A member cluster: `keyhold kube-api` in `dir` with these projects.
+fn member(dir: &Path, projects: &[&str]) -> KubeApi {
+    let member = KubeApi::start(dir);
+    for project in projects {
+        kubectl(&member.admin, &["create", "namespace", project], None);
+        kubectl(&member.admin, &["label", "namespace", project, &format!("keyhold.dev/project={project}")], None);
+    }
+    member
+}
+
+/// A kubeconfig for `member` acting as the ServiceAccount deploy/member/rbac.yaml makes there
+/// (impersonated: the embedded API issues no tokens), so the manifest's rights are all Keyhold has.
+fn as_member_service_account(member: &KubeApi, dir: &Path) -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/member/rbac.yaml");
+    kubectl(&member.admin, &["apply", "-f", manifest.to_str().unwrap()], None);
+    let as_keyhold = dir.join("keyhold.kubeconfig");
+    let mut config = kube::config::Kubeconfig::read_from(&member.admin).unwrap();
+    config.auth_infos[0].auth_info.as_mut().unwrap().impersonate = Some("system:serviceaccount:keyhold-member:keyhold".into());
+    std::fs::write(&as_keyhold, serde_json::to_string(&config).unwrap()).unwrap();
+    as_keyhold
+}
+
+/// The home cluster's Keyhold, probing every second; the members listen on this machine, which a
+/// person-written URL may not name unless allowed.
+async fn home_server(dir: &Path) -> Server {
+    Server::embedded(dir, &["--cluster-probe-interval", "1s", "--connection-test-allow", "127.0.0.1/32"]).await
+}
+
+/// Registers members with the administrator's kubeconfig of the home cluster.
+fn register(home: &Path, members: &[(&str, &Path)]) {
+    for (name, kubeconfig) in members {
+        let (ok, out, err) = keyhold_cli(&["cluster", "add", name, "--kubeconfig", kubeconfig.to_str().unwrap()], home, None);
+        assert!(ok, "{out}{err}");
+    }
+}
+
 #[tokio::test]
 async fn member_clusters_are_added_probed_lost_and_removed() {
     let home_dir = tempfile::tempdir().unwrap();
     let (east_dir, west_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let east = KubeApi::start(east_dir.path());
-    let west = KubeApi::start(west_dir.path());
-    for (member, projects) in [(&east, ["train", "serve"]), (&west, ["lab", "batch"])] {
-        for project in projects {
-            kubectl(&member.admin, &["create", "namespace", project], None);
-            kubectl(&member.admin, &["label", "namespace", project, &format!("keyhold.dev/project={project}")], None);
-        }
-    }
-    // The members listen on this machine, which a person-written URL may not name unless allowed.
-    let server = Server::embedded(home_dir.path(), &["--cluster-probe-interval", "1s", "--connection-test-allow", "127.0.0.1/32"]).await;
+    let east = member(east_dir.path(), &["train", "serve"]);
+    let west = member(west_dir.path(), &["lab", "batch"]);
+    let server = home_server(home_dir.path()).await;
     let home = home_dir.path().join("kubeconfig");
     let (alice, bob) = (api_token("alice", &home), api_token("bob", &home));
 
-    // east is reached as the ServiceAccount deploy/member/rbac.yaml makes (impersonated: the
-    // embedded API issues no tokens), so the manifest's rights are what the probe has; west with
-    // its administrator's kubeconfig.
-    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/member/rbac.yaml");
-    kubectl(&east.admin, &["apply", "-f", manifest.to_str().unwrap()], None);
-    let as_keyhold = east_dir.path().join("keyhold.kubeconfig");
-    let mut config = kube::config::Kubeconfig::read_from(&east.admin).unwrap();
-    config.auth_infos[0].auth_info.as_mut().unwrap().impersonate = Some("system:serviceaccount:keyhold-member:keyhold".into());
-    std::fs::write(&as_keyhold, serde_json::to_string(&config).unwrap()).unwrap();
-    // Registered with the administrator's kubeconfig of the home cluster.
-    for (name, kubeconfig) in [("east", &as_keyhold), ("west", &west.admin)] {
-        let (ok, out, err) = keyhold_cli(&["cluster", "add", name, "--kubeconfig", kubeconfig.to_str().unwrap()], &home, None);
-        assert!(ok, "{out}{err}");
-    }
+    // east is reached as the manifest's ServiceAccount, west with its administrator's kubeconfig.
+    let as_keyhold = as_member_service_account(&east, east_dir.path());
+    register(&home, &[("east", &as_keyhold), ("west", &west.admin)]);
     let (ok, _, err) = keyhold_cli(&["cluster", "add", "Not_A_Name", "--kubeconfig", east.admin.to_str().unwrap()], &home, None);
     assert!(!ok && err.contains("name:"), "{err}");
 
@@ -108,7 +131,8 @@ async fn member_clusters_are_added_probed_lost_and_removed() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // west stops: reported unreachable since then, with what was last seen of it; east stays.
-    drop(west);
+    let mut west = west;
+    west.stop();
     let lost = eventually(Duration::from_secs(30), || async {
         let (_, list) = clusters(&server, &alice).await;
         named(&list, "west").is_some_and(|c| c["reachable"] == false)
@@ -144,4 +168,155 @@ async fn member_clusters_are_added_probed_lost_and_removed() {
     let east_token = token(&east.admin);
     let (_, list) = clusters(&server, &alice).await;
     assert!(!list.to_string().contains(&east_token) && !server.log().contains(&east_token));
+}
+
+/// A credential's targets as (cluster, namespace, phase, message).
+async fn targets(server: &Server, token: &str, path: &str) -> Vec<(String, String, String, String)> {
+    let (_, text) = server.api(Method::GET, path, Some(token), None).await;
+    let row: Value = serde_json::from_str(&text).unwrap_or_default();
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    row["targets"].as_array().map(|all| all.iter().map(|t| (text(&t["cluster"]), text(&t["namespace"]), text(&t["phase"]), text(&t["message"]))).collect()).unwrap_or_default()
+}
+
+/// Whether every target is Ready and the (cluster, namespace) pairs are exactly `places`.
+fn ready_in(targets: &[(String, String, String, String)], places: &[(&str, &str)]) -> bool {
+    let mut found: Vec<(&str, &str)> = targets.iter().map(|(c, n, _, _)| (c.as_str(), n.as_str())).collect();
+    let mut wanted = places.to_vec();
+    found.sort();
+    wanted.sort();
+    found == wanted && targets.iter().all(|(_, _, phase, _)| phase == "Ready")
+}
+
+const HOME_PLACES: [(&str, &str); 5] = [("local", "keyhold-system"), ("local", "etl"), ("local", "nlp"), ("local", "serving"), ("local", "vision")];
+
+#[tokio::test]
+async fn account_scope_reaches_every_cluster_and_deletion_waits_for_the_lost() {
+    let home_dir = tempfile::tempdir().unwrap();
+    let (east_dir, west_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let east = member(east_dir.path(), &["train", "serve"]);
+    let mut west = member(west_dir.path(), &["lab", "batch"]);
+    let server = home_server(home_dir.path()).await;
+    let home = home_dir.path().join("kubeconfig");
+    let (alice, bob) = (api_token("alice", &home), api_token("bob", &home));
+    // Both members reached only as the manifest's ServiceAccount: a right it lacks fails the test.
+    let (east_keyhold, west_keyhold) = (as_member_service_account(&east, east_dir.path()), as_member_service_account(&west, west_dir.path()));
+    register(&home, &[("east", &east_keyhold), ("west", &west_keyhold)]);
+    let reachable = eventually(Duration::from_secs(20), || async {
+        let (_, list) = clusters(&server, &alice).await;
+        ["east", "west"].iter().all(|n| named(&list, n).is_some_and(|c| c["reachable"] == true))
+    })
+    .await;
+    assert!(reachable);
+
+    // Account scope reaches every project of every cluster; only an administrator makes one.
+    let new = |name: &str, value: &str| json!({"displayName": name, "description": "", "scope": {"level": "Account"}, "values": {"type": "Generic", "entries": [["TOKEN", value]]}});
+    let (status, _) = server.api(Method::POST, "/credentials", Some(&bob), Some(new("Bob's reach", "x"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "an editor may not make an Account-scope credential");
+    let (status, text) = server.api(Method::POST, "/credentials", Some(&alice), Some(new("Org token", "first-value"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let row: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!((row["scopePath"].as_str(), row["cluster"].as_str()), (Some("All clusters"), Some("All clusters")), "{row}");
+    let name = row["name"].as_str().unwrap().to_string();
+    let path = format!("/credentials/keyhold-system/{name}");
+    let mut everywhere: Vec<(&str, &str)> = HOME_PLACES.to_vec();
+    everywhere.extend([("east", "train"), ("east", "serve"), ("west", "lab"), ("west", "batch")]);
+    let propagated = eventually(Duration::from_secs(30), || async { ready_in(&targets(&server, &alice, &path).await, &everywhere) }).await;
+    assert!(propagated, "{:?}", targets(&server, &alice, &path).await);
+    assert_eq!(secret_value(&east.admin, "train", &name, "TOKEN"), b"first-value");
+    assert_eq!(secret_value(&west.admin, "batch", &name, "TOKEN"), b"first-value");
+
+    // A copy changed in a member is restored (the member's watch tells the controller), and a new
+    // project there gets its copy.
+    let tampered = keyhold::domain::base64::encode(b"tampered");
+    kubectl(&west.admin, &["patch", "secret", &name, "-n", "lab", "-p", &json!({"data": {"TOKEN": tampered}}).to_string()], None);
+    let restored = eventually(Duration::from_secs(20), || async { secret_value(&west.admin, "lab", &name, "TOKEN") == b"first-value" }).await;
+    assert!(restored, "the copy in west/lab was restored");
+    kubectl(&east.admin, &["create", "namespace", "fresh"], None);
+    kubectl(&east.admin, &["label", "namespace", "fresh", "keyhold.dev/project=fresh"], None);
+    everywhere.push(("east", "fresh"));
+    let reached = eventually(Duration::from_secs(20), || async { ready_in(&targets(&server, &alice, &path).await, &everywhere) }).await;
+    assert!(reached, "{:?}", targets(&server, &alice, &path).await);
+
+    // west stops: its targets fail to access the cluster within a minute; the others stay Ready.
+    west.stop();
+    let lost = eventually(Duration::from_secs(60), || async {
+        let now = targets(&server, &alice, &path).await;
+        let (in_west, others): (Vec<_>, Vec<_>) = now.iter().partition(|t| t.0 == "west");
+        in_west.len() == 2 && in_west.iter().all(|t| t.2 == "Issues" && t.3 == "failed to access the cluster") && others.len() == everywhere.len() - 2 && others.iter().all(|t| t.2 == "Ready")
+    })
+    .await;
+    assert!(lost, "{:?}", targets(&server, &alice, &path).await);
+
+    // A value replaced meanwhile reaches east at once and west when it is back.
+    let (status, text) = server.api(Method::PUT, &format!("{path}/values"), Some(&alice), Some(json!({"type": "Generic", "entries": [["TOKEN", "second-value"]]}))).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let east_updated = eventually(Duration::from_secs(20), || async { secret_value(&east.admin, "train", &name, "TOKEN") == b"second-value" }).await;
+    assert!(east_updated);
+    west.start_again();
+    let caught_up = eventually(Duration::from_secs(60), || async {
+        secret_value(&west.admin, "lab", &name, "TOKEN") == b"second-value" && ready_in(&targets(&server, &alice, &path).await, &everywhere)
+    })
+    .await;
+    assert!(caught_up, "{:?}", targets(&server, &alice, &path).await);
+
+    // A member removed: its rows go.
+    let (ok, _, err) = keyhold_cli(&["cluster", "remove", "east"], &home, None);
+    assert!(ok, "{err}");
+    everywhere.retain(|(cluster, _)| *cluster != "east");
+    let gone = eventually(Duration::from_secs(20), || async { ready_in(&targets(&server, &alice, &path).await, &everywhere) }).await;
+    assert!(gone, "{:?}", targets(&server, &alice, &path).await);
+
+    // Deleting while west is down: the deletion waits for west and says so; the home copies go.
+    let (status, text) = server.api(Method::POST, "/credentials", Some(&alice), Some(new("Lab token", "lab-value"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let other = serde_json::from_str::<Value>(&text).unwrap()["name"].as_str().unwrap().to_string();
+    let other_path = format!("/credentials/keyhold-system/{other}");
+    let other_ready = eventually(Duration::from_secs(30), || async { ready_in(&targets(&server, &alice, &other_path).await, &everywhere) }).await;
+    assert!(other_ready, "{:?}", targets(&server, &alice, &other_path).await);
+    west.stop();
+    let west_lost = eventually(Duration::from_secs(60), || async { named(&clusters(&server, &alice).await.1, "west").is_some_and(|c| c["reachable"] == false) }).await;
+    assert!(west_lost);
+    for deleted in [&path, &other_path] {
+        let (status, text) = server.api(Method::DELETE, deleted, Some(&alice), None).await;
+        assert!(status.is_success(), "{status} {text}");
+    }
+    let waiting = eventually(Duration::from_secs(30), || async {
+        let now = targets(&server, &alice, &path).await;
+        now.len() == 1 && now[0].0 == "west" && now[0].2 == "Deleting" && now[0].3.contains("cannot reach west")
+    })
+    .await;
+    assert!(waiting, "{:?}", targets(&server, &alice, &path).await);
+    let home_copies = support::labelled_copies(&home, "keyhold-system", &name);
+    assert_eq!(home_copies, ["keyhold-system"], "only the source is left at home while the deletion waits");
+
+    // Letting go: refused to an editor and for a cluster not waited for; an administrator's ends
+    // the wait (the copies in west stay).
+    let let_go = |cluster: &str| json!({"cluster": cluster});
+    let (status, _) = server.api(Method::POST, &format!("{other_path}/let-go"), Some(&bob), Some(let_go("west"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, text) = server.api(Method::POST, &format!("{other_path}/let-go"), Some(&alice), Some(let_go("east"))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+    assert!(text.contains(r#""field":"cluster""#), "{text}");
+    let (status, text) = server.api(Method::POST, &format!("{other_path}/let-go"), Some(&alice), Some(let_go("west"))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
+    let released = eventually(Duration::from_secs(30), || async { server.api(Method::GET, &other_path, Some(&alice), None).await.0 == StatusCode::NOT_FOUND }).await;
+    assert!(released);
+    let (status, _) = server.api(Method::GET, &path, Some(&alice), None).await;
+    assert_eq!(status, StatusCode::OK, "the first still waits for west");
+
+    // west back: the waiting deletion cleans it and completes.
+    west.start_again();
+    let cleaned = eventually(Duration::from_secs(60), || async { server.api(Method::GET, &path, Some(&alice), None).await.0 == StatusCode::NOT_FOUND }).await;
+    assert!(cleaned);
+    let left = kubectl(&west.admin, &["get", "secrets", "-A", "-l", "app.kubernetes.io/managed-by=keyhold", "-o", "jsonpath={.items[*].metadata.name}"], None);
+    assert!(!left.split_whitespace().any(|n| n == name), "west holds no copy of the deleted credential: {left}");
+    assert!(left.split_whitespace().any(|n| n == other), "the copies let go of stay: {left}");
+
+    // No value and no member credential in the log.
+    let log = server.log();
+    for secret in ["first-value", "second-value", "lab-value"] {
+        assert!(!log.contains(secret), "{secret} in the log");
+    }
+    let admin_token = std::fs::read_to_string(&west.admin).unwrap().lines().find_map(|l| l.trim().strip_prefix("token: ").map(str::to_string)).unwrap();
+    assert!(!log.contains(&admin_token));
 }

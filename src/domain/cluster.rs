@@ -10,6 +10,9 @@ pub const CLUSTER_LABEL: &str = "keyhold.dev/cluster";
 /// The Secret key holding the member's kubeconfig (one context, credentials inline).
 pub const KUBECONFIG_KEY: &str = "kubeconfig";
 
+/// The Scope and Cluster columns' words for an Account-scope credential.
+pub const ALL_CLUSTERS: &str = "All clusters";
+
 /// The Secret a member's kubeconfig is kept in.
 pub fn secret_name(cluster: &str) -> String {
     format!("keyhold-cluster-{cluster}")
@@ -47,6 +50,13 @@ pub struct MemberCluster {
     /// The cluster Keyhold runs in.
     #[serde(default)]
     pub home: bool,
+}
+
+/// Which member cluster a credential's deletion should stop waiting for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct LetGo {
+    pub cluster: String,
 }
 
 #[cfg(test)]

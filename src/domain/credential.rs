@@ -112,8 +112,8 @@ pub struct Scope {
 
 impl Scope {
     /// The namespace a credential of this scope lives in: its project's for Project scope, the
-    /// system namespace for the wider ones; what is wrong with a scope this cluster cannot serve
-    /// (Account, or a scope that names no project or department).
+    /// system namespace (of the home cluster) for the wider ones; what is wrong with a scope that
+    /// names no project or department.
     pub fn home(&self, system_namespace: &str) -> Result<String, FieldError> {
         let named = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
         match self.level {
@@ -121,15 +121,13 @@ impl Scope {
             ScopeLevel::Project => Err(FieldError::new("scope", "Pick a project")),
             ScopeLevel::Department if named(&self.department) => Ok(system_namespace.to_string()),
             ScopeLevel::Department => Err(FieldError::new("scope", "Pick a department")),
-            ScopeLevel::Cluster => Ok(system_namespace.to_string()),
-            ScopeLevel::Account => Err(FieldError::new("scope", "Account scope needs more than one cluster")),
-            ScopeLevel::Personal => Ok(system_namespace.to_string()),
+            ScopeLevel::Cluster | ScopeLevel::Account | ScopeLevel::Personal => Ok(system_namespace.to_string()),
         }
     }
 }
 
-/// A scope as a command line or a query string names it: `cluster`, `department/NAME` or
-/// `project/NAME`.
+/// A scope as a command line or a query string names it: `account`, `cluster`, `department/NAME`
+/// or `project/NAME`.
 impl std::str::FromStr for Scope {
     type Err = FieldError;
 
@@ -137,9 +135,10 @@ impl std::str::FromStr for Scope {
         let named = |level, department: Option<&str>, project: Option<&str>| Scope { level, department: department.map(str::to_string), project: project.map(str::to_string) };
         match text.split_once('/') {
             None if text == "cluster" => Ok(named(ScopeLevel::Cluster, None, None)),
+            None if text == "account" => Ok(named(ScopeLevel::Account, None, None)),
             Some(("department", name)) if is_label_value(name) && !name.is_empty() => Ok(named(ScopeLevel::Department, Some(name), None)),
             Some(("project", name)) if is_object_name(name) => Ok(named(ScopeLevel::Project, None, Some(name))),
-            _ => Err(FieldError::new("scope", "Name a scope as cluster, department/NAME or project/NAME")),
+            _ => Err(FieldError::new("scope", "Name a scope as account, cluster, department/NAME or project/NAME")),
         }
     }
 }
@@ -317,7 +316,8 @@ mod tests {
         let department: Scope = "department/research".parse().unwrap();
         assert_eq!((department.level, department.department.as_deref()), (ScopeLevel::Department, Some("research")));
         assert_eq!("cluster".parse::<Scope>().unwrap().level, ScopeLevel::Cluster);
-        for wrong in ["", "account", "project/", "project/Vision", "department/a b", "cluster/x", "personal"] {
+        assert_eq!("account".parse::<Scope>().unwrap().level, ScopeLevel::Account);
+        for wrong in ["", "accounts", "project/", "project/Vision", "department/a b", "cluster/x", "personal"] {
             assert_eq!(wrong.parse::<Scope>().unwrap_err().field, "scope", "{wrong}");
         }
     }

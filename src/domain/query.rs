@@ -103,6 +103,10 @@ pub struct PersonalChoices {
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct TargetStatus {
+    /// The cluster the namespace is in (member clusters are reached by Account scope).
+    #[serde(default)]
+    pub cluster: String,
+    /// Empty for a cluster Keyhold could not ask for its projects.
     pub namespace: String,
     pub phase: Phase,
     /// Why it is not ready; empty when it is.

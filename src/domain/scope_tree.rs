@@ -1,5 +1,5 @@
-//! The scopes a person may create credentials in, as the wizard shows them: a tree of cluster ›
-//! department › project. Nodes the person may not create in stay only where they lead to one they
+//! The scopes a person may create credentials in, as the wizard shows them: a tree of (account ›)
+//! cluster › department › project. Nodes the person may not create in stay only where they lead to one they
 //! may, so an editor sees where their projects sit without being offered the department.
 
 use serde::{Deserialize, Serialize};
@@ -45,6 +45,12 @@ impl ScopeNode {
             children: projects.iter().filter(|p| p.department.as_deref() == Some(department)).map(project).collect(),
         }));
         ScopeNode { label: cluster.to_string(), scope: Scope { level: ScopeLevel::Cluster, department: None, project: None }, allowed: cluster_wide, children }.pruned()
+    }
+
+    /// The tree under an Account node (every cluster's projects), for when member clusters are
+    /// registered; `allowed` says whether the person may create Account-scope credentials.
+    pub fn under_account(self, allowed: bool) -> ScopeNode {
+        ScopeNode { label: super::cluster::ALL_CLUSTERS.to_string(), scope: Scope { level: ScopeLevel::Account, department: None, project: None }, allowed, children: vec![self] }
     }
 
     /// The node without the branches that offer nothing; `None` if it offers nothing itself.
@@ -98,6 +104,15 @@ mod tests {
         let tree = ScopeNode::build("local", &projects(), false, research, |ns| ns == "vision" || ns == "nlp").unwrap();
         assert_eq!(labels(&tree), ["local (no)", "  research", "    nlp", "    vision"]);
         assert_eq!(tree.allowed_scopes().len(), 3);
+    }
+
+    #[test]
+    fn with_member_clusters_the_account_is_the_root() {
+        let tree = ScopeNode::build("local", &projects(), true, |_| true, |_| true).unwrap().under_account(true);
+        assert_eq!(labels(&tree)[..3], ["All clusters", "  local", "    sandbox"]);
+        assert_eq!(tree.allowed_scopes()[0].level, ScopeLevel::Account);
+        let editor = ScopeNode::build("local", &projects(), false, |_| false, |ns| ns == "nlp").unwrap().under_account(false);
+        assert_eq!(labels(&editor), ["All clusters (no)", "  local (no)", "    research (no)", "      nlp"]);
     }
 
     #[test]

@@ -318,6 +318,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     let project_secrets = project_secrets::ProjectSecretsService::new(connection.client.clone(), credentials.access().clone(), projects.clone(), args.project_secret_name.clone());
     let (clusters, clusters_probe) = clusters::Clusters::start(
         connection.client.clone(),
+        settings.members.clone(),
         credentials.access().clone(),
         settings.cluster_name.clone(),
         settings.system_namespace.clone(),

@@ -235,38 +235,54 @@ pub fn labelled_copies(kubeconfig: &Path, namespace: &str, credential: &str) -> 
     kubectl(kubeconfig, &["get", "secrets", "-A", "-l", &selector, "-o", "jsonpath={.items[*].metadata.namespace}"], None).split_whitespace().map(str::to_string).collect()
 }
 
-/// `keyhold kube-api` on `dir`: an empty cluster, the stand-in for a real one.
+/// `keyhold kube-api` on `dir`: an empty cluster, the stand-in for a real one. It can be stopped
+/// and started again on the same port and data, as a member cluster that went away and came back.
 pub struct KubeApi {
-    child: Child,
+    child: Option<Child>,
+    port: u16,
+    dir: std::path::PathBuf,
     /// An administrator's kubeconfig for it.
     pub admin: std::path::PathBuf,
 }
 
 impl Drop for KubeApi {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }
 
 impl KubeApi {
     pub fn start(dir: &Path) -> KubeApi {
-    let admin = dir.join("admin.kubeconfig");
-    let child = Command::new(env!("CARGO_BIN_EXE_keyhold"))
-        .args(["kube-api", "--listen", &format!("127.0.0.1:{}", free_port()), "--data-dir"])
-        .arg(dir.join("cluster"))
-        .arg("--write-kubeconfig")
-        .arg(&admin)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !admin.exists() {
-        assert!(std::time::Instant::now() < deadline, "keyhold kube-api did not start");
-        std::thread::sleep(Duration::from_millis(20));
+        let mut api = KubeApi { child: None, port: free_port(), dir: dir.to_path_buf(), admin: dir.join("admin.kubeconfig") };
+        api.start_again();
+        api
     }
-    KubeApi { child, admin }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it (again) on its port and data; returns once it answers TLS connections.
+    pub fn start_again(&mut self) {
+        let _ = std::fs::remove_file(&self.admin);
+        let child = Command::new(env!("CARGO_BIN_EXE_keyhold"))
+            .args(["kube-api", "--listen", &format!("127.0.0.1:{}", self.port), "--data-dir"])
+            .arg(self.dir.join("cluster"))
+            .arg("--write-kubeconfig")
+            .arg(&self.admin)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !self.admin.exists() {
+            assert!(std::time::Instant::now() < deadline, "keyhold kube-api did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The credentials controller (kube::runtime): keeps each credential's Secret present in every
-//! namespace its scope reaches, reports what it found in the credential's status, and cleans up
-//! through the `keyhold.dev/cleanup` finalizer. Laid out after kube-rs's controller-rs.
+//! namespace its scope reaches (for Account scope, the projects of every member cluster too),
+//! reports what it found in the credential's status, and cleans up through the
+//! `keyhold.dev/cleanup` finalizer. Laid out after kube-rs's controller-rs.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use super::{activity, personal};
 use super::resource::{Condition, Credential, CredentialStatus, Target};
 use super::ownership::{self, CREDENTIAL_LABEL, MANAGED_BY, labelled_by_uid, labelled_for, legacy_owner, made_before_owner_references, managed_for, marks, owner_selector};
 use super::service::{Settings, offered};
+use crate::server::clusters::{Member, Notice};
 use crate::domain::credential::{Phase, RESOURCE_LABEL, ScopeLevel};
 use crate::domain::identity::Identity;
 use crate::domain::lifecycle::Expiry;
@@ -33,6 +35,11 @@ const MANAGER: &str = "keyhold-controller";
 /// On a copy: the `resourceVersion` of the source it was copied from. A copy that differs from a
 /// source still at that version was changed by someone else (drift), not by a new source value.
 pub const COPIED_FROM: &str = "keyhold.dev/copied-from-version";
+/// On an Account-scope credential being deleted: the member clusters (comma-separated) whose
+/// copies an administrator let go of, so deletion no longer waits for them to answer.
+pub const LET_GO: &str = "keyhold.dev/let-go";
+/// What a target in a member Keyhold could not reach says (Run:ai's wording).
+const FAILED_TO_ACCESS: &str = "failed to access the cluster";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -40,6 +47,8 @@ pub enum Error {
     Kube(#[from] kube::Error),
     #[error("finalizer: {0}")]
     Finalizer(#[from] Box<kube::runtime::finalizer::Error<Error>>),
+    #[error("waiting for {0} to remove the copies there")]
+    Waiting(String),
 }
 
 struct Context {
@@ -58,6 +67,25 @@ fn labelled_owner(value: &str, store: &kube::runtime::reflector::Store<Credentia
     store.state().iter().find(|c| !value.is_empty() && c.uid().as_deref() == Some(value)).map(|c| ObjectRef::from_obj(&**c))
 }
 
+/// The credentials a notice from the member clusters concerns.
+fn member_notices(settings: &Settings, store: kube::runtime::reflector::Store<Credential>) -> impl futures::Stream<Item = ObjectRef<Credential>> + Send + 'static {
+    let notices = futures::stream::unfold(settings.members.subscribe(), |mut receiver| async move {
+        match receiver.recv().await {
+            Ok(notice) => Some((notice, receiver)),
+            // Some were missed: look at every Account-scope credential.
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => Some((Notice::Clusters, receiver)),
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
+        }
+    });
+    notices.flat_map(move |notice| {
+        let concerned: Vec<ObjectRef<Credential>> = match notice {
+            Notice::Clusters => store.state().iter().filter(|c| c.spec.scope.level == ScopeLevel::Account).map(|c| ObjectRef::from_obj(&**c)).collect(),
+            Notice::Copy(label) => labelled_owner(&label, &store).into_iter().collect(),
+        };
+        futures::stream::iter(concerned)
+    })
+}
+
 /// Runs the controller until the process stops.
 pub async fn run(client: Client, settings: Settings) {
     let credentials: Api<Credential> = Api::all(client.clone());
@@ -70,6 +98,7 @@ pub async fn run(client: Client, settings: Settings) {
     let managed = format!("{MANAGED_BY}=keyhold");
     // Never a remembered answer: a reconcile started by a removed binding must see it gone.
     let access = Access::new(client.clone(), Duration::ZERO);
+    let from_members = member_notices(&settings, store.clone());
     let context = Arc::new(Context { client: client.clone(), settings, access });
     let (wide, owners, personal) = (store.clone(), store.clone(), store.clone());
     // Whether an owner may keep a personal credential in a project changes with the bindings.
@@ -109,6 +138,7 @@ pub async fn run(client: Client, settings: Settings) {
                 .map(|c| ObjectRef::from_obj(&**c))
                 .collect::<Vec<_>>()
         })
+        .reconcile_on(from_members)
         .shutdown_on_signal()
         .run(reconcile, error_policy, context)
         .for_each(|result| async move {
@@ -136,6 +166,13 @@ async fn reconcile(credential: Arc<Credential>, ctx: Arc<Context>) -> Result<Act
 }
 
 fn error_policy(_credential: Arc<Credential>, error: &Error, _ctx: Arc<Context>) -> Action {
+    if let Error::Finalizer(e) = error
+        && let kube::runtime::finalizer::Error::CleanupFailed(Error::Waiting(clusters)) = &**e
+    {
+        // Expected while a member is down; the status says so.
+        tracing::debug!(%clusters, "deletion waits for member clusters");
+        return Action::requeue(Duration::from_secs(10));
+    }
     tracing::warn!(%error, "will retry");
     Action::requeue(Duration::from_secs(5))
 }
@@ -177,8 +214,30 @@ async fn personal_targets(credential: &Credential, ctx: &Context) -> Result<(Vec
     Ok((wanted, refused))
 }
 
+/// A cluster the controller keeps copies in: the home one, or a member.
+struct Place<'a> {
+    cluster: &'a str,
+    client: &'a Client,
+    member: bool,
+}
+
+impl<'a> Place<'a> {
+    fn home(ctx: &'a Context) -> Self {
+        Place { cluster: &ctx.settings.cluster_name, client: &ctx.client, member: false }
+    }
+
+    fn target(&self, namespace: &str, state: Phase, reason: &str, message: String) -> Target {
+        Target { cluster: self.cluster.to_string(), namespace: namespace.to_string(), state, reason: reason.into(), message, version: String::new() }
+    }
+
+    /// A namespace as a message names it: with its cluster when that is a member.
+    fn describe(&self, namespace: &str) -> String {
+        if self.member { format!("{namespace} in {}", self.cluster) } else { namespace.to_string() }
+    }
+}
+
 fn target(ctx: &Context, namespace: &str, state: Phase, reason: &str, message: String) -> Target {
-    Target { cluster: ctx.settings.cluster_name.clone(), namespace: namespace.to_string(), state, reason: reason.into(), message, version: String::new() }
+    Place::home(ctx).target(namespace, state, reason, message)
 }
 
 /// Why a credential may not use its Secret, if it may not. Everything in a Credential's spec was
@@ -198,7 +257,7 @@ pub(super) fn refusal(credential: &Credential, namespace: &str, secret: &Secret,
             ScopeLevel::Project => "a Project-scope credential must live in its project's namespace".to_string(),
             ScopeLevel::Department => format!("a Department-scope credential must live in {} and name its department", settings.system_namespace),
             ScopeLevel::Cluster => format!("a Cluster-scope credential must live in {}", settings.system_namespace),
-            ScopeLevel::Account => "Account scope needs more than one cluster".to_string(),
+            ScopeLevel::Account => format!("an Account-scope credential must live in {}", settings.system_namespace),
             ScopeLevel::Personal => format!("a personal credential must live in {}", settings.system_namespace),
         };
         return Some(("WrongNamespace", format!("{message}; nothing is copied")));
@@ -229,23 +288,36 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
     };
     let mut targets = Vec::new();
     let mut keys = Vec::new();
+    let before = credential.status.clone().unwrap_or_default();
+    let account = credential.spec.scope.level == ScopeLevel::Account;
     let refused = source.as_ref().and_then(|secret| refusal(credential, &namespace, secret, &ctx.settings));
     match (&source, refused) {
         (None, _) => targets.push(target(ctx, &namespace, Phase::Issues, "NotCreated", format!("the Secret {source_name} does not exist"))),
         (Some(_), Some((reason, message))) => {
             targets.push(target(ctx, &namespace, Phase::Issues, reason, message));
             // Copies made before the credential was changed to something refused go too.
-            remove_copies(credential, ctx, &BTreeSet::new()).await?;
+            remove_copies(credential, &ctx.client, &BTreeSet::new(), Some(&namespace)).await?;
+            if account {
+                // Members not reached now are cleaned on a later reconcile.
+                clean_members(credential, ctx).await;
+            }
         }
         (Some(secret), None) => {
             keys = secret.data.as_ref().map(|d| d.keys().cloned().collect()).unwrap_or_default();
             targets.push(Target { version: secret.resource_version().unwrap_or_default(), ..target(ctx, &namespace, Phase::Ready, "", String::new()) });
             let (wanted, refused) = target_namespaces(credential, ctx).await?;
+            let home = Place::home(ctx);
             for ns in &wanted {
-                targets.push(copy_into(credential, secret, ns, ctx).await);
+                let copied = copy_into(credential, secret, ns, &home, ctx).await;
+                targets.push(copied.unwrap_or_else(|e| target(ctx, ns, Phase::Issues, "ReplicationError", e.to_string())));
             }
             targets.extend(refused);
-            remove_copies(credential, ctx, &wanted.into_iter().collect()).await?;
+            remove_copies(credential, &ctx.client, &wanted.into_iter().collect(), Some(&namespace)).await?;
+            if account {
+                for member in ctx.settings.members.registered() {
+                    targets.extend(into_member(credential, secret, &member, &before, ctx).await);
+                }
+            }
         }
     }
     let ready = targets.iter().all(|t| t.state == Phase::Ready);
@@ -256,7 +328,6 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
         message: String::new(),
         last_transition_time: None,
     };
-    let before = credential.status.clone().unwrap_or_default();
     let status = CredentialStatus {
         phase: if ready { Phase::Ready } else { Phase::Issues },
         keys,
@@ -318,21 +389,28 @@ fn observe_propagation(credential: &Credential, before: &CredentialStatus, after
 /// What an Activity entry says of a change in where the credential is usable: each namespace
 /// whose state changed, and copies that took a new value. `None` when only wording changed.
 fn propagation_change(before: &CredentialStatus, after: &CredentialStatus) -> Option<String> {
-    let was = |namespace: &str| before.targets.iter().find(|t| t.namespace == namespace);
+    // Targets in a member are named with their cluster; the home cluster's is the source's.
+    let home = after.targets.first().map(|t| t.cluster.clone()).unwrap_or_default();
+    let place = |t: &Target| match (t.cluster == home, t.namespace.is_empty()) {
+        (true, _) => t.namespace.clone(),
+        (false, true) => t.cluster.clone(),
+        (false, false) => format!("{}/{}", t.cluster, t.namespace),
+    };
+    let same = |a: &Target, b: &Target| a.cluster == b.cluster && a.namespace == b.namespace;
     let mut changes = Vec::new();
     let mut updated = 0;
     for target in &after.targets {
-        match was(&target.namespace) {
+        match before.targets.iter().find(|old| same(old, target)) {
             Some(old) if old.state == target.state && old.reason == target.reason => {
                 if !old.version.is_empty() && old.version != target.version {
                     updated += 1;
                 }
             }
-            _ if target.state == Phase::Ready => changes.push(format!("{}: ready", target.namespace)),
-            _ => changes.push(format!("{}: {}", target.namespace, target.message)),
+            _ if target.state == Phase::Ready => changes.push(format!("{}: ready", place(target))),
+            _ => changes.push(format!("{}: {}", place(target), target.message)),
         }
     }
-    let removed = before.targets.iter().filter(|t| !after.targets.iter().any(|n| n.namespace == t.namespace)).map(|t| format!("{}: removed", t.namespace));
+    let removed = before.targets.iter().filter(|t| !after.targets.iter().any(|n| same(n, t))).map(|t| format!("{}: removed", place(t)));
     changes.extend(removed);
     if updated > 0 {
         changes.push(format!("new value in {updated} namespace{}", if updated == 1 { "" } else { "s" }));
@@ -353,26 +431,28 @@ fn expiry_notice(credential: &Credential) -> Option<(String, (&'static str, Stri
     }
 }
 
-/// Puts a copy of `source` into `namespace`, unless a Secret Keyhold does not manage is there. A
-/// copy someone changed is restored, with a warning Event saying so.
-async fn copy_into(credential: &Credential, source: &Secret, namespace: &str, ctx: &Context) -> Target {
+/// Puts a copy of `source` into `namespace` of `place`, unless a Secret Keyhold does not manage is
+/// there. A copy someone changed is restored, with a warning Event saying so. Only a cluster that
+/// could not be reached at all is an error; what its API server refused is the target's state.
+async fn copy_into(credential: &Credential, source: &Secret, namespace: &str, place: &Place<'_>, ctx: &Context) -> Result<Target, kube::Error> {
     let name = source.name_any();
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    let secrets: Api<Secret> = Api::namespaced(place.client.clone(), namespace);
     let version = source.resource_version().unwrap_or_default();
     let drifted = match secrets.get_opt(&name).await {
         Ok(Some(existing)) if !labelled_for(existing.labels(), credential) => {
-            return target(ctx, namespace, Phase::Issues, "Clash", format!("a Secret named {name} that Keyhold does not manage is already there"));
+            return Ok(place.target(namespace, Phase::Issues, "Clash", format!("a Secret named {name} that Keyhold does not manage is already there")));
         }
         Ok(Some(existing)) => {
             let same = existing.data == source.data && existing.type_ == source.type_ && labelled_by_uid(existing.labels(), credential);
             let from_current = existing.annotations().get(COPIED_FROM) == Some(&version);
             if same && from_current {
-                return Target { version, ..target(ctx, namespace, Phase::Ready, "", String::new()) };
+                return Ok(Target { version, ..place.target(namespace, Phase::Ready, "", String::new()) });
             }
             !same && from_current
         }
         Ok(None) => false,
-        Err(e) => return target(ctx, namespace, Phase::Issues, "ReplicationError", e.to_string()),
+        Err(kube::Error::Api(refused)) => return Ok(place.target(namespace, Phase::Issues, "ReplicationError", refused.to_string())),
+        Err(unreached) => return Err(unreached),
     };
     let (labels, mut annotations) = marks(credential);
     annotations.insert(COPIED_FROM.to_string(), version.clone());
@@ -391,39 +471,112 @@ async fn copy_into(credential: &Credential, source: &Secret, namespace: &str, ct
     // Server-side apply: the values never land in a last-applied annotation.
     let written = secrets.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&copy)).await;
     if drifted {
-        tracing::warn!(namespace, secret = %name, restored = written.is_ok(), "a copy was changed outside Keyhold");
+        tracing::warn!(cluster = place.cluster, namespace, secret = %name, restored = written.is_ok(), "a copy was changed outside Keyhold");
         let outcome = if written.is_ok() { "Keyhold restored it" } else { "Keyhold could not restore it" };
-        let message = format!("The copy {namespace}/{name} was changed outside Keyhold; {outcome}");
+        let message = format!("The copy {name} in {} was changed outside Keyhold; {outcome}", place.describe(namespace));
         events::publish(&ctx.client, events::reference(credential), Severity::Warning, "Drifted", message.clone()).await;
         activity::append(&ctx.client, &ctx.settings.system_namespace, credential, "Drifted", "", message).await;
     }
     match written {
-        Ok(_) => Target { version, ..target(ctx, namespace, Phase::Ready, "", String::new()) },
-        Err(e) => target(ctx, namespace, Phase::Issues, if drifted { "Drifted" } else { "ReplicationError" }, e.to_string()),
+        Ok(_) => Ok(Target { version, ..place.target(namespace, Phase::Ready, "", String::new()) }),
+        Err(kube::Error::Api(refused)) => Ok(place.target(namespace, Phase::Issues, if drifted { "Drifted" } else { "ReplicationError" }, refused.to_string())),
+        Err(unreached) => Err(unreached),
     }
 }
 
-/// Deletes this credential's copies outside `keep` (every copy when `keep` is empty).
-async fn remove_copies(credential: &Credential, ctx: &Context, keep: &BTreeSet<String>) -> Result<(), Error> {
+/// An Account-scope credential's copies in one member: one in each of its projects, none
+/// elsewhere. A member that cannot be reached keeps the targets it had, each "failed to access
+/// the cluster", and Keyhold goes on with the others; its copies are brought up to date when it
+/// answers again (the member's watch tells the controller).
+async fn into_member(credential: &Credential, source: &Secret, member: &Member, before: &CredentialStatus, ctx: &Context) -> Vec<Target> {
+    let lost = || {
+        let failed = |t: &Target| Target { state: Phase::Issues, reason: "ClusterUnreachable".into(), message: FAILED_TO_ACCESS.into(), ..t.clone() };
+        let had: Vec<Target> = before.targets.iter().filter(|t| t.cluster == member.name && !t.namespace.is_empty()).map(failed).collect();
+        let place = Target { cluster: member.name.clone(), namespace: String::new(), state: Phase::Issues, reason: String::new(), message: String::new(), version: String::new() };
+        if had.is_empty() { vec![failed(&place)] } else { had }
+    };
+    let Some(client) = &member.client else { return lost() };
+    let place = Place { cluster: &member.name, client, member: true };
+    let copied = async {
+        let projects = Api::<Namespace>::all(client.clone()).list_metadata(&ListParams::default().labels(PROJECT_LABEL)).await?;
+        let wanted: BTreeSet<String> = projects.items.iter().map(|n| n.name_any()).collect();
+        let mut targets = Vec::with_capacity(wanted.len());
+        for namespace in &wanted {
+            targets.push(copy_into(credential, source, namespace, &place, ctx).await?);
+        }
+        remove_copies(credential, client, &wanted, None).await?;
+        Ok::<_, Error>(targets)
+    };
+    copied.await.unwrap_or_else(|e| {
+        tracing::info!(cluster = %member.name, error = %e, "a member cluster could not be reached");
+        lost()
+    })
+}
+
+/// Removes an Account-scope credential's copies from every member it can reach; the members it
+/// could not, other than those an administrator let go of (`keyhold.dev/let-go`).
+async fn clean_members(credential: &Credential, ctx: &Context) -> Vec<String> {
+    let let_go: BTreeSet<&str> = credential.annotations().get(LET_GO).map(|v| v.split(',').map(str::trim).collect()).unwrap_or_default();
+    let mut waiting = Vec::new();
+    for member in ctx.settings.members.registered() {
+        let cleaned = match &member.client {
+            Some(client) => remove_copies(credential, client, &BTreeSet::new(), None).await.is_ok(),
+            None => false,
+        };
+        if !cleaned && !let_go.contains(member.name.as_str()) {
+            waiting.push(member.name);
+        }
+    }
+    waiting
+}
+
+/// Deletes this credential's copies outside `keep` (every copy when `keep` is empty) in the
+/// cluster `client` reaches; the source's namespace, `home`, is never touched.
+async fn remove_copies(credential: &Credential, client: &Client, keep: &BTreeSet<String>, home: Option<&str>) -> Result<(), Error> {
     let Some(selector) = owner_selector(credential) else { return Ok(()) };
-    let home = credential.namespace().unwrap_or_default();
-    let copies = Api::<Secret>::all(ctx.client.clone()).list_metadata(&ListParams::default().labels(&selector)).await?;
+    let copies = Api::<Secret>::all(client.clone()).list_metadata(&ListParams::default().labels(&selector)).await?;
     for copy in copies.items {
         let namespace = copy.namespace().unwrap_or_default();
-        if namespace != home && !keep.contains(&namespace) {
-            Api::<Secret>::namespaced(ctx.client.clone(), &namespace).delete(&copy.name_any(), &DeleteParams::default()).await?;
+        if Some(namespace.as_str()) != home && !keep.contains(&namespace) {
+            Api::<Secret>::namespaced(client.clone(), &namespace).delete(&copy.name_any(), &DeleteParams::default()).await?;
         }
     }
     Ok(())
 }
 
+/// While members Keyhold cannot reach still hold copies, the deletion waits (the finalizer stays)
+/// and the status says for which.
+async fn wait_for_members(credential: &Credential, ctx: &Context) -> Result<(), Error> {
+    let waiting = clean_members(credential, ctx).await;
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    let before = credential.status.clone().unwrap_or_default();
+    let targets = waiting
+        .iter()
+        .map(|cluster| {
+            let message = format!("Keyhold cannot reach {cluster} to remove the copies there; it will once {cluster} answers, or when an administrator lets go of it");
+            Target { cluster: cluster.clone(), namespace: String::new(), state: Phase::Deleting, reason: "WaitingForCluster".into(), message, version: String::new() }
+        })
+        .collect();
+    let status = CredentialStatus { phase: Phase::Deleting, targets, ..before.clone() };
+    if status != before {
+        let api: Api<Credential> = Api::namespaced(ctx.client.clone(), &credential.namespace().unwrap_or_default());
+        api.patch_status(&credential.name_any(), &PatchParams::default(), &Patch::Merge(&serde_json::json!({"status": status}))).await?;
+    }
+    Err(Error::Waiting(waiting.join(", ")))
+}
+
 async fn cleanup(credential: &Credential, ctx: &Context) -> Result<Action, Error> {
-    remove_copies(credential, ctx, &BTreeSet::new()).await?;
+    let home = credential.namespace().unwrap_or_default();
+    remove_copies(credential, &ctx.client, &BTreeSet::new(), Some(&home)).await?;
+    if credential.spec.scope.level == ScopeLevel::Account {
+        wait_for_members(credential, ctx).await?;
+    }
     activity::remove(&ctx.client, &ctx.settings.system_namespace, credential).await?;
     super::notebooks::withdraw(&ctx.client, credential).await?;
     if credential.spec.secret_ref.managed {
-        let namespace = credential.namespace().unwrap_or_default();
-        let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+        let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &home);
         if let Some(source) = secrets.get_opt(&credential.spec.secret_ref.name).await?
             && managed_for(&source.metadata, credential)
         {

@@ -22,6 +22,8 @@ use super::usage::{Usage, UsageIndex};
 use crate::server::auth::access::Access;
 use crate::server::projects::ProjectsService;
 use crate::server::watching::counted;
+use crate::domain::cluster::ALL_CLUSTERS;
+use super::controller::LET_GO;
 use crate::domain::credential::{CredentialType, FieldError, Phase, RESOURCE_LABEL, Scope, ScopeLevel, check_display_name, is_object_name, labels_that_offer, object_name_from, offers};
 use crate::domain::AppError;
 use crate::domain::identity::Identity;
@@ -57,6 +59,8 @@ pub struct Settings {
     pub seal: Option<super::personal::SealKey>,
     /// Where "Test connection" may send values, and what it trusts.
     pub connection_tests: super::connection::ConnectionTests,
+    /// The member clusters Account-scope credentials reach.
+    pub members: crate::server::clusters::Members,
 }
 
 impl Default for Settings {
@@ -68,6 +72,7 @@ impl Default for Settings {
             project_secret_name: "keyhold-project-secrets".into(),
             seal: None,
             connection_tests: Default::default(),
+            members: Default::default(),
         }
     }
 }
@@ -350,6 +355,7 @@ impl CredentialsService {
         let personal = credential.personal(&self.settings.system_namespace);
         let scope_path = match personal {
             Some(personal) => format!("Personal ({})", personal.owner),
+            None if spec.scope.level == ScopeLevel::Account => ALL_CLUSTERS.to_string(),
             None => [Some(self.settings.cluster_name.clone()), department, spec.scope.project.clone()].into_iter().flatten().collect::<Vec<_>>().join(" › "),
         };
         CredentialRow {
@@ -361,7 +367,7 @@ impl CredentialsService {
             description: spec.description.clone().unwrap_or_default(),
             credential_type: spec.credential_type,
             phase: status.phase,
-            targets: status.targets.into_iter().map(|t| TargetStatus { namespace: t.namespace, phase: t.state, message: t.message, version: t.version }).collect(),
+            targets: status.targets.into_iter().map(|t| TargetStatus { cluster: t.cluster, namespace: t.namespace, phase: t.state, message: t.message, version: t.version }).collect(),
             used_by: Self::users(usage, credential),
             unseen_users: 0,
             created_by: credential.annotations().get(CREATED_BY).cloned().unwrap_or_default(),
@@ -370,7 +376,7 @@ impl CredentialsService {
             scope_path,
             created_at: created_at.clone(),
             changed_at: credential.annotations().get(UPDATED_AT).cloned().unwrap_or(created_at),
-            cluster: self.settings.cluster_name.clone(),
+            cluster: if spec.scope.level == ScopeLevel::Account { ALL_CLUSTERS.to_string() } else { self.settings.cluster_name.clone() },
             keys: status.keys,
             managed_secret: spec.secret_ref.managed,
             may_change,
@@ -461,7 +467,8 @@ impl CredentialsService {
                 in_departments.insert(department);
             }
         }
-        Ok(ScopeNode::build(&self.settings.cluster_name, &projects, wide, |d| in_departments.contains(d), |ns| in_projects.contains(ns)))
+        let tree = ScopeNode::build(&self.settings.cluster_name, &projects, wide, |d| in_departments.contains(d), |ns| in_projects.contains(ns));
+        Ok(if self.settings.members.any() { tree.map(|tree| tree.under_account(wide)) } else { tree })
     }
 
     /// What is wrong with a display name for a new credential, if anything: its rules, or that a
@@ -577,12 +584,12 @@ impl CredentialsService {
             name => name,
         };
         let reach: Vec<String> = match scope.level {
-            ScopeLevel::Department | ScopeLevel::Cluster => self
+            ScopeLevel::Department | ScopeLevel::Cluster | ScopeLevel::Account => self
                 .projects
                 .list()
                 .projects
                 .into_iter()
-                .filter(|p| scope.level == ScopeLevel::Cluster || p.department == scope.department)
+                .filter(|p| scope.level != ScopeLevel::Department || p.department == scope.department)
                 .map(|p| p.namespace)
                 .collect(),
             _ => Vec::new(),
@@ -603,12 +610,12 @@ impl CredentialsService {
         unreachable!("some suffix is free")
     }
 
-    /// Whether a Department- or Cluster-scope credential is copied into project `namespace`.
+    /// Whether a Department-, Cluster- or Account-scope credential is copied into project `namespace`.
     fn reaches(&self, credential: &Credential, namespace: &str) -> bool {
         let scope = &credential.spec.scope;
         credential.namespace().as_deref() == Some(self.settings.system_namespace.as_str())
             && match scope.level {
-                ScopeLevel::Cluster => true,
+                ScopeLevel::Cluster | ScopeLevel::Account => true,
                 ScopeLevel::Department => scope.department.is_some() && scope.department == self.projects.department_of(namespace),
                 _ => false,
             }
@@ -783,6 +790,23 @@ impl CredentialsService {
         self.authorized(who, "update", namespace, name).await?;
         let patch = serde_json::json!({"metadata": {"annotations": {RETRY_AT: jiff::Timestamp::now().to_string()}}});
         Api::<Credential>::namespaced(self.client.clone(), namespace).patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        Ok(())
+    }
+
+    /// Lets the deletion of an Account-scope credential stop waiting for a member cluster Keyhold
+    /// cannot reach (its copies there stay), for someone who may change the credential. Only a
+    /// cluster the deletion waits for can be let go of.
+    pub async fn let_go(&self, who: &Identity, namespace: &str, name: &str, cluster: &str) -> Result<(), ServiceError> {
+        let credential = self.authorized(who, "update", namespace, name).await?;
+        let waits_for = credential.status.as_ref().is_some_and(|s| s.targets.iter().any(|t| t.cluster == cluster && t.state == Phase::Deleting));
+        if credential.metadata.deletion_timestamp.is_none() || !waits_for {
+            return Err(ServiceError::Conflict(FieldError::new("cluster", "The credential's deletion is not waiting for that cluster")));
+        }
+        let mut let_go: Vec<&str> = credential.annotations().get(LET_GO).map(|v| v.split(',').collect()).unwrap_or_default();
+        let_go.push(cluster);
+        let patch = serde_json::json!({"metadata": {"annotations": {LET_GO: let_go.join(",")}}});
+        Api::<Credential>::namespaced(self.client.clone(), namespace).patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        self.announce(who, &credential, "LetGo", &format!("let go of its copies in {cluster}")).await;
         Ok(())
     }
 

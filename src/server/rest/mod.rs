@@ -18,7 +18,7 @@ use serde::Serialize;
 use openapi::Operation;
 
 use crate::domain::AppError;
-use crate::domain::cluster::MemberCluster;
+use crate::domain::cluster::{LetGo, MemberCluster};
 use crate::domain::attach::{Attached, Attachment, ReplaceWith, Replacement, Workload};
 use crate::domain::notebooks::Offered;
 use crate::domain::identity::Identity;
@@ -151,7 +151,7 @@ fn operations() -> Vec<Operation> {
             .takes::<ExistingSecretCredential>()
             .answers::<CredentialRow>(201),
         op(Method::GET, "/existing-secrets", "The existing Secrets offered for a type and scope, and the labels that offer one", get(existing_secrets))
-            .query(&[("type", "a type's resource label: docker-registry, access-key, password, generic, tls, ngc-api-key"), ("scope", "cluster, department/NAME or project/NAME")])
+            .query(&[("type", "a type's resource label: docker-registry, access-key, password, generic, tls, ngc-api-key"), ("scope", "account, cluster, department/NAME or project/NAME")])
             .answers::<ExistingSecrets>(200),
         op(Method::GET, "/events/credentials", "Server-sent events: `changed` whenever any credential changes, and nothing else (re-read the list); for callers who may list credentials somewhere", get(credential_changes)).answers_text(200, "text/event-stream"),
         op(Method::GET, "/credentials/{namespace}/{name}", "One credential: key names and status per namespace, never a value", get(get_credential)).answers::<CredentialRow>(200),
@@ -168,6 +168,7 @@ fn operations() -> Vec<Operation> {
         op(Method::POST, "/credentials:test", "Sign in with values not saved yet (the wizard's Test connection)", post(test_values)).takes::<TestValues>().answers::<TestOutcome>(200),
         op(Method::GET, "/credentials/{namespace}/{name}/activity", "What happened to the credential, newest first (never a value)", get(activity)).answers::<Vec<ActivityEntry>>(200),
         op(Method::POST, "/credentials/{namespace}/{name}/retry", "Propagate again now (after a namespace failed)", post(retry)),
+        op(Method::POST, "/credentials/{namespace}/{name}/let-go", "Stop an Account-scope credential's deletion waiting for a member cluster Keyhold cannot reach (its copies there stay)", post(let_go)).takes::<LetGo>(),
         op(Method::POST, "/credentials/{namespace}/{name}/notebooks", "Offer to Kubeflow notebooks: a PodDefault in each project it reaches where the caller may make one", post(offer_to_notebooks)).answers::<Offered>(200),
         op(Method::POST, "/credentials/{namespace}/{name}/replace", "Put another credential of the same type in its place in every workload the caller may change, then delete it once unused; dryRun shows the changes", post(replace_and_delete))
             .query(&[("dryRun", "true: show the changes without making them")])
@@ -367,6 +368,12 @@ async fn activity(State(state): State<AppState>, Extension(who): Caller, Named {
 
 async fn retry(State(state): State<AppState>, Extension(who): Caller, Named { namespace, name }: Named) -> Result<StatusCode, ApiError> {
     state.credentials.retry(&who, &namespace, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn let_go(State(state): State<AppState>, Extension(who): Caller, Named { namespace, name }: Named, body: Result<Json<LetGo>, JsonRejection>) -> Result<StatusCode, ApiError> {
+    let Json(LetGo { cluster }) = body?;
+    state.credentials.let_go(&who, &namespace, &name, &cluster).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -46,6 +46,12 @@ pub async fn retry_propagation(namespace: String, name: String) -> Result<(), Ap
     crate::server::auth::web::credentials(|service, who| async move { service.retry(&who, &namespace, &name).await }).await
 }
 
+/// Lets a deletion stop waiting for a member cluster Keyhold cannot reach.
+#[server(endpoint = "let_go_of_cluster")]
+pub async fn let_go_of_cluster(namespace: String, name: String, cluster: String) -> Result<(), AppError> {
+    crate::server::auth::web::credentials(|service, who| async move { service.let_go(&who, &namespace, &name, &cluster).await }).await
+}
+
 /// Deletes a credential (refused while a workload uses it).
 #[server(endpoint = "delete_credential")]
 pub async fn delete_credential(namespace: String, name: String) -> Result<(), AppError> {

@@ -14,7 +14,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::app::live::follow_changes;
 use crate::app::pages::NotFoundPage;
-use actions::{Actions, retry_propagation, test_credential};
+use actions::{Actions, let_go_of_cluster, retry_propagation, test_credential};
 use crate::app::components::connection::TestConnection;
 use crate::domain::credential::Phase;
 use crate::domain::lifecycle::{ActivityEntry, testable};
@@ -111,7 +111,10 @@ fn Overview(row: CredentialRow, refreshes: RwSignal<u32>, dialog_open: RwSignal<
     let targets = row
         .targets
         .iter()
-        .map(|t| view! { <tr><td class="font-mono text-xs">{t.namespace.clone()}</td><td>{t.phase.label()}</td><td class="font-mono text-xs">{t.version.clone()}</td><td>{t.message.clone()}</td></tr> })
+        .map(|t| {
+            let namespace = if t.namespace.is_empty() { "all projects".to_string() } else { t.namespace.clone() };
+            view! { <tr><td>{t.cluster.clone()}</td><td class="font-mono text-xs">{namespace}</td><td>{t.phase.label()}</td><td class="font-mono text-xs">{t.version.clone()}</td><td>{t.message.clone()}</td></tr> }
+        })
         .collect_view();
     let failed = row.targets.iter().any(|t| t.phase == Phase::Issues);
     let used_by = if row.in_use() {
@@ -133,6 +136,19 @@ fn Overview(row: CredentialRow, refreshes: RwSignal<u32>, dialog_open: RwSignal<
     let retry_button = (row.may_change && failed).then(|| view! {
         <button type="button" class="btn-secondary mb-2" disabled=move || retry.pending().get() on:click=move |_| { retry.dispatch(()); }>"Retry"</button>
     });
+    // A deletion waiting for a member cluster Keyhold cannot reach: an administrator may let go.
+    let waiting: Vec<String> = row.targets.iter().filter(|t| t.phase == Phase::Deleting).map(|t| t.cluster.clone()).collect();
+    let credential = (row.namespace.clone(), row.name.clone());
+    let let_go = Action::new(move |cluster: &String| let_go_of_cluster(credential.0.clone(), credential.1.clone(), cluster.clone()));
+    let let_go_buttons = row.may_change.then(|| {
+        waiting
+            .into_iter()
+            .map(|cluster| {
+                let label = format!("Let go of {cluster}");
+                view! { <button type="button" class="btn-secondary mb-2 mr-2" disabled=move || let_go.pending().get() on:click=move |_| { let_go.dispatch(cluster.clone()); }>{label}</button> }
+            })
+            .collect_view()
+    });
     view! {
         <section class="card mb-6 p-6">
             <dl class="grid grid-cols-1 gap-x-8 gap-y-3 text-sm sm:grid-cols-2">
@@ -153,10 +169,11 @@ fn Overview(row: CredentialRow, refreshes: RwSignal<u32>, dialog_open: RwSignal<
         </section>
         <h2 class="mb-2 text-lg font-semibold">"Propagation"</h2>
         {retry_button}
+        {let_go_buttons}
         <div class="card mb-6 overflow-x-auto">
             <table class="data-table">
                 <caption class="sr-only">"Propagation"</caption>
-                <thead><tr><th scope="col">"Namespace"</th><th scope="col">"Status"</th><th scope="col">"Value version"</th><th scope="col">"Detail"</th></tr></thead>
+                <thead><tr><th scope="col">"Cluster"</th><th scope="col">"Namespace"</th><th scope="col">"Status"</th><th scope="col">"Value version"</th><th scope="col">"Detail"</th></tr></thead>
                 <tbody>{targets}</tbody>
             </table>
         </div>
