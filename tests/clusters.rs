@@ -266,6 +266,17 @@ async fn account_scope_reaches_every_cluster_and_deletion_waits_for_the_lost() {
     let gone = eventually(Duration::from_secs(20), || async { ready_in(&targets(&server, &alice, &path).await, &everywhere) }).await;
     assert!(gone, "{:?}", targets(&server, &alice, &path).await);
 
+    // A member's tenants can label Secrets: one labelled as this credential's copy, outside any
+    // project, and a project named like the home system namespace are not Keyhold's to touch.
+    let uid = kubectl(&home, &["get", "credential", &name, "-n", "keyhold-system", "-o", "jsonpath={.metadata.uid}"], None);
+    kubectl(&west.admin, &["create", "namespace", "tenant"], None);
+    let decoy = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "decoy", "namespace": "tenant", "labels": {"app.kubernetes.io/managed-by": "keyhold", "keyhold.dev/credential": uid}}, "stringData": {"KEEP": "me"}});
+    kubectl(&west.admin, &["apply", "-f", "-"], Some(&decoy.to_string()));
+    kubectl(&west.admin, &["create", "namespace", "keyhold-system"], None);
+    kubectl(&west.admin, &["label", "namespace", "keyhold-system", "keyhold.dev/project=keyhold-system"], None);
+    let mine = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "keyhold-system"}, "stringData": {"TOKEN": "west's own"}});
+    kubectl(&west.admin, &["apply", "-f", "-"], Some(&mine.to_string()));
+
     // Deleting while west is down: the deletion waits for west and says so; the home copies go.
     let (status, text) = server.api(Method::POST, "/credentials", Some(&alice), Some(new("Lab token", "lab-value"))).await;
     assert_eq!(status, StatusCode::CREATED, "{text}");
@@ -273,10 +284,16 @@ async fn account_scope_reaches_every_cluster_and_deletion_waits_for_the_lost() {
     let other_path = format!("/credentials/keyhold-system/{other}");
     let other_ready = eventually(Duration::from_secs(30), || async { ready_in(&targets(&server, &alice, &other_path).await, &everywhere) }).await;
     assert!(other_ready, "{:?}", targets(&server, &alice, &other_path).await);
+    // An editor's Account-scope credential in their own project is refused, copies nothing, and
+    // its deletion waits for no member.
+    let misplaced = json!({"apiVersion": "keyhold.dev/v1", "kind": "Credential", "metadata": {"name": "bobs-reach", "namespace": "vision"}, "spec": {"displayName": "Bob's reach", "type": "Generic", "scope": {"level": "Account"}, "secretRef": {"name": "bobs-reach"}}});
+    kubectl(&home, &["apply", "--as", "bob", "--as-group", "research", "-f", "-"], Some(&misplaced.to_string()));
+    let refused = eventually(Duration::from_secs(20), || async { targets(&server, &bob, "/credentials/vision/bobs-reach").await.iter().any(|t| t.2 == "Issues") }).await;
+    assert!(refused, "{:?}", targets(&server, &bob, "/credentials/vision/bobs-reach").await);
     west.stop();
     let west_lost = eventually(Duration::from_secs(60), || async { named(&clusters(&server, &alice).await.1, "west").is_some_and(|c| c["reachable"] == false) }).await;
     assert!(west_lost);
-    for deleted in [&path, &other_path] {
+    for deleted in [&path, &other_path, &"/credentials/vision/bobs-reach".to_string()] {
         let (status, text) = server.api(Method::DELETE, deleted, Some(&alice), None).await;
         assert!(status.is_success(), "{status} {text}");
     }
@@ -288,6 +305,8 @@ async fn account_scope_reaches_every_cluster_and_deletion_waits_for_the_lost() {
     assert!(waiting, "{:?}", targets(&server, &alice, &path).await);
     let home_copies = support::labelled_copies(&home, "keyhold-system", &name);
     assert_eq!(home_copies, ["keyhold-system"], "only the source is left at home while the deletion waits");
+    let bobs_gone = eventually(Duration::from_secs(20), || async { server.api(Method::GET, "/credentials/vision/bobs-reach", Some(&alice), None).await.0 == StatusCode::NOT_FOUND }).await;
+    assert!(bobs_gone, "the misplaced credential's deletion waits for no member");
 
     // Letting go: refused to an editor and for a cluster not waited for; an administrator's ends
     // the wait (the copies in west stay).
@@ -301,8 +320,14 @@ async fn account_scope_reaches_every_cluster_and_deletion_waits_for_the_lost() {
     assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
     let released = eventually(Duration::from_secs(30), || async { server.api(Method::GET, &other_path, Some(&alice), None).await.0 == StatusCode::NOT_FOUND }).await;
     assert!(released);
-    let (status, _) = server.api(Method::GET, &path, Some(&alice), None).await;
-    assert_eq!(status, StatusCode::OK, "the first still waits for west");
+
+    // Keyhold restarts meanwhile: the deletion still waits once it has found west unreachable.
+    server.stop();
+    let server = home_server(home_dir.path()).await;
+    let relost = eventually(Duration::from_secs(30), || async { named(&clusters(&server, &alice).await.1, "west").is_some_and(|c| c["reachable"] == false) }).await;
+    assert!(relost);
+    let still = targets(&server, &alice, &path).await;
+    assert!(still.len() == 1 && still[0].2 == "Deleting", "the first still waits for west after a restart: {still:?}");
 
     // west back: the waiting deletion cleans it and completes.
     west.start_again();
@@ -311,6 +336,8 @@ async fn account_scope_reaches_every_cluster_and_deletion_waits_for_the_lost() {
     let left = kubectl(&west.admin, &["get", "secrets", "-A", "-l", "app.kubernetes.io/managed-by=keyhold", "-o", "jsonpath={.items[*].metadata.name}"], None);
     assert!(!left.split_whitespace().any(|n| n == name), "west holds no copy of the deleted credential: {left}");
     assert!(left.split_whitespace().any(|n| n == other), "the copies let go of stay: {left}");
+    assert!(left.split_whitespace().any(|n| n == "decoy"), "a Secret merely labelled as a copy stays: {left}");
+    assert_eq!(secret_value(&west.admin, "keyhold-system", &name, "TOKEN"), b"west's own", "a namespace of the system's name is never written");
 
     // No value and no member credential in the log.
     let log = server.log();

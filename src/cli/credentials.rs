@@ -260,14 +260,14 @@ async fn wait_until_ready(api: &Api, row: &CredentialRow) -> Result<(), CliError
             Err(e) => return Some(Err(e)),
         };
         for target in now.targets.iter().filter(|t| t.phase == Phase::Ready) {
-            if reported.insert(target.namespace.clone()) {
-                say!("  {}: ready", target.namespace);
+            if reported.insert(target.place()) {
+                say!("  {}: ready", target.place());
             }
         }
         match now.phase {
             Phase::Ready => Some(Ok(())),
             Phase::Issues => {
-                let issues: Vec<String> = now.targets.iter().filter(|t| t.phase != Phase::Ready).map(|t| format!("{}: {}", t.namespace, t.message)).collect();
+                let issues: Vec<String> = now.targets.iter().filter(|t| t.phase != Phase::Ready).map(|t| format!("{}: {}", t.place(), t.message)).collect();
                 Some(Err(CliError::Server { status: 200, message: format!("Issues found: {}", issues.join("; ")), field: None }))
             }
             _ => None,

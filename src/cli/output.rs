@@ -88,7 +88,7 @@ pub fn credential(row: &CredentialRow, snippets: &[crate::domain::snippets::Snip
             lines.iter().for_each(|line| out.push_str(&format!("  {}\n", clean(line))));
         }
     };
-    section("Status per namespace", row.targets.iter().map(|t| format!("{}   {}   {}", t.namespace, t.phase.label(), t.message).trim_end().to_string()).collect());
+    section("Status per namespace", row.targets.iter().map(|t| format!("{}   {}   {}", t.place(), t.phase.label(), t.message).trim_end().to_string()).collect());
     section("Used by", row.users_described());
     out.push_str("How to use (keyhold credential get NAME --snippet NAME prints one alone):\n");
     for snippet in snippets {

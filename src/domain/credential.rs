@@ -147,17 +147,22 @@ impl std::str::FromStr for Scope {
 pub const RESOURCE_LABEL: &str = "keyhold.dev/resource";
 /// With `"true"`, offers a Secret of the system namespace to Cluster-scope credentials.
 pub const CLUSTER_WIDE_LABEL: &str = "keyhold.dev/cluster-wide";
+/// With `"true"`, offers a Secret of the system namespace to Account-scope credentials: a label of
+/// its own, since those copy it into every member cluster too.
+pub const ACCOUNT_WIDE_LABEL: &str = "keyhold.dev/account-wide";
 
 /// Whether a Secret with these labels is offered as an existing secret for a credential of this
 /// type and scope (DESIGN.md §1, Labels): typed by `keyhold.dev/resource`; in a project namespace
 /// for that project, in the system namespace only with `keyhold.dev/cluster-wide: "true"` (Cluster
-/// scope) or `keyhold.dev/department: <name>` (that department).
+/// scope), `keyhold.dev/account-wide: "true"` (Account scope) or `keyhold.dev/department: <name>`
+/// (that department).
 pub fn offers(labels: &std::collections::BTreeMap<String, String>, in_system_namespace: bool, credential_type: CredentialType, scope: &Scope) -> bool {
     let typed = labels.get(RESOURCE_LABEL).map(String::as_str) == Some(credential_type.resource_label());
     let scoped = match scope.level {
         ScopeLevel::Project => !in_system_namespace,
         ScopeLevel::Department => in_system_namespace && labels.get(super::project::DEPARTMENT_LABEL) == scope.department.as_ref(),
-        ScopeLevel::Cluster | ScopeLevel::Account => in_system_namespace && labels.get(CLUSTER_WIDE_LABEL).map(String::as_str) == Some("true"),
+        ScopeLevel::Cluster => in_system_namespace && labels.get(CLUSTER_WIDE_LABEL).map(String::as_str) == Some("true"),
+        ScopeLevel::Account => in_system_namespace && labels.get(ACCOUNT_WIDE_LABEL).map(String::as_str) == Some("true"),
         // A personal credential always has a Secret of its own.
         ScopeLevel::Personal => false,
     };
@@ -171,7 +176,8 @@ pub fn labels_that_offer(credential_type: CredentialType, scope: &Scope) -> Vec<
     match scope.level {
         ScopeLevel::Project | ScopeLevel::Personal => {}
         ScopeLevel::Department => labels.push((super::project::DEPARTMENT_LABEL.to_string(), scope.department.clone().unwrap_or_default())),
-        ScopeLevel::Cluster | ScopeLevel::Account => labels.push((CLUSTER_WIDE_LABEL.to_string(), "true".to_string())),
+        ScopeLevel::Cluster => labels.push((CLUSTER_WIDE_LABEL.to_string(), "true".to_string())),
+        ScopeLevel::Account => labels.push((ACCOUNT_WIDE_LABEL.to_string(), "true".to_string())),
     }
     labels
 }
@@ -360,10 +366,12 @@ mod tests {
         assert!(!offers(&access_key, false, CredentialType::Generic, &project), "typed");
         assert!(!offers(&access_key, true, CredentialType::AccessKey, &cluster), "the system namespace needs a scope label");
         assert!(offers(&labels(&[(RESOURCE_LABEL, "access-key"), (CLUSTER_WIDE_LABEL, "true")]), true, CredentialType::AccessKey, &cluster));
+        let account = Scope { level: ScopeLevel::Account, department: None, project: None };
+        assert!(!offers(&labels(&[(RESOURCE_LABEL, "access-key"), (CLUSTER_WIDE_LABEL, "true")]), true, CredentialType::AccessKey, &account), "cluster-wide is not account-wide");
         let for_research = labels(&[(RESOURCE_LABEL, "generic"), ("keyhold.dev/department", "research")]);
         assert!(offers(&for_research, true, CredentialType::Generic, &research));
         assert!(!offers(&for_research, true, CredentialType::Generic, &Scope { department: Some("production".into()), ..research.clone() }));
-        for scope in [project, research, cluster] {
+        for scope in [project, research, cluster, account] {
             let needed: std::collections::BTreeMap<String, String> = labels_that_offer(CredentialType::Generic, &scope).into_iter().collect();
             assert!(offers(&needed, scope.level != ScopeLevel::Project, CredentialType::Generic, &scope), "{scope:?}");
         }

@@ -68,6 +68,11 @@ pub struct CredentialRow {
 }
 
 impl CredentialRow {
+    /// The targets in the cluster Keyhold runs in, where its workloads, roles and projects are.
+    pub fn home_targets(&self) -> impl Iterator<Item = &TargetStatus> {
+        self.targets.iter().filter(|t| !t.member)
+    }
+
     /// Whether some workload uses it, seen by the reader or not.
     pub fn in_use(&self) -> bool {
         !self.used_by.is_empty() || self.unseen_users > 0
@@ -116,6 +121,21 @@ pub struct TargetStatus {
     /// can be seen.
     #[serde(default)]
     pub version: String,
+    /// In a member cluster (Account scope), not the one Keyhold runs in: its namespace is not one
+    /// of this cluster's, whatever its name.
+    #[serde(default)]
+    pub member: bool,
+}
+
+impl TargetStatus {
+    /// Where it is, as a person reads it: the namespace, after its cluster when that is a member.
+    pub fn place(&self) -> String {
+        match (self.member, self.namespace.as_str()) {
+            (false, namespace) => namespace.to_string(),
+            (true, "") => format!("{} › all projects", self.cluster),
+            (true, namespace) => format!("{} › {namespace}", self.cluster),
+        }
+    }
 }
 
 /// The table's columns, in the order they are shown, by which rows are filtered and sorted.

@@ -54,6 +54,10 @@ pub enum Notice {
 #[derive(Clone)]
 pub struct Members {
     connected: Arc<RwLock<BTreeMap<String, Connection>>>,
+    /// Whether the member Secrets have been read since the start: until then none can be taken
+    /// for gone (a deletion must not skip a member it has not heard of yet). The first read comes
+    /// milliseconds after the start; this covers a read that fails.
+    known: Arc<std::sync::atomic::AtomicBool>,
     notices: broadcast::Sender<Notice>,
 }
 
@@ -65,7 +69,7 @@ impl std::fmt::Debug for Members {
 
 impl Default for Members {
     fn default() -> Self {
-        Members { connected: Arc::default(), notices: broadcast::channel(1024).0 }
+        Members { connected: Arc::default(), known: Arc::default(), notices: broadcast::channel(1024).0 }
     }
 }
 
@@ -100,6 +104,11 @@ impl Members {
     pub fn registered(&self) -> Vec<Member> {
         let connected = self.connected.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         connected.iter().map(|(name, c)| Member { name: name.clone(), client: c.client.as_ref().ok().filter(|_| c.reachable).cloned() }).collect()
+    }
+
+    /// Whether the members have been read at least once.
+    pub fn known(&self) -> bool {
+        self.known.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Whether any member is registered (the wizard then offers Account scope over them).
@@ -181,6 +190,7 @@ impl Clusters {
             })
             .collect();
         let connections = self.connect(&members).await;
+        self.members.known.store(true, std::sync::atomic::Ordering::Release);
         // Probed at once, so one that does not answer delays no other.
         let member_probes = connections.iter().map(|(name, (server, client))| async move {
             let result = match client {
@@ -344,6 +354,9 @@ fn vetted(kubeconfig: &Kubeconfig) -> Result<reqwest::Url, String> {
     }
     if cluster.proxy_url.is_some() || user.username.is_some() || user.password.is_some() {
         return refused("uses a proxy or a password");
+    }
+    if cluster.insecure_skip_tls_verify == Some(true) {
+        return refused("skips verifying the API server's certificate");
     }
     match cluster.server.as_deref().and_then(|s| reqwest::Url::parse(s).ok()) {
         Some(url) if url.scheme() == "https" && url.has_host() && url.username().is_empty() && url.password().is_none() => Ok(url),

@@ -33,9 +33,9 @@ pub(super) fn api(client: &kube::Client, kind: &str, namespace: &str) -> Option<
     Some((Api::namespaced_with(client.clone(), namespace, &resource), group, plural))
 }
 
-/// The namespaces where a credential's Secret is present: its own, and each Ready copy.
+/// The namespaces of this cluster where a credential's Secret is present: its own, and each Ready copy.
 fn reached(row: &CredentialRow) -> Vec<String> {
-    std::iter::once(row.namespace.clone()).chain(row.targets.iter().filter(|t| t.phase == Phase::Ready).map(|t| t.namespace.clone())).collect()
+    std::iter::once(row.namespace.clone()).chain(row.home_targets().filter(|t| t.phase == Phase::Ready).map(|t| t.namespace.clone())).collect()
 }
 
 fn containers(kind: &str, object: &serde_json::Value) -> Vec<String> {

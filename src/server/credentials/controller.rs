@@ -24,7 +24,7 @@ use super::resource::{Condition, Credential, CredentialStatus, Target};
 use super::ownership::{self, CREDENTIAL_LABEL, MANAGED_BY, labelled_by_uid, labelled_for, legacy_owner, made_before_owner_references, managed_for, marks, owner_selector};
 use super::service::{Settings, offered};
 use crate::server::clusters::{Member, Notice};
-use crate::domain::credential::{Phase, RESOURCE_LABEL, ScopeLevel};
+use crate::domain::credential::{Phase, RESOURCE_LABEL, ScopeLevel, is_object_name};
 use crate::domain::identity::Identity;
 use crate::domain::lifecycle::Expiry;
 use crate::server::auth::access::Access;
@@ -40,6 +40,9 @@ pub const COPIED_FROM: &str = "keyhold.dev/copied-from-version";
 pub const LET_GO: &str = "keyhold.dev/let-go";
 /// What a target in a member Keyhold could not reach says (Run:ai's wording).
 const FAILED_TO_ACCESS: &str = "failed to access the cluster";
+/// The longest one member's copies may take in one reconcile: a member that answers slowly (or
+/// never stops answering) delays no other and no deletion.
+const MEMBER_WORK: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -80,7 +83,8 @@ fn member_notices(settings: &Settings, store: kube::runtime::reflector::Store<Cr
     notices.flat_map(move |notice| {
         let concerned: Vec<ObjectRef<Credential>> = match notice {
             Notice::Clusters => store.state().iter().filter(|c| c.spec.scope.level == ScopeLevel::Account).map(|c| ObjectRef::from_obj(&**c)).collect(),
-            Notice::Copy(label) => labelled_owner(&label, &store).into_iter().collect(),
+            // A member's tenants can label Secrets there: only a uid of an Account-scope credential counts.
+            Notice::Copy(uid) => store.state().iter().filter(|c| c.spec.scope.level == ScopeLevel::Account && c.uid().as_deref() == Some(uid.as_str())).map(|c| ObjectRef::from_obj(&**c)).collect(),
         };
         futures::stream::iter(concerned)
     })
@@ -146,6 +150,8 @@ pub async fn run(client: Client, settings: Settings) {
                 Ok(_) => {}
                 // A credential deleted while queued: nothing to do.
                 Err(kube::runtime::controller::Error::ObjectNotFound(object)) => tracing::debug!(%object, "gone before reconcile"),
+                // Expected while a member cluster is down; the credential's status says so.
+                Err(kube::runtime::controller::Error::ReconcilerFailed(error, object)) if waiting(&error) => tracing::debug!(%object, %error, "deletion waits"),
                 Err(e) => tracing::warn!(error = %e, "reconcile failed"),
             }
         })
@@ -165,12 +171,13 @@ async fn reconcile(credential: Arc<Credential>, ctx: Arc<Context>) -> Result<Act
     .map_err(|e| Error::Finalizer(Box::new(e)))
 }
 
+/// Whether a reconcile failed only because a deletion waits for member clusters.
+fn waiting(error: &Error) -> bool {
+    matches!(error, Error::Finalizer(e) if matches!(**e, kube::runtime::finalizer::Error::CleanupFailed(Error::Waiting(_))))
+}
+
 fn error_policy(_credential: Arc<Credential>, error: &Error, _ctx: Arc<Context>) -> Action {
-    if let Error::Finalizer(e) = error
-        && let kube::runtime::finalizer::Error::CleanupFailed(Error::Waiting(clusters)) = &**e
-    {
-        // Expected while a member is down; the status says so.
-        tracing::debug!(%clusters, "deletion waits for member clusters");
+    if waiting(error) {
         return Action::requeue(Duration::from_secs(10));
     }
     tracing::warn!(%error, "will retry");
@@ -228,6 +235,12 @@ impl<'a> Place<'a> {
 
     fn target(&self, namespace: &str, state: Phase, reason: &str, message: String) -> Target {
         Target { cluster: self.cluster.to_string(), namespace: namespace.to_string(), state, reason: reason.into(), message, version: String::new() }
+    }
+
+    /// What its API server's refusal is shown as: a member's own words are its operator's, not
+    /// Keyhold's, so only their HTTP status is repeated.
+    fn refusal(&self, refused: &kube::core::Status) -> String {
+        if self.member { format!("{} refused the copy (HTTP {})", self.cluster, refused.code) } else { refused.to_string() }
     }
 
     /// A namespace as a message names it: with its cluster when that is a member.
@@ -289,14 +302,15 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
     let mut targets = Vec::new();
     let mut keys = Vec::new();
     let before = credential.status.clone().unwrap_or_default();
-    let account = credential.spec.scope.level == ScopeLevel::Account;
+    // Members are worked on only for an Account-scope credential where its scope says it lives.
+    let account = credential.spec.scope.level == ScopeLevel::Account && namespace == ctx.settings.system_namespace;
     let refused = source.as_ref().and_then(|secret| refusal(credential, &namespace, secret, &ctx.settings));
     match (&source, refused) {
         (None, _) => targets.push(target(ctx, &namespace, Phase::Issues, "NotCreated", format!("the Secret {source_name} does not exist"))),
         (Some(_), Some((reason, message))) => {
             targets.push(target(ctx, &namespace, Phase::Issues, reason, message));
             // Copies made before the credential was changed to something refused go too.
-            remove_copies(credential, &ctx.client, &BTreeSet::new(), Some(&namespace)).await?;
+            remove_copies(credential, &ctx.client, &BTreeSet::new(), &namespace, None).await?;
             if account {
                 // Members not reached now are cleaned on a later reconcile.
                 clean_members(credential, ctx).await;
@@ -312,11 +326,9 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
                 targets.push(copied.unwrap_or_else(|e| target(ctx, ns, Phase::Issues, "ReplicationError", e.to_string())));
             }
             targets.extend(refused);
-            remove_copies(credential, &ctx.client, &wanted.into_iter().collect(), Some(&namespace)).await?;
+            remove_copies(credential, &ctx.client, &wanted.into_iter().collect(), &namespace, None).await?;
             if account {
-                for member in ctx.settings.members.registered() {
-                    targets.extend(into_member(credential, secret, &member, &before, ctx).await);
-                }
+                targets.extend(into_members(credential, secret, &before, ctx).await);
             }
         }
     }
@@ -451,7 +463,7 @@ async fn copy_into(credential: &Credential, source: &Secret, namespace: &str, pl
             !same && from_current
         }
         Ok(None) => false,
-        Err(kube::Error::Api(refused)) => return Ok(place.target(namespace, Phase::Issues, "ReplicationError", refused.to_string())),
+        Err(kube::Error::Api(refused)) => return Ok(place.target(namespace, Phase::Issues, "ReplicationError", place.refusal(&refused))),
         Err(unreached) => return Err(unreached),
     };
     let (labels, mut annotations) = marks(credential);
@@ -479,15 +491,25 @@ async fn copy_into(credential: &Credential, source: &Secret, namespace: &str, pl
     }
     match written {
         Ok(_) => Ok(Target { version, ..place.target(namespace, Phase::Ready, "", String::new()) }),
-        Err(kube::Error::Api(refused)) => Ok(place.target(namespace, Phase::Issues, if drifted { "Drifted" } else { "ReplicationError" }, refused.to_string())),
+        Err(kube::Error::Api(refused)) => Ok(place.target(namespace, Phase::Issues, if drifted { "Drifted" } else { "ReplicationError" }, place.refusal(&refused))),
         Err(unreached) => Err(unreached),
     }
 }
 
+/// An Account-scope credential's targets in the member clusters, each member worked on at once.
+/// Until the members are first read (just after a start), the targets it had there stand.
+async fn into_members(credential: &Credential, source: &Secret, before: &CredentialStatus, ctx: &Context) -> Vec<Target> {
+    if !ctx.settings.members.known() {
+        return before.targets.iter().filter(|t| t.cluster != ctx.settings.cluster_name).cloned().collect();
+    }
+    let members = ctx.settings.members.registered();
+    futures::future::join_all(members.iter().map(|member| into_member(credential, source, member, before, ctx))).await.into_iter().flatten().collect()
+}
+
 /// An Account-scope credential's copies in one member: one in each of its projects, none
-/// elsewhere. A member that cannot be reached keeps the targets it had, each "failed to access
-/// the cluster", and Keyhold goes on with the others; its copies are brought up to date when it
-/// answers again (the member's watch tells the controller).
+/// elsewhere. A member that cannot be reached (or takes longer than `MEMBER_WORK`) keeps the
+/// targets it had, each "failed to access the cluster", and Keyhold goes on with the others; its
+/// copies are brought up to date when it answers again (the member's watch tells the controller).
 async fn into_member(credential: &Credential, source: &Secret, member: &Member, before: &CredentialStatus, ctx: &Context) -> Vec<Target> {
     let lost = || {
         let failed = |t: &Target| Target { state: Phase::Issues, reason: "ClusterUnreachable".into(), message: FAILED_TO_ACCESS.into(), ..t.clone() };
@@ -499,45 +521,56 @@ async fn into_member(credential: &Credential, source: &Secret, member: &Member, 
     let place = Place { cluster: &member.name, client, member: true };
     let copied = async {
         let projects = Api::<Namespace>::all(client.clone()).list_metadata(&ListParams::default().labels(PROJECT_LABEL)).await?;
-        let wanted: BTreeSet<String> = projects.items.iter().map(|n| n.name_any()).collect();
+        // Names as a member's API server gave them: only real object names are used.
+        let wanted: BTreeSet<String> = projects.items.iter().map(|n| n.name_any()).filter(|n| is_object_name(n) && *n != ctx.settings.system_namespace).collect();
         let mut targets = Vec::with_capacity(wanted.len());
         for namespace in &wanted {
             targets.push(copy_into(credential, source, namespace, &place, ctx).await?);
         }
-        remove_copies(credential, client, &wanted, None).await?;
+        remove_copies(credential, client, &wanted, &ctx.settings.system_namespace, Some(COPIED_FROM)).await?;
         Ok::<_, Error>(targets)
     };
-    copied.await.unwrap_or_else(|e| {
-        tracing::info!(cluster = %member.name, error = %e, "a member cluster could not be reached");
-        lost()
-    })
+    match tokio::time::timeout(MEMBER_WORK, copied).await {
+        Ok(Ok(targets)) => targets,
+        Ok(Err(e)) => {
+            tracing::info!(cluster = %member.name, error = %e, "a member cluster could not be reached");
+            lost()
+        }
+        Err(_) => {
+            tracing::info!(cluster = %member.name, "a member cluster took too long");
+            lost()
+        }
+    }
 }
 
 /// Removes an Account-scope credential's copies from every member it can reach; the members it
-/// could not, other than those an administrator let go of (`keyhold.dev/let-go`).
+/// could not, other than those an administrator let go of (`keyhold.dev/let-go`), which are not
+/// asked at all.
 async fn clean_members(credential: &Credential, ctx: &Context) -> Vec<String> {
     let let_go: BTreeSet<&str> = credential.annotations().get(LET_GO).map(|v| v.split(',').map(str::trim).collect()).unwrap_or_default();
-    let mut waiting = Vec::new();
-    for member in ctx.settings.members.registered() {
-        let cleaned = match &member.client {
-            Some(client) => remove_copies(credential, client, &BTreeSet::new(), None).await.is_ok(),
-            None => false,
-        };
-        if !cleaned && !let_go.contains(member.name.as_str()) {
-            waiting.push(member.name);
-        }
-    }
-    waiting
+    let members: Vec<Member> = ctx.settings.members.registered().into_iter().filter(|m| !let_go.contains(m.name.as_str())).collect();
+    let cleaned = futures::future::join_all(members.iter().map(|member| async move {
+        let Some(client) = &member.client else { return false };
+        let none = BTreeSet::new();
+        let removed = remove_copies(credential, client, &none, &ctx.settings.system_namespace, Some(COPIED_FROM));
+        matches!(tokio::time::timeout(MEMBER_WORK, removed).await, Ok(Ok(())))
+    }))
+    .await;
+    members.into_iter().zip(cleaned).filter(|(_, cleaned)| !cleaned).map(|(member, _)| member.name).collect()
 }
 
 /// Deletes this credential's copies outside `keep` (every copy when `keep` is empty) in the
-/// cluster `client` reaches; the source's namespace, `home`, is never touched.
-async fn remove_copies(credential: &Credential, client: &Client, keep: &BTreeSet<String>, home: Option<&str>) -> Result<(), Error> {
+/// cluster `client` reaches; the namespace `spared` (the source's, or a member's namespace of the
+/// system's name) is never touched. In a member, only Secrets that also carry `marked` (a copy's
+/// annotation) are taken for copies: a label anyone could put there is not enough.
+async fn remove_copies(credential: &Credential, client: &Client, keep: &BTreeSet<String>, spared: &str, marked: Option<&str>) -> Result<(), Error> {
     let Some(selector) = owner_selector(credential) else { return Ok(()) };
+    let selector = format!("{MANAGED_BY}=keyhold,{selector}");
     let copies = Api::<Secret>::all(client.clone()).list_metadata(&ListParams::default().labels(&selector)).await?;
     for copy in copies.items {
         let namespace = copy.namespace().unwrap_or_default();
-        if Some(namespace.as_str()) != home && !keep.contains(&namespace) {
+        let is_copy = marked.is_none_or(|annotation| copy.annotations().contains_key(annotation));
+        if namespace != spared && !keep.contains(&namespace) && is_copy {
             Api::<Secret>::namespaced(client.clone(), &namespace).delete(&copy.name_any(), &DeleteParams::default()).await?;
         }
     }
@@ -547,6 +580,10 @@ async fn remove_copies(credential: &Credential, client: &Client, keep: &BTreeSet
 /// While members Keyhold cannot reach still hold copies, the deletion waits (the finalizer stays)
 /// and the status says for which.
 async fn wait_for_members(credential: &Credential, ctx: &Context) -> Result<(), Error> {
+    // Just after a start the members are not read yet: none may be taken for cleaned.
+    if !ctx.settings.members.known() {
+        return Err(Error::Waiting("the member clusters, not read yet,".into()));
+    }
     let waiting = clean_members(credential, ctx).await;
     if waiting.is_empty() {
         return Ok(());
@@ -569,8 +606,9 @@ async fn wait_for_members(credential: &Credential, ctx: &Context) -> Result<(), 
 
 async fn cleanup(credential: &Credential, ctx: &Context) -> Result<Action, Error> {
     let home = credential.namespace().unwrap_or_default();
-    remove_copies(credential, &ctx.client, &BTreeSet::new(), Some(&home)).await?;
-    if credential.spec.scope.level == ScopeLevel::Account {
+    remove_copies(credential, &ctx.client, &BTreeSet::new(), &home, None).await?;
+    // Only one living where Account scope must ever made copies in members.
+    if credential.spec.scope.level == ScopeLevel::Account && home == ctx.settings.system_namespace {
         wait_for_members(credential, ctx).await?;
     }
     activity::remove(&ctx.client, &ctx.settings.system_namespace, credential).await?;

@@ -60,7 +60,7 @@ impl CredentialsService {
     /// The project namespaces where the credential's Secret is, each with whether `who` may
     /// create PodDefaults there.
     async fn notebook_targets(&self, who: &Identity, row: &CredentialRow) -> Result<Vec<(String, bool)>, ServiceError> {
-        let reached = std::iter::once(row.namespace.clone()).chain(row.targets.iter().filter(|t| t.phase == Phase::Ready).map(|t| t.namespace.clone()));
+        let reached = std::iter::once(row.namespace.clone()).chain(row.home_targets().filter(|t| t.phase == Phase::Ready).map(|t| t.namespace.clone()));
         let mut targets = Vec::new();
         for namespace in reached.filter(|ns| self.projects.contains(ns)) {
             // Created, or brought up to date when offered before: both are the person's to do.

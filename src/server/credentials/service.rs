@@ -156,11 +156,12 @@ impl CredentialsService {
         &self.projects
     }
 
-    /// The workloads that use a credential's Secret, in its namespace or where it was copied.
-    fn users(usage: &Usage, credential: &Credential) -> Vec<String> {
+    /// The workloads that use a credential's Secret, in its namespace or where it was copied in
+    /// this cluster (`home`).
+    fn users(usage: &Usage, credential: &Credential, home: &str) -> Vec<String> {
         let mut namespaces = vec![credential.namespace().unwrap_or_default()];
         if let Some(status) = &credential.status {
-            namespaces.extend(status.targets.iter().map(|t| t.namespace.clone()));
+            namespaces.extend(status.targets.iter().filter(|t| t.cluster == home).map(|t| t.namespace.clone()));
         }
         usage.users_of(&credential.spec.secret_ref.name, &namespaces)
     }
@@ -285,7 +286,7 @@ impl CredentialsService {
         let mut counts = HashMap::new();
         for row in self.all_rows().iter() {
             if may_list.reaches(row).await? {
-                let mut reached: Vec<&String> = std::iter::once(&row.namespace).chain(row.targets.iter().map(|t| &t.namespace)).collect();
+                let mut reached: Vec<&String> = std::iter::once(&row.namespace).chain(row.home_targets().map(|t| &t.namespace)).collect();
                 reached.sort();
                 reached.dedup();
                 for namespace in reached {
@@ -367,8 +368,12 @@ impl CredentialsService {
             description: spec.description.clone().unwrap_or_default(),
             credential_type: spec.credential_type,
             phase: status.phase,
-            targets: status.targets.into_iter().map(|t| TargetStatus { cluster: t.cluster, namespace: t.namespace, phase: t.state, message: t.message, version: t.version }).collect(),
-            used_by: Self::users(usage, credential),
+            targets: status
+                .targets
+                .into_iter()
+                .map(|t| TargetStatus { member: t.cluster != self.settings.cluster_name, cluster: t.cluster, namespace: t.namespace, phase: t.state, message: t.message, version: t.version })
+                .collect(),
+            used_by: Self::users(usage, credential, &self.settings.cluster_name),
             unseen_users: 0,
             created_by: credential.annotations().get(CREATED_BY).cloned().unwrap_or_default(),
             scope_level: spec.scope.level,
@@ -765,13 +770,15 @@ impl CredentialsService {
             Rollout::Restart => {
                 // A pod restarted before its namespace's copy has the new values would start with the old.
                 let version = written.resource_version().unwrap_or_default();
-                let copied = |c: &Credential| c.status.as_ref().is_some_and(|s| s.targets.iter().all(|t| t.state == Phase::Ready && t.version == version));
+                // Only this cluster's: its workloads are the ones restarted.
+                let home = &self.settings.cluster_name;
+                let copied = |c: &Credential| c.status.as_ref().is_some_and(|s| s.targets.iter().filter(|t| t.cluster == *home).all(|t| t.state == Phase::Ready && t.version == version));
                 if !self.cached_within(&updated, copied, std::time::Duration::from_secs(20)).await {
                     tracing::warn!(namespace, credential = name, "not every copy showed the new values within 20 s");
                 }
                 let now = latest(&updated);
                 let current: std::collections::HashSet<String> =
-                    now.status.iter().flat_map(|s| &s.targets).filter(|t| t.state == Phase::Ready && t.version == version).map(|t| t.namespace.clone()).collect();
+                    now.status.iter().flat_map(|s| &s.targets).filter(|t| t.cluster == *home && t.state == Phase::Ready && t.version == version).map(|t| t.namespace.clone()).collect();
                 let mut plan = self.rollout_plan(who, &now).await?;
                 let (ready, waiting) = std::mem::take(&mut plan.restart).into_iter().partition(|w: &String| w.split('/').nth(1).is_some_and(|ns| current.contains(ns)));
                 (plan.restart, plan.not_updated) = (ready, waiting);
@@ -904,7 +911,7 @@ impl<'a> NamespaceAccess<'a> {
         if self.governs(row).await? {
             return Ok(true);
         }
-        for target in &row.targets {
+        for target in row.home_targets() {
             if self.allows(&target.namespace).await? {
                 return Ok(true);
             }

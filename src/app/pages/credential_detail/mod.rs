@@ -108,12 +108,15 @@ fn Overview(row: CredentialRow, refreshes: RwSignal<u32>, dialog_open: RwSignal<
     let how_to = snippets(&row);
     let secret = format!("{}/{}", row.namespace, row.secret_name);
     let keys = if row.keys.is_empty() { "Not read yet".to_string() } else { row.keys.join(", ") };
+    // The Cluster column only where a target is in a member cluster (Account scope).
+    let clusters = row.targets.iter().any(|t| t.member);
     let targets = row
         .targets
         .iter()
         .map(|t| {
             let namespace = if t.namespace.is_empty() { "all projects".to_string() } else { t.namespace.clone() };
-            view! { <tr><td>{t.cluster.clone()}</td><td class="font-mono text-xs">{namespace}</td><td>{t.phase.label()}</td><td class="font-mono text-xs">{t.version.clone()}</td><td>{t.message.clone()}</td></tr> }
+            let cluster = clusters.then(|| view! { <td>{t.cluster.clone()}</td> });
+            view! { <tr>{cluster}<td class="font-mono text-xs">{namespace}</td><td>{t.phase.label()}</td><td class="font-mono text-xs">{t.version.clone()}</td><td>{t.message.clone()}</td></tr> }
         })
         .collect_view();
     let failed = row.targets.iter().any(|t| t.phase == Phase::Issues);
@@ -173,7 +176,7 @@ fn Overview(row: CredentialRow, refreshes: RwSignal<u32>, dialog_open: RwSignal<
         <div class="card mb-6 overflow-x-auto">
             <table class="data-table">
                 <caption class="sr-only">"Propagation"</caption>
-                <thead><tr><th scope="col">"Cluster"</th><th scope="col">"Namespace"</th><th scope="col">"Status"</th><th scope="col">"Value version"</th><th scope="col">"Detail"</th></tr></thead>
+                <thead><tr>{clusters.then(|| view! { <th scope="col">"Cluster"</th> })}<th scope="col">"Namespace"</th><th scope="col">"Status"</th><th scope="col">"Value version"</th><th scope="col">"Detail"</th></tr></thead>
                 <tbody>{targets}</tbody>
             </table>
         </div>

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::{TableData, TableState, href};
-use crate::domain::credential::{Phase, ScopeLevel};
+use crate::domain::credential::Phase;
 use crate::domain::lifecycle::Expiry;
 use crate::domain::csv::download_query;
 use crate::domain::query::{Column, CredentialRow, Direction, PAGE_SIZES, Page};
@@ -146,9 +146,7 @@ fn StatusBadge(row: CredentialRow) -> impl IntoView {
             .iter()
             .map(|t| {
                 let reason = if t.message.is_empty() { String::new() } else { format!(": {}", t.message) };
-                // An Account-scope credential's targets span clusters: each is named with its own.
-                let place = if row.scope_level == ScopeLevel::Account { format!("{} › {}", t.cluster, t.namespace) } else { t.namespace.clone() };
-                view! { <li>{format!("{place}: {}{reason}", t.phase.label())}</li> }
+                view! { <li>{format!("{}: {}{reason}", t.place(), t.phase.label())}</li> }
             })
             .collect_view()
             .into_any()
