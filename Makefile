@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.tools/venv/bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test build unit e2e tools test-tools bench bench-browser bench-scale
+.PHONY: run test build unit e2e tools test-tools bench bench-browser bench-scale bench-clusters
 
 ## Build (debug) and serve Keyhold at http://127.0.0.1:3000 (KEYHOLD_LISTEN, KEYHOLD_DATA_DIR override).
 run: tools
@@ -43,6 +43,10 @@ bench:
 ## Ten times the scale (issue 21): 2,000 projects, 100,000 credentials, through the release binary.
 bench-scale:
 	cargo bench --features ssr --bench scale
+
+## Account scope across three clusters of 500 projects (issue 20), through the release binary.
+bench-clusters:
+	cargo bench --features ssr --bench clusters
 
 ## Browser benchmark on the release build (run `make build` first): /credentials time to interactive,
 ## unthrottled and on a slow network, and bytes per route (figures go into the README).

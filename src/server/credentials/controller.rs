@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams};
@@ -40,6 +40,8 @@ pub const COPIED_FROM: &str = "keyhold.dev/copied-from-version";
 pub const LET_GO: &str = "keyhold.dev/let-go";
 /// What a target in a member Keyhold could not reach says (Run:ai's wording).
 const FAILED_TO_ACCESS: &str = "failed to access the cluster";
+/// How many copies of one credential are written at once (in order: the status lists them so).
+const COPIES_AT_ONCE: usize = 16;
 /// The longest one member's copies may take in one reconcile: a member that answers slowly (or
 /// never stops answering) delays no other and no deletion.
 const MEMBER_WORK: Duration = Duration::from_secs(60);
@@ -321,10 +323,8 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
             targets.push(Target { version: secret.resource_version().unwrap_or_default(), ..target(ctx, &namespace, Phase::Ready, "", String::new()) });
             let (wanted, refused) = target_namespaces(credential, ctx).await?;
             let home = Place::home(ctx);
-            for ns in &wanted {
-                let copied = copy_into(credential, secret, ns, &home, ctx).await;
-                targets.push(copied.unwrap_or_else(|e| target(ctx, ns, Phase::Issues, "ReplicationError", e.to_string())));
-            }
+            let copied: Vec<Result<Target, kube::Error>> = futures::stream::iter(wanted.clone()).map(|ns| copy_into(credential, secret, ns, &home, ctx)).buffered(COPIES_AT_ONCE).collect().await;
+            targets.extend(wanted.iter().zip(copied).map(|(ns, copied)| copied.unwrap_or_else(|e| target(ctx, ns, Phase::Issues, "ReplicationError", e.to_string()))));
             targets.extend(refused);
             remove_copies(credential, &ctx.client, &wanted.into_iter().collect(), &namespace, None).await?;
             if account {
@@ -446,7 +446,8 @@ fn expiry_notice(credential: &Credential) -> Option<(String, (&'static str, Stri
 /// Puts a copy of `source` into `namespace` of `place`, unless a Secret Keyhold does not manage is
 /// there. A copy someone changed is restored, with a warning Event saying so. Only a cluster that
 /// could not be reached at all is an error; what its API server refused is the target's state.
-async fn copy_into(credential: &Credential, source: &Secret, namespace: &str, place: &Place<'_>, ctx: &Context) -> Result<Target, kube::Error> {
+async fn copy_into(credential: &Credential, source: &Secret, namespace: String, place: &Place<'_>, ctx: &Context) -> Result<Target, kube::Error> {
+    let namespace = namespace.as_str();
     let name = source.name_any();
     let secrets: Api<Secret> = Api::namespaced(place.client.clone(), namespace);
     let version = source.resource_version().unwrap_or_default();
@@ -523,10 +524,7 @@ async fn into_member(credential: &Credential, source: &Secret, member: &Member, 
         let projects = Api::<Namespace>::all(client.clone()).list_metadata(&ListParams::default().labels(PROJECT_LABEL)).await?;
         // Names as a member's API server gave them: only real object names are used.
         let wanted: BTreeSet<String> = projects.items.iter().map(|n| n.name_any()).filter(|n| is_object_name(n) && *n != ctx.settings.system_namespace).collect();
-        let mut targets = Vec::with_capacity(wanted.len());
-        for namespace in &wanted {
-            targets.push(copy_into(credential, source, namespace, &place, ctx).await?);
-        }
+        let targets: Vec<Target> = futures::stream::iter(wanted.clone()).map(|ns| copy_into(credential, source, ns, &place, ctx)).buffered(COPIES_AT_ONCE).try_collect().await?;
         remove_copies(credential, client, &wanted, &ctx.settings.system_namespace, Some(COPIED_FROM)).await?;
         Ok::<_, Error>(targets)
     };

@@ -1,0 +1,179 @@
+//! Benchmark (not a test) of Account scope across clusters (issue 20): the release binary on its
+//! embedded cluster as home and two `keyhold kube-api` processes as members, 500 projects in each.
+//! One Account-scope credential until its copies are Ready in all 1,500 projects; then 19 more,
+//! until every cluster holds 10,000 copies, and the server's resident memory then.
+//! `make bench-clusters` runs it (a few minutes on 2 cores).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{ObjectMeta, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Api, Client};
+
+const PROJECTS: usize = 500;
+const CREDENTIALS: usize = 20;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn resident_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib: f64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0.0);
+    kib / 1024.0
+}
+
+/// A child process, stopped when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits for `file` to appear (a kubeconfig the process writes once it listens).
+fn written(file: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !file.exists() {
+        assert!(Instant::now() < deadline, "{} was not written", file.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A member cluster: `keyhold kube-api` in `dir`, and its administrator's kubeconfig.
+fn member(dir: &Path) -> (Process, PathBuf) {
+    let kubeconfig = dir.join("admin.kubeconfig");
+    let child = Command::new(env!("CARGO_BIN_EXE_keyhold"))
+        .args(["kube-api", "--listen", &format!("127.0.0.1:{}", free_port()), "--data-dir"])
+        .arg(dir.join("cluster"))
+        .arg("--write-kubeconfig")
+        .arg(&kubeconfig)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    written(&kubeconfig);
+    (Process(child), kubeconfig)
+}
+
+async fn client(kubeconfig: &Path) -> Client {
+    let config = kube::Config::from_custom_kubeconfig(Kubeconfig::read_from(kubeconfig).unwrap(), &KubeConfigOptions::default()).await.unwrap();
+    Client::try_from(config).unwrap()
+}
+
+async fn projects(kubeconfig: &Path) {
+    let namespaces: Api<Namespace> = Api::all(client(kubeconfig).await);
+    futures::stream::iter(0..PROJECTS)
+        .map(|n| {
+            let namespaces = namespaces.clone();
+            async move {
+                let labels = [("keyhold.dev/project".to_string(), format!("project-{n}"))].into();
+                let ns = Namespace { metadata: ObjectMeta { name: Some(format!("project-{n}")), labels: Some(labels), ..Default::default() }, ..Default::default() };
+                namespaces.create(&PostParams::default(), &ns).await.map(|_| ())
+            }
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<()>>()
+        .await
+        .unwrap();
+}
+
+fn keyhold(args: &[&str], kubeconfig: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_keyhold")).args(args).args(["--cluster", "kubeconfig"]).env("KUBECONFIG", kubeconfig).output().unwrap();
+    assert!(out.status.success(), "keyhold {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// How many of the credential's copies are Ready (its own namespace not counted).
+async fn ready_copies(http: &reqwest::Client, path: &str, token: &str) -> usize {
+    let row: serde_json::Value = http.get(path).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    row["targets"].as_array().map_or(0, |t| t.iter().filter(|t| t["phase"] == "Ready").count().saturating_sub(1))
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (east_dir, west_dir) = (dir.path().join("east"), dir.path().join("west"));
+    let ((_east, east), (_west, west)) = (member(&east_dir), member(&west_dir));
+
+    let home = dir.path().join("home.kubeconfig");
+    let port = free_port();
+    let server = Command::new(env!("CARGO_BIN_EXE_keyhold"))
+        .args(["serve", "--no-demo", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args(["--kube-api-listen", &format!("127.0.0.1:{}", free_port()), "--write-kubeconfig", home.to_str().unwrap()])
+        .args(["--cluster-probe-interval", "2s", "--connection-test-allow", "127.0.0.1/32"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (pid, url) = (server.id(), format!("http://127.0.0.1:{port}"));
+    let _server = Process(server);
+    written(&home);
+    while !http.get(format!("{url}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for kubeconfig in [&home, &east, &west] {
+        projects(kubeconfig).await;
+    }
+    keyhold(&["cluster", "add", "east", "--kubeconfig", east.to_str().unwrap()], &home);
+    keyhold(&["cluster", "add", "west", "--kubeconfig", west.to_str().unwrap()], &home);
+    keyhold(&["user", "add", "bench", "--groups", "system:masters"], &home);
+    let token = keyhold(&["user", "token", "bench"], &home);
+    // The members are reached once the Clusters list says so.
+    loop {
+        let list: serde_json::Value = http.get(format!("{url}/api/v1/clusters")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        if list.as_array().is_some_and(|l| l.len() == 3 && l.iter().all(|c| c["reachable"] == true)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!("3 clusters of {PROJECTS} projects each; resident memory {:.0} MiB", resident_mib(pid));
+
+    let every = 3 * PROJECTS;
+    let create = |n: usize| {
+        let new = serde_json::json!({"displayName": format!("Everywhere {n}"), "scope": {"level": "Account"}, "values": {"type": "Generic", "entries": [["TOKEN", "x".repeat(1024)]]}});
+        let (http, url, token) = (http.clone(), url.clone(), token.clone());
+        async move {
+            let created: serde_json::Value = http.post(format!("{url}/api/v1/credentials")).bearer_auth(&token).json(&new).send().await.unwrap().json().await.unwrap();
+            format!("{url}/api/v1/credentials/keyhold-system/{}", created["name"].as_str().unwrap())
+        }
+    };
+    let started = Instant::now();
+    let first = create(0).await;
+    while ready_copies(&http, &first, &token).await < every {
+        assert!(started.elapsed() < Duration::from_secs(600), "not Ready everywhere within 10 minutes");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("one Account-scope credential Ready in {every} projects of 3 clusters after {:.1} s", started.elapsed().as_secs_f64());
+
+    let started = Instant::now();
+    let mut paths = Vec::new();
+    for n in 1..CREDENTIALS {
+        paths.push(create(n).await);
+    }
+    for path in &paths {
+        while ready_copies(&http, path, &token).await < every {
+            assert!(started.elapsed() < Duration::from_secs(1_800), "not Ready everywhere within 30 minutes");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    println!(
+        "{} more Ready everywhere after {:.1} s: {} copies in each cluster; resident memory {:.0} MiB",
+        CREDENTIALS - 1,
+        started.elapsed().as_secs_f64(),
+        CREDENTIALS * PROJECTS,
+        resident_mib(pid)
+    );
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    println!("resident memory 30 s later: {:.0} MiB", resident_mib(pid));
+}
