@@ -62,7 +62,7 @@ async fn main() {
     let request = NewCredential {
         display_name: "Everywhere".into(),
         description: String::new(),
-        scope: Scope { level: ScopeLevel::Cluster, department: None, project: None },
+        scope: Scope { level: ScopeLevel::Cluster, department: None, project: None, cluster: None },
         values: SecretValues::Generic { entries: vec![("TOKEN".into(), "x".repeat(1024))] },
         expires_on: String::new(),
     };

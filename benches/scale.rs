@@ -84,9 +84,9 @@ fn credential(i: usize) -> (String, Credential) {
     let project = format!("project-{}", i % PROJECTS);
     let types = CredentialType::ALL;
     let (namespace, scope) = match i % 20 {
-        0 => ("keyhold-system".to_string(), Scope { level: ScopeLevel::Department, department: Some(format!("dept-{}", i % DEPARTMENTS)), project: None }),
-        10 => ("keyhold-system".to_string(), Scope { level: ScopeLevel::Cluster, department: None, project: None }),
-        _ => (project.clone(), Scope { level: ScopeLevel::Project, department: None, project: Some(project) }),
+        0 => ("keyhold-system".to_string(), Scope { level: ScopeLevel::Department, department: Some(format!("dept-{}", i % DEPARTMENTS)), project: None, cluster: None }),
+        10 => ("keyhold-system".to_string(), Scope { level: ScopeLevel::Cluster, department: None, project: None, cluster: None }),
+        _ => (project.clone(), Scope { level: ScopeLevel::Project, department: None, project: Some(project), cluster: None }),
     };
     let mut credential = Credential::new(
         &format!("cred-{i}"),

@@ -225,6 +225,34 @@ async fn account_scope_reaches_every_cluster_and_deletion_waits_for_the_lost() {
     assert_eq!(secret_value(&east.admin, "train", &name, "TOKEN"), b"first-value");
     assert_eq!(secret_value(&west.admin, "batch", &name, "TOKEN"), b"first-value");
 
+    // A project, a department or the whole of one member: copies there only, none at home; for
+    // administrators only, and only in a member Keyhold knows.
+    kubectl(&west.admin, &["label", "namespace", "lab", "keyhold.dev/department=research"], None);
+    let scoped = |name: &str, scope: Value| json!({"displayName": name, "description": "", "scope": scope, "values": {"type": "Generic", "entries": [["TOKEN", "scoped-value"]]}});
+    let in_train = scoped("Train token", json!({"level": "Project", "project": "train", "cluster": "east"}));
+    let (status, _) = server.api(Method::POST, "/credentials", Some(&bob), Some(in_train.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "an editor may not make a credential for a member's project");
+    let (status, text) = server.api(Method::POST, "/credentials", Some(&alice), Some(scoped("Nowhere", json!({"level": "Cluster", "cluster": "nowhere"})))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+    assert!(text.contains(r#""field":"scope""#), "{text}");
+    for (body, places, path_shown) in [
+        (in_train, vec![("east", "train")], "east › train"),
+        (scoped("Research in west", json!({"level": "Department", "department": "research", "cluster": "west"})), vec![("west", "lab")], "west › research"),
+        (scoped("All of east", json!({"level": "Cluster", "cluster": "east"})), vec![("east", "train"), ("east", "serve")], "east"),
+    ] {
+        let (status, text) = server.api(Method::POST, "/credentials", Some(&alice), Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{text}");
+        let row: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(row["scopePath"], path_shown, "{row}");
+        let scoped_path = format!("/credentials/keyhold-system/{}", row["name"].as_str().unwrap());
+        let mut wanted = places.clone();
+        wanted.push(("local", "keyhold-system"));
+        let copied = eventually(Duration::from_secs(20), || async { ready_in(&targets(&server, &alice, &scoped_path).await, &wanted) }).await;
+        assert!(copied, "{path_shown}: {:?}", targets(&server, &alice, &scoped_path).await);
+        assert_eq!(support::labelled_copies(&home, "keyhold-system", row["name"].as_str().unwrap()), ["keyhold-system"], "no copy at home");
+    }
+    assert_eq!(secret_value(&east.admin, "train", "train-token", "TOKEN"), b"scoped-value");
+
     // A copy changed in a member is restored (the member's watch tells the controller), and a new
     // project there gets its copy.
     let tampered = keyhold::domain::base64::encode(b"tampered");

@@ -54,7 +54,7 @@ fn request(name: &str, level: ScopeLevel, department: Option<&str>, value: &str)
     NewCredential {
         display_name: name.into(),
         description: String::new(),
-        scope: Scope { level, department: department.map(Into::into), project: None },
+        scope: Scope { level, department: department.map(Into::into), project: None, cluster: None },
         values: SecretValues::Generic { entries: vec![("TOKEN".into(), value.into())] },
         expires_on: String::new(),
     }

@@ -169,7 +169,7 @@ async fn filter_search_sort_and_pages_match_a_simple_reference() {
                 display_name: format!("{} {i}", phrase(&mut rng, 2)),
                 description: rng.random_bool(0.8).then(|| phrase(&mut rng, 4)),
                 credential_type: *CredentialType::ALL.choose(&mut rng).unwrap(),
-                scope: Scope { level: ScopeLevel::Project, department: None, project: Some(project.into()) },
+                scope: Scope { level: ScopeLevel::Project, department: None, project: Some(project.into()), cluster: None },
                 secret_ref: SecretRef { name: secret_name.clone(), managed: true },
                 registry: None,
                 expires_on: [None, Some("2020-01-01".to_string()), Some(soon.clone()), Some("2099-12-31".to_string())].choose(&mut rng).unwrap().clone(),

@@ -92,7 +92,7 @@ fn request(display_name: &str, level: ScopeLevel, project: Option<&str>) -> NewC
     NewCredential {
         display_name: display_name.into(),
         description: "for training jobs".into(),
-        scope: Scope { level, department: None, project: project.map(Into::into) },
+        scope: Scope { level, department: None, project: project.map(Into::into), cluster: None },
         values: SecretValues::Password { username: "svc-user".into(), password: CANARY.into() },
         expires_on: String::new(),
     }
@@ -322,11 +322,11 @@ async fn an_existing_labelled_secret_backs_one_credential_and_outlives_it() {
         };
         secrets.create(&PostParams::default(), &secret).await.unwrap();
     }
-    let cluster = Scope { level: ScopeLevel::Cluster, department: None, project: None };
+    let cluster = Scope { level: ScopeLevel::Cluster, department: None, project: None, cluster: None };
     assert_eq!(world.service.existing_secrets(&alice(), &cluster, CredentialType::AccessKey).await.unwrap().names, ["shared-s3"]);
     // The Secrets Keyhold makes are labelled by type too, but belong to their credential.
     world.service.create(&bob(), &request("Postgres", ScopeLevel::Project, Some("vision"))).await.unwrap();
-    let vision_scope = Scope { level: ScopeLevel::Project, department: None, project: Some("vision".into()) };
+    let vision_scope = Scope { level: ScopeLevel::Project, department: None, project: Some("vision".into()), cluster: None };
     assert!(world.service.existing_secrets(&bob(), &vision_scope, CredentialType::Password).await.unwrap().names.is_empty());
     assert!(world.service.existing_secrets(&alice(), &cluster, CredentialType::Generic).await.unwrap().names.is_empty(), "typed");
     assert!(matches!(world.service.existing_secrets(&bob(), &cluster, CredentialType::AccessKey).await, Err(ServiceError::Forbidden { .. })));
@@ -377,7 +377,7 @@ async fn every_operation_for_every_role() {
     use keyhold::domain::credential::CredentialType;
     let world = world().await;
     let users = [("admin", alice()), ("editor", bob()), ("viewer", carol()), ("no role", dave())];
-    let vision = Scope { level: ScopeLevel::Project, department: None, project: Some("vision".into()) };
+    let vision = Scope { level: ScopeLevel::Project, department: None, project: Some("vision".into()), cluster: None };
     let mut outcomes: Vec<(&str, Vec<bool>)> = Vec::new();
     let mut record = |operation: &'static str, allowed: bool| match outcomes.iter_mut().find(|(o, _)| *o == operation) {
         Some((_, row)) => row.push(allowed),

@@ -98,7 +98,9 @@ pub enum ScopeLevel {
 }
 
 /// Where a credential is usable. A Project-scoped credential lives in its project's namespace; the
-/// wider scopes live in the system namespace and name their department where they have one.
+/// wider scopes live in the system namespace and name their department where they have one. A
+/// scope in a member cluster names that cluster; its credential lives in the system namespace of
+/// the cluster Keyhold runs in, which copies it into the member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
@@ -108,14 +110,35 @@ pub struct Scope {
     pub department: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+    /// The member cluster its project, department or Cluster scope is in; none for the cluster
+    /// Keyhold runs in (and for Account scope, which reaches every cluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 impl Scope {
+    /// Whether credentials of this scope are copied into member clusters.
+    pub fn reaches_members(&self) -> bool {
+        self.level == ScopeLevel::Account || self.cluster.is_some()
+    }
+
     /// The namespace a credential of this scope lives in: its project's for Project scope, the
-    /// system namespace (of the home cluster) for the wider ones; what is wrong with a scope that
-    /// names no project or department.
+    /// system namespace (of the home cluster) for the wider ones and for every scope in a member;
+    /// what is wrong with a scope that names no project or department.
     pub fn home(&self, system_namespace: &str) -> Result<String, FieldError> {
         let named = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        if let Some(cluster) = &self.cluster {
+            if matches!(self.level, ScopeLevel::Account | ScopeLevel::Personal) || super::cluster::check_cluster_name(cluster).is_err() {
+                return Err(FieldError::new("scope", "Only a project, a department or a whole cluster can name a member cluster"));
+            }
+            if self.level == ScopeLevel::Project && !named(&self.project) {
+                return Err(FieldError::new("scope", "Pick a project"));
+            }
+            if self.level == ScopeLevel::Department && !named(&self.department) {
+                return Err(FieldError::new("scope", "Pick a department"));
+            }
+            return Ok(system_namespace.to_string());
+        }
         match self.level {
             ScopeLevel::Project if named(&self.project) => Ok(self.project.clone().unwrap_or_default()),
             ScopeLevel::Project => Err(FieldError::new("scope", "Pick a project")),
@@ -127,18 +150,26 @@ impl Scope {
 }
 
 /// A scope as a command line or a query string names it: `account`, `cluster`, `department/NAME`
-/// or `project/NAME`.
+/// or `project/NAME`, the last three after `CLUSTER:` for a member cluster (`east:project/train`).
 impl std::str::FromStr for Scope {
     type Err = FieldError;
 
     fn from_str(text: &str) -> Result<Scope, FieldError> {
-        let named = |level, department: Option<&str>, project: Option<&str>| Scope { level, department: department.map(str::to_string), project: project.map(str::to_string) };
+        if let Some((cluster, rest)) = text.split_once(':') {
+            let named = if rest.contains(':') { Err(FieldError::new("scope", "Name one cluster")) } else { rest.parse::<Scope>() };
+            let scope = Scope { cluster: Some(cluster.to_string()), ..named? };
+            return match scope.home("") {
+                Ok(_) => Ok(scope),
+                Err(_) => Err(FieldError::new("scope", "Name a member cluster's scope as CLUSTER:cluster, CLUSTER:department/NAME or CLUSTER:project/NAME")),
+            };
+        }
+        let named = |level, department: Option<&str>, project: Option<&str>| Scope { level, department: department.map(str::to_string), project: project.map(str::to_string), cluster: None };
         match text.split_once('/') {
             None if text == "cluster" => Ok(named(ScopeLevel::Cluster, None, None)),
             None if text == "account" => Ok(named(ScopeLevel::Account, None, None)),
             Some(("department", name)) if is_label_value(name) && !name.is_empty() => Ok(named(ScopeLevel::Department, Some(name), None)),
             Some(("project", name)) if is_object_name(name) => Ok(named(ScopeLevel::Project, None, Some(name))),
-            _ => Err(FieldError::new("scope", "Name a scope as account, cluster, department/NAME or project/NAME")),
+            _ => Err(FieldError::new("scope", "Name a scope as account, cluster, department/NAME or project/NAME (after CLUSTER: for a member cluster)")),
         }
     }
 }
@@ -154,15 +185,19 @@ pub const ACCOUNT_WIDE_LABEL: &str = "keyhold.dev/account-wide";
 /// Whether a Secret with these labels is offered as an existing secret for a credential of this
 /// type and scope (DESIGN.md §1, Labels): typed by `keyhold.dev/resource`; in a project namespace
 /// for that project, in the system namespace only with `keyhold.dev/cluster-wide: "true"` (Cluster
-/// scope), `keyhold.dev/account-wide: "true"` (Account scope) or `keyhold.dev/department: <name>`
-/// (that department).
+/// scope), `keyhold.dev/account-wide: "true"` (Account scope and every scope in a member cluster:
+/// its values leave this cluster) or `keyhold.dev/department: <name>` (that department).
 pub fn offers(labels: &std::collections::BTreeMap<String, String>, in_system_namespace: bool, credential_type: CredentialType, scope: &Scope) -> bool {
     let typed = labels.get(RESOURCE_LABEL).map(String::as_str) == Some(credential_type.resource_label());
+    let account_wide = in_system_namespace && labels.get(ACCOUNT_WIDE_LABEL).map(String::as_str) == Some("true");
+    if scope.cluster.is_some() {
+        return typed && account_wide && scope.level != ScopeLevel::Personal;
+    }
     let scoped = match scope.level {
         ScopeLevel::Project => !in_system_namespace,
         ScopeLevel::Department => in_system_namespace && labels.get(super::project::DEPARTMENT_LABEL) == scope.department.as_ref(),
         ScopeLevel::Cluster => in_system_namespace && labels.get(CLUSTER_WIDE_LABEL).map(String::as_str) == Some("true"),
-        ScopeLevel::Account => in_system_namespace && labels.get(ACCOUNT_WIDE_LABEL).map(String::as_str) == Some("true"),
+        ScopeLevel::Account => account_wide,
         // A personal credential always has a Secret of its own.
         ScopeLevel::Personal => false,
     };
@@ -173,6 +208,10 @@ pub fn offers(labels: &std::collections::BTreeMap<String, String>, in_system_nam
 /// say when there is none.
 pub fn labels_that_offer(credential_type: CredentialType, scope: &Scope) -> Vec<(String, String)> {
     let mut labels = vec![(RESOURCE_LABEL.to_string(), credential_type.resource_label().to_string())];
+    if scope.cluster.is_some() {
+        labels.push((ACCOUNT_WIDE_LABEL.to_string(), "true".to_string()));
+        return labels;
+    }
     match scope.level {
         ScopeLevel::Project | ScopeLevel::Personal => {}
         ScopeLevel::Department => labels.push((super::project::DEPARTMENT_LABEL.to_string(), scope.department.clone().unwrap_or_default())),
@@ -323,6 +362,12 @@ mod tests {
         assert_eq!((department.level, department.department.as_deref()), (ScopeLevel::Department, Some("research")));
         assert_eq!("cluster".parse::<Scope>().unwrap().level, ScopeLevel::Cluster);
         assert_eq!("account".parse::<Scope>().unwrap().level, ScopeLevel::Account);
+        let in_east = "east:project/train".parse::<Scope>().unwrap();
+        assert_eq!((in_east.level, in_east.cluster.as_deref(), in_east.home("keyhold-system").unwrap().as_str()), (ScopeLevel::Project, Some("east"), "keyhold-system"));
+        assert_eq!("east:cluster".parse::<Scope>().unwrap().cluster.as_deref(), Some("east"));
+        for wrong in ["east:account", "East:cluster", "east:east:cluster", ":cluster"] {
+            assert_eq!(wrong.parse::<Scope>().unwrap_err().field, "scope", "{wrong}");
+        }
         for wrong in ["", "accounts", "project/", "project/Vision", "department/a b", "cluster/x", "personal"] {
             assert_eq!(wrong.parse::<Scope>().unwrap_err().field, "scope", "{wrong}");
         }
@@ -358,22 +403,24 @@ mod tests {
     #[test]
     fn labels_offer_secrets_for_one_type_and_scope() {
         let labels = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let project = Scope { level: ScopeLevel::Project, department: None, project: Some("vision".into()) };
-        let research = Scope { level: ScopeLevel::Department, department: Some("research".into()), project: None };
-        let cluster = Scope { level: ScopeLevel::Cluster, department: None, project: None };
+        let project = Scope { level: ScopeLevel::Project, department: None, project: Some("vision".into()), cluster: None };
+        let research = Scope { level: ScopeLevel::Department, department: Some("research".into()), project: None, cluster: None };
+        let cluster = Scope { level: ScopeLevel::Cluster, department: None, project: None, cluster: None };
         let access_key = labels(&[(RESOURCE_LABEL, "access-key")]);
         assert!(offers(&access_key, false, CredentialType::AccessKey, &project));
         assert!(!offers(&access_key, false, CredentialType::Generic, &project), "typed");
         assert!(!offers(&access_key, true, CredentialType::AccessKey, &cluster), "the system namespace needs a scope label");
         assert!(offers(&labels(&[(RESOURCE_LABEL, "access-key"), (CLUSTER_WIDE_LABEL, "true")]), true, CredentialType::AccessKey, &cluster));
-        let account = Scope { level: ScopeLevel::Account, department: None, project: None };
+        let account = Scope { level: ScopeLevel::Account, department: None, project: None, cluster: None };
         assert!(!offers(&labels(&[(RESOURCE_LABEL, "access-key"), (CLUSTER_WIDE_LABEL, "true")]), true, CredentialType::AccessKey, &account), "cluster-wide is not account-wide");
         let for_research = labels(&[(RESOURCE_LABEL, "generic"), ("keyhold.dev/department", "research")]);
         assert!(offers(&for_research, true, CredentialType::Generic, &research));
         assert!(!offers(&for_research, true, CredentialType::Generic, &Scope { department: Some("production".into()), ..research.clone() }));
-        for scope in [project, research, cluster, account] {
+        let in_east = Scope { cluster: Some("east".into()), ..project.clone() };
+        assert!(!offers(&labels(&[(RESOURCE_LABEL, "generic")]), false, CredentialType::Generic, &in_east), "a member's project is not this cluster's");
+        for scope in [project, research, cluster, account, in_east] {
             let needed: std::collections::BTreeMap<String, String> = labels_that_offer(CredentialType::Generic, &scope).into_iter().collect();
-            assert!(offers(&needed, scope.level != ScopeLevel::Project, CredentialType::Generic, &scope), "{scope:?}");
+            assert!(offers(&needed, scope.level != ScopeLevel::Project || scope.cluster.is_some(), CredentialType::Generic, &scope), "{scope:?}");
         }
     }
 

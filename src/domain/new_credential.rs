@@ -371,7 +371,7 @@ mod tests {
     use crate::domain::credential::ScopeLevel;
 
     fn project_scope() -> Scope {
-        Scope { level: ScopeLevel::Project, department: None, project: Some("vision".into()) }
+        Scope { level: ScopeLevel::Project, department: None, project: Some("vision".into()), cluster: None }
     }
 
     #[test]
@@ -452,7 +452,7 @@ mod tests {
         let request = NewCredential {
             display_name: " ".into(),
             description: "x".repeat(251),
-            scope: Scope { level: ScopeLevel::Department, department: None, project: None },
+            scope: Scope { level: ScopeLevel::Department, department: None, project: None, cluster: None },
             values: SecretValues::Password { username: "".into(), password: "p".into() },
             expires_on: "2027-02-30".into(),
         };

@@ -31,7 +31,7 @@ impl ScopeNode {
     ) -> Option<ScopeNode> {
         let project = |p: &ProjectSummary| ScopeNode {
             label: p.name.clone(),
-            scope: Scope { level: ScopeLevel::Project, department: None, project: Some(p.namespace.clone()) },
+            scope: Scope { level: ScopeLevel::Project, department: None, project: Some(p.namespace.clone()), cluster: None },
             allowed: in_project(&p.namespace),
             children: Vec::new(),
         };
@@ -40,17 +40,25 @@ impl ScopeNode {
         departments.dedup();
         children.extend(departments.into_iter().map(|department| ScopeNode {
             label: department.to_string(),
-            scope: Scope { level: ScopeLevel::Department, department: Some(department.to_string()), project: None },
+            scope: Scope { level: ScopeLevel::Department, department: Some(department.to_string()), project: None, cluster: None },
             allowed: in_department(department),
             children: projects.iter().filter(|p| p.department.as_deref() == Some(department)).map(project).collect(),
         }));
-        ScopeNode { label: cluster.to_string(), scope: Scope { level: ScopeLevel::Cluster, department: None, project: None }, allowed: cluster_wide, children }.pruned()
+        ScopeNode { label: cluster.to_string(), scope: Scope { level: ScopeLevel::Cluster, department: None, project: None, cluster: None }, allowed: cluster_wide, children }.pruned()
     }
 
-    /// The tree under an Account node (every cluster's projects), for when member clusters are
+    /// The tree under an Account node, beside the member clusters' trees, for when members are
     /// registered; `allowed` says whether the person may create Account-scope credentials.
-    pub fn under_account(self, allowed: bool) -> ScopeNode {
-        ScopeNode { label: super::cluster::ALL_CLUSTERS.to_string(), scope: Scope { level: ScopeLevel::Account, department: None, project: None }, allowed, children: vec![self] }
+    pub fn under_account(self, allowed: bool, members: Vec<ScopeNode>) -> ScopeNode {
+        let children = std::iter::once(self).chain(members).collect();
+        ScopeNode { label: super::cluster::ALL_CLUSTERS.to_string(), scope: Scope { level: ScopeLevel::Account, department: None, project: None, cluster: None }, allowed, children }
+    }
+
+    /// The same tree as a member cluster's: every scope in it names `cluster`.
+    pub fn in_member(mut self, cluster: &str) -> ScopeNode {
+        self.scope.cluster = Some(cluster.to_string());
+        self.children = self.children.into_iter().map(|c| c.in_member(cluster)).collect();
+        self
     }
 
     /// The node without the branches that offer nothing; `None` if it offers nothing itself.
@@ -108,10 +116,14 @@ mod tests {
 
     #[test]
     fn with_member_clusters_the_account_is_the_root() {
-        let tree = ScopeNode::build("local", &projects(), true, |_| true, |_| true).unwrap().under_account(true);
+        let east = ScopeNode::build("east", &projects()[..2], true, |_| true, |_| true).unwrap().in_member("east");
+        let tree = ScopeNode::build("local", &projects(), true, |_| true, |_| true).unwrap().under_account(true, vec![east]);
         assert_eq!(labels(&tree)[..3], ["All clusters", "  local", "    sandbox"]);
-        assert_eq!(tree.allowed_scopes()[0].level, ScopeLevel::Account);
-        let editor = ScopeNode::build("local", &projects(), false, |_| false, |ns| ns == "nlp").unwrap().under_account(false);
+        assert_eq!(labels(&tree)[9..], ["  east", "    sandbox", "    production", "      etl"]);
+        let scopes = tree.allowed_scopes();
+        assert_eq!(scopes[0].level, ScopeLevel::Account);
+        assert_eq!(scopes.iter().filter(|s| s.cluster.as_deref() == Some("east")).count(), 4, "every scope under east names it");
+        let editor = ScopeNode::build("local", &projects(), false, |_| false, |ns| ns == "nlp").unwrap().under_account(false, Vec::new());
         assert_eq!(labels(&editor), ["All clusters (no)", "  local (no)", "    research (no)", "      nlp"]);
     }
 

@@ -27,7 +27,8 @@ use tokio::sync::broadcast;
 
 use crate::domain::cluster::{CLUSTER_LABEL, KUBECONFIG_KEY, MemberCluster, check_cluster_name, secret_name};
 use crate::domain::identity::Identity;
-use crate::domain::project::PROJECT_LABEL;
+use crate::domain::credential::{is_label_value, is_object_name};
+use crate::domain::project::{DEPARTMENT_LABEL, PROJECT_LABEL, ProjectSummary};
 use crate::server::auth::access::Access;
 use crate::server::credentials::connection::ConnectionTests;
 use crate::server::credentials::ownership::{CREDENTIAL_LABEL, MANAGED_BY};
@@ -86,6 +87,8 @@ struct Connection {
     server: String,
     client: Result<Client, String>,
     reachable: bool,
+    /// Its projects (with their departments) as last probed, for the scope tree and the rows.
+    projects: Vec<ProjectSummary>,
     /// The member's watch, stopped when the connection goes (the member removed or changed).
     _watch: Option<Stopped>,
 }
@@ -114,6 +117,18 @@ impl Members {
     /// Whether any member is registered (the wizard then offers Account scope over them).
     pub fn any(&self) -> bool {
         !self.connected.read().unwrap_or_else(std::sync::PoisonError::into_inner).is_empty()
+    }
+
+    /// Each member's projects as last probed (sorted by department, then name), by member.
+    pub fn projects(&self) -> Vec<(String, Vec<ProjectSummary>)> {
+        let connected = self.connected.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        connected.iter().map(|(name, c)| (name.clone(), c.projects.clone())).collect()
+    }
+
+    /// A member project's department, as last probed.
+    pub fn department_of(&self, cluster: &str, project: &str) -> Option<String> {
+        let connected = self.connected.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        connected.get(cluster)?.projects.iter().find(|p| p.name == project)?.department.clone()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Notice> {
@@ -225,7 +240,7 @@ impl Clusters {
                         Ok((server, request, watch)) => (server, Ok(request), Some(watch_member(name.clone(), watch, self.members.clone()))),
                         Err((server, why)) => (server, Err(why), None),
                     };
-                    let connection = Connection { secret_version: version, server: server.clone(), client: client.clone(), reachable: false, _watch: watch };
+                    let connection = Connection { secret_version: version, server: server.clone(), client: client.clone(), reachable: false, projects: Vec::new(), _watch: watch };
                     self.members.connected.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name.clone(), connection);
                     (server, client)
                 }
@@ -242,22 +257,24 @@ impl Clusters {
     }
 
     /// Records which members the probe reached; whether any changed.
-    fn keep_reachability(&self, probed: &[(String, bool, String, Result<(String, Vec<String>), String>)]) -> bool {
+    fn keep_reachability(&self, probed: &[(String, bool, String, Result<(String, Vec<ProjectSummary>), String>)]) -> bool {
         let mut connected = self.members.connected.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut changed = false;
         for (name, _, _, result) in probed {
-            if let Some(connection) = connected.get_mut(name)
-                && connection.reachable != result.is_ok()
-            {
+            let Some(connection) = connected.get_mut(name) else { continue };
+            if connection.reachable != result.is_ok() {
                 connection.reachable = result.is_ok();
                 changed = true;
+            }
+            if let Ok((_, projects)) = result {
+                connection.projects = projects.clone();
             }
         }
         changed
     }
 
     /// What the Clusters page shows, from this round's probes.
-    fn record(&self, probed: Vec<(String, bool, String, Result<(String, Vec<String>), String>)>) {
+    fn record(&self, probed: Vec<(String, bool, String, Result<(String, Vec<ProjectSummary>), String>)>) {
         let now = jiff::Timestamp::now().to_string();
         let mut found = self.found.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         let previous = std::mem::take(&mut *found);
@@ -269,7 +286,11 @@ impl Clusters {
                 _ => now.clone(),
             };
             let cluster = match result {
-                Ok((version, projects)) => MemberCluster { name: name.clone(), server, reachable, since, version, projects, message: String::new(), home },
+                Ok((version, projects)) => {
+                    let mut projects: Vec<String> = projects.into_iter().map(|p| p.name).collect();
+                    projects.sort();
+                    MemberCluster { name: name.clone(), server, reachable, since, version, projects, message: String::new(), home }
+                }
                 // What was last seen of it stays, marked unreachable.
                 Err(message) => MemberCluster {
                     name: name.clone(),
@@ -365,12 +386,21 @@ fn vetted(kubeconfig: &Kubeconfig) -> Result<reqwest::Url, String> {
 }
 
 /// A cluster's version and projects, or why it could not be asked.
-async fn probe(client: &Client) -> Result<(String, Vec<String>), String> {
+async fn probe(client: &Client) -> Result<(String, Vec<ProjectSummary>), String> {
     let asked = async {
         let version: String = client.apiserver_version().await?.git_version.chars().take(MAX_VERSION).collect();
         let namespaces = Api::<Namespace>::all(client.clone()).list_metadata(&ListParams::default().labels(PROJECT_LABEL).limit(MAX_PROJECTS)).await?;
-        let mut projects: Vec<String> = namespaces.items.iter().map(|n| n.name_any()).collect();
-        projects.sort();
+        // A member's names are its operator's: only well-formed ones are kept.
+        let mut projects: Vec<ProjectSummary> = namespaces
+            .items
+            .iter()
+            .filter(|n| is_object_name(&n.name_any()))
+            .map(|n| {
+                let department = n.labels().get(DEPARTMENT_LABEL).filter(|d| !d.is_empty() && is_label_value(d)).cloned();
+                ProjectSummary { name: n.name_any(), namespace: n.name_any(), department, credentials: None, secret_keys: None }
+            })
+            .collect();
+        projects.sort_by(|a, b| (&a.department, &a.name).cmp(&(&b.department, &b.name)));
         Ok::<_, kube::Error>((version, projects))
     };
     match tokio::time::timeout(PROBE_TIMEOUT, asked).await {

@@ -80,7 +80,7 @@ pub async fn seed_organisation(client: Client, system_namespace: &str) -> Result
 }
 
 fn scope(level: ScopeLevel, department: Option<&str>, project: Option<&str>) -> Scope {
-    Scope { level, department: department.map(Into::into), project: project.map(Into::into) }
+    Scope { level, department: department.map(Into::into), project: project.map(Into::into), cluster: None }
 }
 
 /// Credentials of every type and scope, and two workloads that use some of them.

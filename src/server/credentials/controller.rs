@@ -35,7 +35,7 @@ const MANAGER: &str = "keyhold-controller";
 /// On a copy: the `resourceVersion` of the source it was copied from. A copy that differs from a
 /// source still at that version was changed by someone else (drift), not by a new source value.
 pub const COPIED_FROM: &str = "keyhold.dev/copied-from-version";
-/// On an Account-scope credential being deleted: the member clusters (comma-separated) whose
+/// On a credential reaching member clusters, being deleted: the member clusters (comma-separated) whose
 /// copies an administrator let go of, so deletion no longer waits for them to answer.
 pub const LET_GO: &str = "keyhold.dev/let-go";
 /// What a target in a member Keyhold could not reach says (Run:ai's wording).
@@ -77,16 +77,16 @@ fn member_notices(settings: &Settings, store: kube::runtime::reflector::Store<Cr
     let notices = futures::stream::unfold(settings.members.subscribe(), |mut receiver| async move {
         match receiver.recv().await {
             Ok(notice) => Some((notice, receiver)),
-            // Some were missed: look at every Account-scope credential.
+            // Some were missed: look at every credential reaching members.
             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => Some((Notice::Clusters, receiver)),
             Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
         }
     });
     notices.flat_map(move |notice| {
         let concerned: Vec<ObjectRef<Credential>> = match notice {
-            Notice::Clusters => store.state().iter().filter(|c| c.spec.scope.level == ScopeLevel::Account).map(|c| ObjectRef::from_obj(&**c)).collect(),
-            // A member's tenants can label Secrets there: only a uid of an Account-scope credential counts.
-            Notice::Copy(uid) => store.state().iter().filter(|c| c.spec.scope.level == ScopeLevel::Account && c.uid().as_deref() == Some(uid.as_str())).map(|c| ObjectRef::from_obj(&**c)).collect(),
+            Notice::Clusters => store.state().iter().filter(|c| c.spec.scope.reaches_members()).map(|c| ObjectRef::from_obj(&**c)).collect(),
+            // A member's tenants can label Secrets there: only a uid of a credential reaching members counts.
+            Notice::Copy(uid) => store.state().iter().filter(|c| c.spec.scope.reaches_members() && c.uid().as_deref() == Some(uid.as_str())).map(|c| ObjectRef::from_obj(&**c)).collect(),
         };
         futures::stream::iter(concerned)
     })
@@ -190,6 +190,10 @@ fn error_policy(_credential: Arc<Credential>, error: &Error, _ctx: Arc<Context>)
 /// may not be copied to with why (a personal credential's projects its owner may no longer use).
 async fn target_namespaces(credential: &Credential, ctx: &Context) -> Result<(Vec<String>, Vec<Target>), Error> {
     let scope = &credential.spec.scope;
+    if scope.cluster.is_some() {
+        // A scope in a member cluster: its copies are all there.
+        return Ok((Vec::new(), Vec::new()));
+    }
     let selector = match scope.level {
         ScopeLevel::Project => return Ok((Vec::new(), Vec::new())),
         ScopeLevel::Personal => return personal_targets(credential, ctx).await,
@@ -269,6 +273,7 @@ pub(super) fn refusal(credential: &Credential, namespace: &str, secret: &Secret,
     }
     if scope.home(&settings.system_namespace).as_deref() != Ok(namespace) {
         let message = match scope.level {
+            _ if scope.cluster.is_some() => format!("a credential for a member cluster must live in {} and name a project, a department or the cluster", settings.system_namespace),
             ScopeLevel::Project => "a Project-scope credential must live in its project's namespace".to_string(),
             ScopeLevel::Department => format!("a Department-scope credential must live in {} and name its department", settings.system_namespace),
             ScopeLevel::Cluster => format!("a Cluster-scope credential must live in {}", settings.system_namespace),
@@ -304,8 +309,8 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
     let mut targets = Vec::new();
     let mut keys = Vec::new();
     let before = credential.status.clone().unwrap_or_default();
-    // Members are worked on only for an Account-scope credential where its scope says it lives.
-    let account = credential.spec.scope.level == ScopeLevel::Account && namespace == ctx.settings.system_namespace;
+    // Members are worked on only for a credential whose scope reaches them, where such scopes live.
+    let in_members = credential.spec.scope.reaches_members() && namespace == ctx.settings.system_namespace;
     let refused = source.as_ref().and_then(|secret| refusal(credential, &namespace, secret, &ctx.settings));
     match (&source, refused) {
         (None, _) => targets.push(target(ctx, &namespace, Phase::Issues, "NotCreated", format!("the Secret {source_name} does not exist"))),
@@ -313,7 +318,7 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
             targets.push(target(ctx, &namespace, Phase::Issues, reason, message));
             // Copies made before the credential was changed to something refused go too.
             remove_copies(credential, &ctx.client, &BTreeSet::new(), &namespace, None).await?;
-            if account {
+            if in_members {
                 // Members not reached now are cleaned on a later reconcile.
                 clean_members(credential, ctx).await;
             }
@@ -327,7 +332,7 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
             targets.extend(wanted.iter().zip(copied).map(|(ns, copied)| copied.unwrap_or_else(|e| target(ctx, ns, Phase::Issues, "ReplicationError", e.to_string()))));
             targets.extend(refused);
             remove_copies(credential, &ctx.client, &wanted.into_iter().collect(), &namespace, None).await?;
-            if account {
+            if in_members {
                 targets.extend(into_members(credential, secret, &before, ctx).await);
             }
         }
@@ -497,17 +502,41 @@ async fn copy_into(credential: &Credential, source: &Secret, namespace: String, 
     }
 }
 
-/// An Account-scope credential's targets in the member clusters, each member worked on at once.
-/// Until the members are first read (just after a start), the targets it had there stand.
+/// A credential's targets in the member clusters its scope reaches (every one for Account scope),
+/// each member worked on at once. Until the members are first read (just after a start), the
+/// targets it had there stand.
 async fn into_members(credential: &Credential, source: &Secret, before: &CredentialStatus, ctx: &Context) -> Vec<Target> {
     if !ctx.settings.members.known() {
         return before.targets.iter().filter(|t| t.cluster != ctx.settings.cluster_name).cloned().collect();
     }
-    let members = ctx.settings.members.registered();
+    let members = reached_members(credential, ctx);
+    if let Some(named) = &credential.spec.scope.cluster
+        && members.is_empty()
+    {
+        let message = format!("there is no member cluster {named}; nothing is copied");
+        return vec![Target { cluster: named.clone(), namespace: String::new(), state: Phase::Issues, reason: "NoSuchCluster".into(), message, version: String::new() }];
+    }
     futures::future::join_all(members.iter().map(|member| into_member(credential, source, member, before, ctx))).await.into_iter().flatten().collect()
 }
 
-/// An Account-scope credential's copies in one member: one in each of its projects, none
+/// The registered members a credential's scope reaches: the one it names, or all for Account scope.
+fn reached_members(credential: &Credential, ctx: &Context) -> Vec<Member> {
+    let named = credential.spec.scope.cluster.as_deref();
+    ctx.settings.members.registered().into_iter().filter(|m| named.is_none_or(|n| n == m.name)).collect()
+}
+
+/// Whether a member's project (with its department label) is in a scope that names a member, or
+/// in Account scope: compared here, so no person-written name is put in a label selector.
+fn in_scope(scope: &crate::domain::credential::Scope, project: &PartialObjectMeta<Namespace>) -> bool {
+    match scope.level {
+        ScopeLevel::Project => scope.project.as_deref() == Some(project.name_any().as_str()),
+        ScopeLevel::Department => scope.department.is_some() && project.labels().get(DEPARTMENT_LABEL) == scope.department.as_ref(),
+        ScopeLevel::Cluster | ScopeLevel::Account => true,
+        ScopeLevel::Personal => false,
+    }
+}
+
+/// A credential's copies in one member: one in each of its projects the scope reaches, none
 /// elsewhere. A member that cannot be reached (or takes longer than `MEMBER_WORK`) keeps the
 /// targets it had, each "failed to access the cluster", and Keyhold goes on with the others; its
 /// copies are brought up to date when it answers again (the member's watch tells the controller).
@@ -523,7 +552,13 @@ async fn into_member(credential: &Credential, source: &Secret, member: &Member, 
     let copied = async {
         let projects = Api::<Namespace>::all(client.clone()).list_metadata(&ListParams::default().labels(PROJECT_LABEL)).await?;
         // Names as a member's API server gave them: only real object names are used.
-        let wanted: BTreeSet<String> = projects.items.iter().map(|n| n.name_any()).filter(|n| is_object_name(n) && *n != ctx.settings.system_namespace).collect();
+        let wanted: BTreeSet<String> = projects
+            .items
+            .iter()
+            .filter(|n| in_scope(&credential.spec.scope, n))
+            .map(|n| n.name_any())
+            .filter(|n| is_object_name(n) && *n != ctx.settings.system_namespace)
+            .collect();
         let targets: Vec<Target> = futures::stream::iter(wanted.clone()).map(|ns| copy_into(credential, source, ns, &place, ctx)).buffered(COPIES_AT_ONCE).try_collect().await?;
         remove_copies(credential, client, &wanted, &ctx.settings.system_namespace, Some(COPIED_FROM)).await?;
         Ok::<_, Error>(targets)
@@ -541,12 +576,12 @@ async fn into_member(credential: &Credential, source: &Secret, member: &Member, 
     }
 }
 
-/// Removes an Account-scope credential's copies from every member it can reach; the members it
+/// Removes a credential's copies from every member of its scope it can reach; the members it
 /// could not, other than those an administrator let go of (`keyhold.dev/let-go`), which are not
 /// asked at all.
 async fn clean_members(credential: &Credential, ctx: &Context) -> Vec<String> {
     let let_go: BTreeSet<&str> = credential.annotations().get(LET_GO).map(|v| v.split(',').map(str::trim).collect()).unwrap_or_default();
-    let members: Vec<Member> = ctx.settings.members.registered().into_iter().filter(|m| !let_go.contains(m.name.as_str())).collect();
+    let members: Vec<Member> = reached_members(credential, ctx).into_iter().filter(|m| !let_go.contains(m.name.as_str())).collect();
     let cleaned = futures::future::join_all(members.iter().map(|member| async move {
         let Some(client) = &member.client else { return false };
         let none = BTreeSet::new();
@@ -605,8 +640,8 @@ async fn wait_for_members(credential: &Credential, ctx: &Context) -> Result<(), 
 async fn cleanup(credential: &Credential, ctx: &Context) -> Result<Action, Error> {
     let home = credential.namespace().unwrap_or_default();
     remove_copies(credential, &ctx.client, &BTreeSet::new(), &home, None).await?;
-    // Only one living where Account scope must ever made copies in members.
-    if credential.spec.scope.level == ScopeLevel::Account && home == ctx.settings.system_namespace {
+    // Only one living where such scopes must ever made copies in members.
+    if credential.spec.scope.reaches_members() && home == ctx.settings.system_namespace {
         wait_for_members(credential, ctx).await?;
     }
     activity::remove(&ctx.client, &ctx.settings.system_namespace, credential).await?;

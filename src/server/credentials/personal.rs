@@ -143,7 +143,7 @@ impl CredentialsService {
         }
         let namespace = self.settings.system_namespace.clone();
         // A random name of the owner's: its copies' names are checked where they go, not here.
-        let personal = Scope { level: ScopeLevel::Personal, department: None, project: None };
+        let personal = Scope { level: ScopeLevel::Personal, department: None, project: None, cluster: None };
         let name = self.free_name(&namespace, &personal, &personal_name(&who.user)).await?;
         let description = request.description.trim();
         let personal = PersonalSpec { owner: who.user.clone(), groups: who.groups.clone(), projects: request.projects.clone() };
@@ -151,7 +151,7 @@ impl CredentialsService {
             display_name: request.display_name.trim().to_string(),
             description: (!description.is_empty()).then(|| description.to_string()),
             credential_type: request.values.credential_type(),
-            scope: Scope { level: ScopeLevel::Personal, department: None, project: None },
+            scope: Scope { level: ScopeLevel::Personal, department: None, project: None, cluster: None },
             secret_ref: SecretRef { name: name.clone(), managed: true },
             registry: request.values.registry().map(str::to_string),
             expires_on: None,

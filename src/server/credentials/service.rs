@@ -176,6 +176,8 @@ impl CredentialsService {
     /// credentials live. What a credential claims elsewhere gives nobody anything.
     fn governing_department(&self, namespace: &str, scope: &Scope) -> Option<String> {
         match scope.level {
+            // A member's departments are not this cluster's: only administrators govern its scopes.
+            _ if scope.cluster.is_some() => None,
             ScopeLevel::Department if namespace == self.settings.system_namespace => scope.department.clone(),
             ScopeLevel::Project => self.projects.department_of(namespace),
             _ => None,
@@ -351,13 +353,18 @@ impl CredentialsService {
         let namespace = credential.namespace().unwrap_or_default();
         let governing_department = self.governing_department(&namespace, &spec.scope);
         let created_at = credential.metadata.creation_timestamp.as_ref().map(|t| t.0.to_string()).unwrap_or_default();
-        // A project's department is its namespace's label, not part of the credential's scope.
-        let department = spec.scope.department.clone().or_else(|| spec.scope.project.as_deref().and_then(|p| self.projects.department_of(p)));
+        // A project's department is its namespace's label (in its cluster), not part of the credential's scope.
+        let department_of = |p: &str| match &spec.scope.cluster {
+            Some(cluster) => self.settings.members.department_of(cluster, p),
+            None => self.projects.department_of(p),
+        };
+        let department = spec.scope.department.clone().or_else(|| spec.scope.project.as_deref().and_then(department_of));
+        let cluster = spec.scope.cluster.clone().unwrap_or_else(|| self.settings.cluster_name.clone());
         let personal = credential.personal(&self.settings.system_namespace);
         let scope_path = match personal {
             Some(personal) => format!("Personal ({})", personal.owner),
             None if spec.scope.level == ScopeLevel::Account => ALL_CLUSTERS.to_string(),
-            None => [Some(self.settings.cluster_name.clone()), department, spec.scope.project.clone()].into_iter().flatten().collect::<Vec<_>>().join(" › "),
+            None => [Some(cluster.clone()), department, spec.scope.project.clone()].into_iter().flatten().collect::<Vec<_>>().join(" › "),
         };
         CredentialRow {
             namespace,
@@ -381,7 +388,7 @@ impl CredentialsService {
             scope_path,
             created_at: created_at.clone(),
             changed_at: credential.annotations().get(UPDATED_AT).cloned().unwrap_or(created_at),
-            cluster: if spec.scope.level == ScopeLevel::Account { ALL_CLUSTERS.to_string() } else { self.settings.cluster_name.clone() },
+            cluster: if spec.scope.level == ScopeLevel::Account { ALL_CLUSTERS.to_string() } else { cluster },
             keys: status.keys,
             managed_secret: spec.secret_ref.managed,
             may_change,
@@ -397,6 +404,16 @@ impl CredentialsService {
             return Err(ServiceError::Invalid(vec![FieldError::new("scope", "Personal credentials are made under My credentials")]));
         }
         let namespace = scope.home(&self.settings.system_namespace).map_err(|problem| ServiceError::Invalid(vec![problem]))?;
+        if let Some(cluster) = &scope.cluster {
+            // A member's scopes are for administrators, asked before anything of the members is told.
+            self.require_at(who, verb, &namespace, None).await?;
+            let projects = self.settings.members.projects().into_iter().find(|(name, _)| name == cluster).map(|(_, projects)| projects);
+            let Some(projects) = projects else { return Err(ServiceError::Invalid(vec![FieldError::new("scope", "Pick a member cluster Keyhold knows")])) };
+            if scope.level == ScopeLevel::Project && !projects.iter().any(|p| scope.project.as_ref() == Some(&p.name)) {
+                return Err(ServiceError::Invalid(vec![FieldError::new("scope", "Pick a project")]));
+            }
+            return Ok(namespace);
+        }
         // A Project scope names a project, not any namespace Keyhold's account may write in.
         if scope.level == ScopeLevel::Project && !self.projects.contains(&namespace) {
             return Err(ServiceError::Invalid(vec![FieldError::new("scope", "Pick a project")]));
@@ -473,7 +490,13 @@ impl CredentialsService {
             }
         }
         let tree = ScopeNode::build(&self.settings.cluster_name, &projects, wide, |d| in_departments.contains(d), |ns| in_projects.contains(ns));
-        Ok(if self.settings.members.any() { tree.map(|tree| tree.under_account(wide)) } else { tree })
+        if !self.settings.members.any() {
+            return Ok(tree);
+        }
+        // The members' scopes are administrators' only (see `authorized_home`).
+        let members = self.settings.members.projects().into_iter().filter(|_| wide);
+        let members = members.filter_map(|(name, projects)| ScopeNode::build(&name, &projects, true, |_| true, |_| true).map(|tree| tree.in_member(&name))).collect();
+        Ok(tree.map(|tree| tree.under_account(wide, members)))
     }
 
     /// What is wrong with a display name for a new credential, if anything: its rules, or that a
@@ -589,6 +612,8 @@ impl CredentialsService {
             name => name,
         };
         let reach: Vec<String> = match scope.level {
+            // A scope in a member has no copies here.
+            _ if scope.cluster.is_some() => Vec::new(),
             ScopeLevel::Department | ScopeLevel::Cluster | ScopeLevel::Account => self
                 .projects
                 .list()
@@ -619,6 +644,7 @@ impl CredentialsService {
     fn reaches(&self, credential: &Credential, namespace: &str) -> bool {
         let scope = &credential.spec.scope;
         credential.namespace().as_deref() == Some(self.settings.system_namespace.as_str())
+            && scope.cluster.is_none()
             && match scope.level {
                 ScopeLevel::Cluster | ScopeLevel::Account => true,
                 ScopeLevel::Department => scope.department.is_some() && scope.department == self.projects.department_of(namespace),

@@ -166,7 +166,7 @@ fn Wizard(credential_type: CredentialType, tree: ScopeNode, #[prop(optional)] fi
 
     let request = move || {
         // Until a scope is picked, the request carries an unpicked project, which the rules refuse.
-        let scope = scope.get().unwrap_or(Scope { level: ScopeLevel::Project, department: None, project: None });
+        let scope = scope.get().unwrap_or(Scope { level: ScopeLevel::Project, department: None, project: None, cluster: None });
         match source.get() {
             Source::New => Request::New(NewCredential { display_name: display_name.get(), description: description.get(), scope, values: draft.values(), expires_on: expires_on.get() }),
             Source::Existing => Request::Existing(ExistingSecretCredential {
