@@ -252,6 +252,24 @@ async fn account_scope_reaches_every_cluster_and_deletion_waits_for_the_lost() {
         assert_eq!(support::labelled_copies(&home, "keyhold-system", row["name"].as_str().unwrap()), ["keyhold-system"], "no copy at home");
     }
     assert_eq!(secret_value(&east.admin, "train", "train-token", "TOKEN"), b"scoped-value");
+    let names_in = |member: &Path, namespace: &str| kubectl(member, &["get", "secrets", "-n", namespace, "-o", "jsonpath={.items[*].metadata.name}"], None);
+    // The department's only project leaves it: said, and its copy goes.
+    kubectl(&west.admin, &["label", "namespace", "lab", "keyhold.dev/department-"], None);
+    let emptied = eventually(Duration::from_secs(20), || async {
+        let now = targets(&server, &alice, "/credentials/keyhold-system/research-in-west").await;
+        now.iter().any(|t| t.2 == "Issues" && t.3.contains("no project of department research in west")) && !names_in(&west.admin, "lab").contains("research-in-west")
+    })
+    .await;
+    assert!(emptied, "{:?}", targets(&server, &alice, "/credentials/keyhold-system/research-in-west").await);
+    // A scope changed to another member (an administrator's kubectl edit): the first one's copies go.
+    kubectl(&home, &["patch", "credential", "all-of-east", "-n", "keyhold-system", "--type", "merge", "-p", r#"{"spec":{"scope":{"level":"Cluster","cluster":"west"}}}"#], None);
+    let moved = eventually(Duration::from_secs(20), || async {
+        ready_in(&targets(&server, &alice, "/credentials/keyhold-system/all-of-east").await, &[("local", "keyhold-system"), ("west", "lab"), ("west", "batch")])
+            && !names_in(&east.admin, "train").contains("all-of-east")
+            && !names_in(&east.admin, "serve").contains("all-of-east")
+    })
+    .await;
+    assert!(moved, "{:?}", targets(&server, &alice, "/credentials/keyhold-system/all-of-east").await);
 
     // A copy changed in a member is restored (the member's watch tells the controller), and a new
     // project there gets its copy.

@@ -426,6 +426,17 @@ impl CredentialRow {
     /// Whether the credential has this scope (a command line's `--scope project/vision`): the
     /// project is the credential's namespace, the department the last step of its scope path.
     pub fn has_scope(&self, scope: &Scope) -> bool {
+        if let Some(cluster) = &scope.cluster {
+            // A member's scope: its path is `cluster › department › project`.
+            let last = self.scope_path.rsplit(" › ").next();
+            return self.scope_level == scope.level
+                && self.cluster == *cluster
+                && match scope.level {
+                    ScopeLevel::Project => last == scope.project.as_deref(),
+                    ScopeLevel::Department => last == scope.department.as_deref(),
+                    _ => true,
+                };
+        }
         self.scope_level == scope.level
             && match scope.level {
                 ScopeLevel::Project => scope.project.as_deref() == Some(self.namespace.as_str()),

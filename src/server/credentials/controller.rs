@@ -271,6 +271,9 @@ pub(super) fn refusal(credential: &Credential, namespace: &str, secret: &Secret,
             return Some(("NotSealed", "this personal credential's owner and projects were not written by Keyhold; nothing is copied".to_string()));
         }
     }
+    if scope.cluster.as_deref() == Some(settings.cluster_name.as_str()) {
+        return Some(("WrongNamespace", "a scope of this cluster names no cluster; nothing is copied".to_string()));
+    }
     if scope.home(&settings.system_namespace).as_deref() != Ok(namespace) {
         let message = match scope.level {
             _ if scope.cluster.is_some() => format!("a credential for a member cluster must live in {} and name a project, a department or the cluster", settings.system_namespace),
@@ -309,8 +312,11 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
     let mut targets = Vec::new();
     let mut keys = Vec::new();
     let before = credential.status.clone().unwrap_or_default();
-    // Members are worked on only for a credential whose scope reaches them, where such scopes live.
-    let in_members = credential.spec.scope.reaches_members() && namespace == ctx.settings.system_namespace;
+    // Members are worked on only for a credential whose scope reaches them (or did), where such
+    // scopes live.
+    let in_system = namespace == ctx.settings.system_namespace;
+    let in_members = credential.spec.scope.reaches_members() && in_system;
+    let touches_members = in_system && (in_members || before.targets.iter().any(|t| t.cluster != ctx.settings.cluster_name));
     let refused = source.as_ref().and_then(|secret| refusal(credential, &namespace, secret, &ctx.settings));
     match (&source, refused) {
         (None, _) => targets.push(target(ctx, &namespace, Phase::Issues, "NotCreated", format!("the Secret {source_name} does not exist"))),
@@ -318,9 +324,9 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
             targets.push(target(ctx, &namespace, Phase::Issues, reason, message));
             // Copies made before the credential was changed to something refused go too.
             remove_copies(credential, &ctx.client, &BTreeSet::new(), &namespace, None).await?;
-            if in_members {
+            if touches_members {
                 // Members not reached now are cleaned on a later reconcile.
-                clean_members(credential, ctx).await;
+                clean_members(credential, ctx, holding_members(credential, &before, ctx)).await;
             }
         }
         (Some(secret), None) => {
@@ -334,6 +340,12 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
             remove_copies(credential, &ctx.client, &wanted.into_iter().collect(), &namespace, None).await?;
             if in_members {
                 targets.extend(into_members(credential, secret, &before, ctx).await);
+            }
+            if touches_members {
+                // Members it reached before a change of scope: their copies go.
+                let reached: BTreeSet<String> = reached_members(credential, ctx).into_iter().map(|m| m.name).collect();
+                let left = holding_members(credential, &before, ctx).into_iter().filter(|m| !in_members || !reached.contains(&m.name)).collect();
+                clean_members(credential, ctx, left).await;
             }
         }
     }
@@ -521,6 +533,9 @@ async fn into_members(credential: &Credential, source: &Secret, before: &Credent
 
 /// The registered members a credential's scope reaches: the one it names, or all for Account scope.
 fn reached_members(credential: &Credential, ctx: &Context) -> Vec<Member> {
+    if !credential.spec.scope.reaches_members() {
+        return Vec::new();
+    }
     let named = credential.spec.scope.cluster.as_deref();
     ctx.settings.members.registered().into_iter().filter(|m| named.is_none_or(|n| n == m.name)).collect()
 }
@@ -559,8 +574,14 @@ async fn into_member(credential: &Credential, source: &Secret, member: &Member, 
             .map(|n| n.name_any())
             .filter(|n| is_object_name(n) && *n != ctx.settings.system_namespace)
             .collect();
-        let targets: Vec<Target> = futures::stream::iter(wanted.clone()).map(|ns| copy_into(credential, source, ns, &place, ctx)).buffered(COPIES_AT_ONCE).try_collect().await?;
+        let mut targets: Vec<Target> = futures::stream::iter(wanted.clone()).map(|ns| copy_into(credential, source, ns, &place, ctx)).buffered(COPIES_AT_ONCE).try_collect().await?;
         remove_copies(credential, client, &wanted, &ctx.settings.system_namespace, Some(COPIED_FROM)).await?;
+        // A project or department that is not (or no longer) there: said, not taken for done.
+        let scope = &credential.spec.scope;
+        if targets.is_empty() && matches!(scope.level, ScopeLevel::Project | ScopeLevel::Department) {
+            let what = scope.project.as_ref().map_or_else(|| format!("no project of department {}", scope.department.clone().unwrap_or_default()), |p| format!("no project {p}"));
+            targets.push(place.target("", Phase::Issues, "NotAProject", format!("there is {what} in {}; nothing is copied", member.name)));
+        }
         Ok::<_, Error>(targets)
     };
     match tokio::time::timeout(MEMBER_WORK, copied).await {
@@ -576,12 +597,19 @@ async fn into_member(credential: &Credential, source: &Secret, member: &Member, 
     }
 }
 
-/// Removes a credential's copies from every member of its scope it can reach; the members it
-/// could not, other than those an administrator let go of (`keyhold.dev/let-go`), which are not
-/// asked at all.
-async fn clean_members(credential: &Credential, ctx: &Context) -> Vec<String> {
+/// The registered members holding a credential's copies, or meant to: those its scope reaches and
+/// those its last status names (its scope may have changed since).
+fn holding_members(credential: &Credential, before: &CredentialStatus, ctx: &Context) -> Vec<Member> {
+    let reached: BTreeSet<String> = reached_members(credential, ctx).into_iter().map(|m| m.name).collect();
+    let named: BTreeSet<&str> = before.targets.iter().map(|t| t.cluster.as_str()).collect();
+    ctx.settings.members.registered().into_iter().filter(|m| reached.contains(&m.name) || named.contains(m.name.as_str())).collect()
+}
+
+/// Removes a credential's copies from each of `members` it can reach; the members it could not,
+/// other than those an administrator let go of (`keyhold.dev/let-go`), which are not asked at all.
+async fn clean_members(credential: &Credential, ctx: &Context, members: Vec<Member>) -> Vec<String> {
     let let_go: BTreeSet<&str> = credential.annotations().get(LET_GO).map(|v| v.split(',').map(str::trim).collect()).unwrap_or_default();
-    let members: Vec<Member> = reached_members(credential, ctx).into_iter().filter(|m| !let_go.contains(m.name.as_str())).collect();
+    let members: Vec<Member> = members.into_iter().filter(|m| !let_go.contains(m.name.as_str())).collect();
     let cleaned = futures::future::join_all(members.iter().map(|member| async move {
         let Some(client) = &member.client else { return false };
         let none = BTreeSet::new();
@@ -617,11 +645,11 @@ async fn wait_for_members(credential: &Credential, ctx: &Context) -> Result<(), 
     if !ctx.settings.members.known() {
         return Err(Error::Waiting("the member clusters, not read yet,".into()));
     }
-    let waiting = clean_members(credential, ctx).await;
+    let before = credential.status.clone().unwrap_or_default();
+    let waiting = clean_members(credential, ctx, holding_members(credential, &before, ctx)).await;
     if waiting.is_empty() {
         return Ok(());
     }
-    let before = credential.status.clone().unwrap_or_default();
     let targets = waiting
         .iter()
         .map(|cluster| {
@@ -641,7 +669,8 @@ async fn cleanup(credential: &Credential, ctx: &Context) -> Result<Action, Error
     let home = credential.namespace().unwrap_or_default();
     remove_copies(credential, &ctx.client, &BTreeSet::new(), &home, None).await?;
     // Only one living where such scopes must ever made copies in members.
-    if credential.spec.scope.reaches_members() && home == ctx.settings.system_namespace {
+    let held_copies = credential.status.as_ref().is_some_and(|s| s.targets.iter().any(|t| t.cluster != ctx.settings.cluster_name));
+    if home == ctx.settings.system_namespace && (credential.spec.scope.reaches_members() || held_copies) {
         wait_for_members(credential, ctx).await?;
     }
     activity::remove(&ctx.client, &ctx.settings.system_namespace, credential).await?;
