@@ -293,6 +293,14 @@ async fn account_scope_reaches_every_cluster_and_deletion_waits_for_the_lost() {
     .await;
     assert!(lost, "{:?}", targets(&server, &alice, &path).await);
 
+    // A scope moved away from west while west is down: west stays named until its copies are gone.
+    kubectl(&home, &["patch", "credential", "all-of-east", "-n", "keyhold-system", "--type", "merge", "-p", r#"{"spec":{"scope":{"level":"Cluster","cluster":"east"}}}"#], None);
+    let still_named = eventually(Duration::from_secs(20), || async {
+        targets(&server, &alice, "/credentials/keyhold-system/all-of-east").await.iter().any(|t| t.0 == "west" && t.2 == "Issues" && t.3.contains("cannot reach west"))
+    })
+    .await;
+    assert!(still_named, "{:?}", targets(&server, &alice, "/credentials/keyhold-system/all-of-east").await);
+
     // A value replaced meanwhile reaches east at once and west when it is back.
     let (status, text) = server.api(Method::PUT, &format!("{path}/values"), Some(&alice), Some(json!({"type": "Generic", "entries": [["TOKEN", "second-value"]]}))).await;
     assert_eq!(status, StatusCode::OK, "{text}");
@@ -304,6 +312,12 @@ async fn account_scope_reaches_every_cluster_and_deletion_waits_for_the_lost() {
     })
     .await;
     assert!(caught_up, "{:?}", targets(&server, &alice, &path).await);
+    let left = eventually(Duration::from_secs(30), || async {
+        ready_in(&targets(&server, &alice, "/credentials/keyhold-system/all-of-east").await, &[("local", "keyhold-system"), ("east", "train"), ("east", "serve"), ("east", "fresh")])
+            && !names_in(&west.admin, "lab").contains("all-of-east")
+    })
+    .await;
+    assert!(left, "west's copies go once it is back: {:?}", targets(&server, &alice, "/credentials/keyhold-system/all-of-east").await);
 
     // A member removed: its rows go.
     let (ok, _, err) = keyhold_cli(&["cluster", "remove", "east"], &home, None);

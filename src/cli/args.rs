@@ -111,7 +111,7 @@ pub struct List {
     /// Only these types (repeat): docker-registry, access-key, password, generic, tls, ngc-api-key.
     #[arg(long = "type", value_name = "TYPE")]
     pub types: Vec<String>,
-    /// Only these scopes (repeat): account, cluster, department/NAME, project/NAME.
+    /// Only these scopes (repeat): account, cluster, department/NAME, project/NAME (after CLUSTER: for a member cluster).
     #[arg(long = "scope", value_name = "SCOPE")]
     pub scopes: Vec<String>,
     /// Only these statuses (repeat).
@@ -168,7 +168,7 @@ pub struct Create {
     pub credential_type: String,
     /// The display name.
     pub name: String,
-    /// account, cluster, department/NAME or project/NAME.
+    /// account, cluster, department/NAME or project/NAME (after CLUSTER: for a member cluster: east:project/train).
     #[arg(long)]
     pub scope: String,
     #[arg(long, default_value = "")]

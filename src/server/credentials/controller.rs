@@ -325,8 +325,8 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
             // Copies made before the credential was changed to something refused go too.
             remove_copies(credential, &ctx.client, &BTreeSet::new(), &namespace, None).await?;
             if touches_members {
-                // Members not reached now are cleaned on a later reconcile.
-                clean_members(credential, ctx, holding_members(credential, &before, ctx)).await;
+                // Members not reached now are named in the status, and cleaned on a later reconcile.
+                targets.extend(clean_members(credential, ctx, holding_members(credential, &before, ctx)).await.into_iter().map(left_behind));
             }
         }
         (Some(secret), None) => {
@@ -342,10 +342,11 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
                 targets.extend(into_members(credential, secret, &before, ctx).await);
             }
             if touches_members {
-                // Members it reached before a change of scope: their copies go.
+                // Members it reached before a change of scope: their copies go. One not reached
+                // keeps a target, so the status goes on naming it until its copies are gone.
                 let reached: BTreeSet<String> = reached_members(credential, ctx).into_iter().map(|m| m.name).collect();
                 let left = holding_members(credential, &before, ctx).into_iter().filter(|m| !in_members || !reached.contains(&m.name)).collect();
-                clean_members(credential, ctx, left).await;
+                targets.extend(clean_members(credential, ctx, left).await.into_iter().map(left_behind));
             }
         }
     }
@@ -595,6 +596,13 @@ async fn into_member(credential: &Credential, source: &Secret, member: &Member, 
             lost()
         }
     }
+}
+
+/// A member still holding copies Keyhold must remove but could not reach: named in the status, so
+/// the next reconcile tries again.
+fn left_behind(cluster: String) -> Target {
+    let message = format!("Keyhold cannot reach {cluster} to remove copies it no longer should hold there; it will once {cluster} answers");
+    Target { cluster, namespace: String::new(), state: Phase::Issues, reason: "LeftBehind".into(), message, version: String::new() }
 }
 
 /// The registered members holding a credential's copies, or meant to: those its scope reaches and
