@@ -1,6 +1,6 @@
 // Account scope in the browser (issue 20), on a Keyhold of this file's own with one member cluster
 // ("east": another Keyhold's embedded cluster): the wizard offers "All clusters" above this
-// cluster, the credential's page lists its copies per cluster, a member that stops shows "failed to
+// cluster and east's own branch, the credential's page lists its copies per cluster, a member that stops shows "failed to
 // access the cluster", and a deletion waits for it until an administrator lets go, with the page
 // saying so (also without JavaScript).
 import { spawnSync } from 'node:child_process';
@@ -60,6 +60,28 @@ test('an administrator makes a credential for all clusters; its copies are liste
   detail = new URL(page.url()).pathname;
   // The member's demo projects, each copy Ready, beside this cluster's.
   await propagationShows(page, (rows) => ['etl', 'nlp', 'serving', 'vision'].every((p) => rows.some((r) => r.startsWith('east') && r.includes(p) && r.includes('No issues found'))) && rows.some((r) => r.startsWith('local')));
+});
+
+test("an administrator makes a credential for one of the member's projects, picked in its branch of the tree", async ({ page }) => {
+  await signIn(page, 'alice', undefined, home.url);
+  await open(page, '/credentials/new?type=generic');
+  // The member's demo projects share this cluster's names: the radio is found in east's branch.
+  const east = page.locator('li').filter({ has: page.getByRole('radio', { name: /^east/ }) }).last();
+  await east.getByRole('radio', { name: /^vision/ }).check();
+  await page.getByLabel('Name', { exact: true }).fill('Vision in east');
+  await page.getByLabel('Key', { exact: true }).fill('EAST_TOKEN');
+  await page.getByLabel('Value', { exact: true }).fill('east-token-value');
+  await page.getByRole('button', { name: 'Create credentials' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Vision in east' })).toBeVisible();
+  await expect(page.locator('dd', { hasText: 'east › research › vision' })).toHaveCount(1);
+  const path = new URL(page.url()).pathname;
+  // Copied into east's vision only: the source's row at home, one row in east.
+  await expect(async () => {
+    await page.goto(`${home.url}${path}`);
+    const rows = await page.getByRole('table', { name: 'Propagation' }).locator('tbody tr').allInnerTexts();
+    expect(rows.filter((r) => r.startsWith('east')).map((r) => r.split('\t')[1])).toEqual(['vision']);
+    expect(rows.every((r) => r.includes('No issues found')), rows.join('\n')).toBe(true);
+  }).toPass({ timeout: 30_000 });
 });
 
 test('the member stops: its copies show "failed to access the cluster", the others stay ready', async ({ page }) => {

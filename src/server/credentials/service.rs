@@ -837,7 +837,8 @@ impl CredentialsService {
         }
         let mut let_go: Vec<&str> = credential.annotations().get(LET_GO).map(|v| v.split(',').collect()).unwrap_or_default();
         let_go.push(cluster);
-        let patch = serde_json::json!({"metadata": {"annotations": {LET_GO: let_go.join(",")}}});
+        // Against the version read: two let-gos at once must not lose one (the second gets a 409).
+        let patch = serde_json::json!({"metadata": {"resourceVersion": credential.resource_version(), "annotations": {LET_GO: let_go.join(",")}}});
         Api::<Credential>::namespaced(self.client.clone(), namespace).patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
         self.announce(who, &credential, "LetGo", &format!("let go of its copies in {cluster}")).await;
         Ok(())
