@@ -8,24 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{ObjectMeta, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Api, Client};
+#[allow(dead_code)]
+mod fixture;
+
+use fixture::{client, free_port, labelled_projects, resident_mib};
 
 const PROJECTS: usize = 500;
 const CREDENTIALS: usize = 20;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn resident_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib: f64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0.0);
-    kib / 1024.0
-}
 
 /// A child process, stopped when dropped.
 struct Process(Child);
@@ -60,28 +49,6 @@ fn member(dir: &Path) -> (Process, PathBuf) {
         .unwrap();
     written(&kubeconfig);
     (Process(child), kubeconfig)
-}
-
-async fn client(kubeconfig: &Path) -> Client {
-    let config = kube::Config::from_custom_kubeconfig(Kubeconfig::read_from(kubeconfig).unwrap(), &KubeConfigOptions::default()).await.unwrap();
-    Client::try_from(config).unwrap()
-}
-
-async fn projects(kubeconfig: &Path) {
-    let namespaces: Api<Namespace> = Api::all(client(kubeconfig).await);
-    futures::stream::iter(0..PROJECTS)
-        .map(|n| {
-            let namespaces = namespaces.clone();
-            async move {
-                let labels = [("keyhold.dev/project".to_string(), format!("project-{n}"))].into();
-                let ns = Namespace { metadata: ObjectMeta { name: Some(format!("project-{n}")), labels: Some(labels), ..Default::default() }, ..Default::default() };
-                namespaces.create(&PostParams::default(), &ns).await.map(|_| ())
-            }
-        })
-        .buffer_unordered(16)
-        .try_collect::<Vec<()>>()
-        .await
-        .unwrap();
 }
 
 fn keyhold(args: &[&str], kubeconfig: &Path) -> String {
@@ -123,7 +90,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     for kubeconfig in [&home, &east, &west] {
-        projects(kubeconfig).await;
+        labelled_projects(&client(kubeconfig).await, PROJECTS, None).await;
     }
     keyhold(&["cluster", "add", "east", "--kubeconfig", east.to_str().unwrap()], &home);
     keyhold(&["cluster", "add", "west", "--kubeconfig", west.to_str().unwrap()], &home);

@@ -13,6 +13,7 @@ use keyhold::domain::query::{Column, Direction, Filter, ListQuery};
 use keyhold::server::credentials::resource::{Credential, install_crd};
 use keyhold::server::credentials::service::{CredentialsService, Settings};
 
+#[allow(dead_code)]
 mod fixture;
 
 use fixture::{CREDENTIALS, NAMESPACES, create_credential, percentiles, projects};

