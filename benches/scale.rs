@@ -19,7 +19,7 @@ use keyhold::server::credentials::resource::{Credential, CredentialSpec, SecretR
 #[allow(dead_code)]
 mod fixture;
 
-use fixture::{client, free_port, labelled_projects, resident_mib};
+use fixture::{client, free_port, labelled_projects, page_views, resident_mib};
 
 const PROJECTS: usize = 2_000;
 const DEPARTMENTS: usize = 20;
@@ -138,18 +138,7 @@ async fn main() {
         ("first page, default order", "/credentials"),
         ("search, Type filter, descending sort, page 2 of 50", "/credentials?q=credential%200&type=Generic%20secret&type=Access%20key&sort=credential&order=desc&page=2&per_page=50"),
     ] {
-        let mut samples = Vec::new();
-        for round in 0..210 {
-            let t = Instant::now();
-            let response = http.get(format!("{}{path}", server.url)).header("cookie", &cookie).send().await.unwrap();
-            assert!(response.status().is_success());
-            let html = response.text().await.unwrap();
-            if round >= 10 {
-                samples.push(t.elapsed());
-            }
-            assert!(html.contains("Credential 0"), "the page lists credentials");
-        }
-        let (p50, p99) = percentiles(samples);
+        let (p50, p99) = percentiles(page_views(&http, &server.url, path, &cookie, 200).await);
         println!("/credentials page, {label}, {CREDENTIALS} credentials: p50 {p50:.1} ms, p99 {p99:.1} ms");
     }
 

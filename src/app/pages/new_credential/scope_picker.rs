@@ -12,7 +12,7 @@ pub fn ScopePicker(tree: ScopeNode, selected: RwSignal<Option<Scope>>) -> impl I
     view! {
         <fieldset>
             <legend class="field-label">"Scope"</legend>
-            <p class="field-hint mb-2">"Where the credential can be used: one project, every project of a department, or the whole cluster."</p>
+            <p class="field-hint mb-2">"Where the credential can be used: one project, every project of a department, a whole cluster, or every cluster."</p>
             <ul class="space-y-1">{node(tree, selected)}</ul>
             <FieldMessage field="scope" />
         </fieldset>
