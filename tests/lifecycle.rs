@@ -270,6 +270,19 @@ async fn a_credential_s_life_tests_expires_rolls_out_and_is_recorded() {
     let propagations = samples.iter().find(|(name, _, _)| name == "keyhold_propagation_duration_seconds_count").map(|(_, _, v)| *v);
     assert!(propagations.is_some_and(|n| n >= 1.0), "{text}");
     assert!(samples.iter().any(|(name, labels, _)| name == "keyhold_http_request_duration_seconds_count" && labels.contains("code=\"200\"")), "{text}");
+    // Keyhold's requests of the Kubernetes API are counted, and a warm listing makes none: rows come
+    // from watch caches, permissions from the cache of answers (5 s).
+    let reviews = || async {
+        let text = reqwest::get(format!("http://{metrics_listen}/metrics")).await.unwrap().text().await.unwrap();
+        let asked = |resource: &str| parse_metrics(&text).iter().filter(|(name, labels, _)| name == "keyhold_kubernetes_requests_total" && labels.contains(&format!("resource=\"{resource}\""))).map(|(_, _, v)| *v).sum::<f64>();
+        (asked("credentials"), asked("subjectaccessreviews"))
+    };
+    let (watched, reviewed) = reviews().await;
+    assert!(watched > 0.0 && reviewed > 0.0, "{text}");
+    api.call(Method::GET, "/credentials?per_page=100", &alice, None).await;
+    let warm = reviews().await.1;
+    api.call(Method::GET, "/credentials?per_page=100&q=weights", &alice, None).await;
+    assert_eq!(reviews().await.1, warm, "a warm listing asked the Kubernetes API");
     for secret in &api.secrets {
         assert!(!text.contains(secret.as_str()) && !server.log().contains(secret.as_str()), "a value in the metrics or the log");
     }

@@ -240,7 +240,7 @@ impl Column {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Direction {
     Ascending,
     Descending,
@@ -506,43 +506,164 @@ impl CredentialRow {
     }
 }
 
-/// Every row a query selects, in its order: filter, search, sort (then by namespace and name, so
-/// pages are stable). The whole view, before it is cut into pages (Download CSV takes it all).
-pub fn matching<'a>(rows: &[&'a CredentialRow], query: &ListQuery) -> Vec<&'a CredentialRow> {
-    let needle = query.search.trim().to_lowercase();
-    let selected = rows.iter().copied().filter(|r| query.filters.iter().all(|f| r.matches(f)) && (needle.is_empty() || r.found_by(&needle)));
-    // Keys are computed once per row, not once per comparison.
-    let (column, direction) = query.sort.unwrap_or((Column::Credential, Direction::Ascending));
-    let mut keyed: Vec<((usize, String), &CredentialRow)> = selected.map(|r| (r.sort_key(column), r)).collect();
-    keyed.sort_by(|(ka, a), (kb, b)| {
-        let by_column = if direction == Direction::Ascending { ka.cmp(kb) } else { kb.cmp(ka) };
-        by_column.then_with(|| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)))
-    });
-    keyed.into_iter().map(|(_, r)| r).collect()
+/// Separates the fields of a row's search text: no field a row shows holds it.
+const FIELD_END: char = '\u{1f}';
+
+/// Rows prepared for many queries (the server keeps one per version of its rows): each row's
+/// search text and picker values are computed once, and each sort order once, when first asked
+/// for. A query then walks one order, so a page of 100,000 rows costs a pass, not a sort.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    rows: Vec<CredentialRow>,
+    /// Each row's lower-cased searched fields, each ended by `FIELD_END`.
+    search: Vec<String>,
+    /// For each picker column (as `PICKED` lists them), its distinct values, sorted, and each
+    /// row's value as an index into them.
+    picks: Vec<(Vec<String>, Vec<u32>)>,
+    orders: std::sync::Mutex<std::collections::HashMap<(Column, Direction), std::sync::Arc<Vec<u32>>>>,
 }
 
-/// Applies a query to rows (`matching`) and cuts one page. The pickers' choices come from all the
-/// rows, so a filter can always be widened again.
-pub fn select<'a>(rows: impl IntoIterator<Item = &'a CredentialRow>, query: &ListQuery) -> Page {
-    let rows: Vec<&CredentialRow> = rows.into_iter().collect();
-    let selected = matching(&rows, query);
-    let per_page = if PAGE_SIZES.contains(&query.per_page) { query.per_page } else { PAGE_SIZES[0] };
-    let total = selected.len();
-    let last_page = total.div_ceil(per_page).max(1);
-    let page = query.page.clamp(1, last_page);
-    let rows_of_page = selected.into_iter().skip((page - 1) * per_page).take(per_page).cloned().collect();
-    Page { rows: rows_of_page, total, page, per_page, choices: choices(&rows) }
+/// Which prepared rows one reader sees: all of them, or some, a few with what they may not see
+/// taken out (workloads elsewhere, counted not named).
+#[derive(Debug)]
+pub struct Visible {
+    every: bool,
+    shown: Vec<bool>,
+    trimmed: std::collections::HashMap<usize, CredentialRow>,
 }
 
-fn choices(rows: &[&CredentialRow]) -> Vec<(Column, Vec<String>)> {
-    Column::ALL
-        .into_iter()
-        .filter(|c| c.filter_kind() == Some(FilterKind::Pick))
-        .map(|column| {
-            let values: std::collections::BTreeSet<Cow<'_, str>> = rows.iter().map(|r| r.text(column)).filter(|v| !v.is_empty()).collect();
-            (column, values.into_iter().map(Cow::into_owned).collect())
-        })
-        .collect()
+impl Visible {
+    /// Every row, as prepared.
+    pub fn all() -> Self {
+        Visible { every: true, shown: Vec::new(), trimmed: Default::default() }
+    }
+
+    /// None of `count` rows yet; `show` adds them.
+    pub fn none_of(count: usize) -> Self {
+        Visible { every: false, shown: vec![false; count], trimmed: Default::default() }
+    }
+
+    /// Row `index` is seen: as prepared, or as `trimmed`.
+    pub fn show(&mut self, index: usize, trimmed: Option<CredentialRow>) {
+        self.shown[index] = true;
+        if let Some(row) = trimmed {
+            self.trimmed.insert(index, row);
+        }
+    }
+
+    fn get<'a>(&'a self, index: usize, row: &'a CredentialRow) -> Option<&'a CredentialRow> {
+        if self.every {
+            return Some(row);
+        }
+        self.shown[index].then(|| self.trimmed.get(&index).unwrap_or(row))
+    }
+}
+
+/// The columns with a value picker, in the table's order.
+fn picked() -> impl Iterator<Item = Column> {
+    Column::ALL.into_iter().filter(|c| c.filter_kind() == Some(FilterKind::Pick))
+}
+
+/// How two rows compare under a sort, by their keys, then by namespace and name (so pages are
+/// stable).
+fn compare(a: (&(usize, String), &CredentialRow), b: (&(usize, String), &CredentialRow), direction: Direction) -> std::cmp::Ordering {
+    let by_column = if direction == Direction::Ascending { a.0.cmp(b.0) } else { b.0.cmp(a.0) };
+    by_column.then_with(|| (&a.1.namespace, &a.1.name).cmp(&(&b.1.namespace, &b.1.name)))
+}
+
+/// `rows` sorted by a column, keys computed once per row, not once per comparison.
+fn sorted<'a>(rows: impl IntoIterator<Item = (usize, &'a CredentialRow)>, column: Column, direction: Direction) -> Vec<usize> {
+    let mut keyed: Vec<((usize, String), usize, &CredentialRow)> = rows.into_iter().map(|(i, r)| (r.sort_key(column), i, r)).collect();
+    keyed.sort_by(|(ka, _, a), (kb, _, b)| compare((ka, a), (kb, b), direction));
+    keyed.into_iter().map(|(_, i, _)| i).collect()
+}
+
+impl Prepared {
+    pub fn new(rows: Vec<CredentialRow>) -> Self {
+        let search = rows
+            .iter()
+            .map(|r| {
+                let kubernetes_name = r.kubernetes_name();
+                let fields = [r.display_name.as_str(), &r.description, &r.created_by, &r.scope_path, &kubernetes_name].into_iter().chain(r.keys.iter().map(String::as_str));
+                fields.flat_map(|f| [f.to_lowercase(), FIELD_END.to_string()]).collect()
+            })
+            .collect();
+        let picks = picked()
+            .map(|column| {
+                let values: Vec<String> = rows.iter().map(|r| r.text(column)).filter(|v| !v.is_empty()).collect::<std::collections::BTreeSet<_>>().into_iter().map(Cow::into_owned).collect();
+                let of_rows = rows
+                    .iter()
+                    .map(|r| {
+                        let text = r.text(column);
+                        values.binary_search_by(|v| v.as_str().cmp(&text)).map_or(u32::MAX, |i| i as u32)
+                    })
+                    .collect();
+                (values, of_rows)
+            })
+            .collect();
+        Prepared { rows, search, picks, orders: Default::default() }
+    }
+
+    pub fn rows(&self) -> &[CredentialRow] {
+        &self.rows
+    }
+
+    /// Every row in a sort's order, sorted the first time it is asked for.
+    fn order(&self, column: Column, direction: Direction) -> std::sync::Arc<Vec<u32>> {
+        let mut orders = self.orders.lock().expect("not poisoned");
+        let order = orders.entry((column, direction)).or_insert_with(|| std::sync::Arc::new(sorted(self.rows.iter().enumerate(), column, direction).into_iter().map(|i| i as u32).collect()));
+        order.clone()
+    }
+
+    /// Every row `visible` holds that the query selects, in its order: filter, search, sort.
+    /// The whole view, before it is cut into pages (Download CSV takes it all).
+    pub fn matching<'a>(&'a self, visible: &'a Visible, query: &ListQuery) -> Vec<&'a CredentialRow> {
+        let needle = query.search.trim().to_lowercase();
+        let found = |i: usize, row: &CredentialRow| needle.is_empty() || if needle.contains(FIELD_END) { row.found_by(&needle) } else { self.search[i].contains(&needle) };
+        let (column, direction) = query.sort.unwrap_or((Column::Credential, Direction::Ascending));
+        let order = self.order(column, direction);
+        let selected = order.iter().map(|&i| i as usize).filter_map(|i| visible.get(i, &self.rows[i]).filter(|row| query.filters.iter().all(|f| row.matches(f)) && found(i, row)).map(|row| (i, row)));
+        // A trimmed row counts fewer workloads than the prepared order sorted it by.
+        if column == Column::DataSources && !visible.trimmed.is_empty() {
+            let selected: Vec<(usize, &CredentialRow)> = selected.collect();
+            let by_index: std::collections::HashMap<usize, &CredentialRow> = selected.iter().copied().collect();
+            return sorted(selected, column, direction).into_iter().map(|i| by_index[&i]).collect();
+        }
+        selected.map(|(_, row)| row).collect()
+    }
+
+    /// Applies a query to the rows `visible` holds (`matching`) and cuts one page. The pickers'
+    /// choices come from all of those rows, so a filter can always be widened again.
+    pub fn select(&self, visible: &Visible, query: &ListQuery) -> Page {
+        let selected = self.matching(visible, query);
+        let per_page = if PAGE_SIZES.contains(&query.per_page) { query.per_page } else { PAGE_SIZES[0] };
+        let total = selected.len();
+        let last_page = total.div_ceil(per_page).max(1);
+        let page = query.page.clamp(1, last_page);
+        let rows_of_page = selected.into_iter().skip((page - 1) * per_page).take(per_page).cloned().collect();
+        Page { rows: rows_of_page, total, page, per_page, choices: self.choices(visible) }
+    }
+
+    fn choices(&self, visible: &Visible) -> Vec<(Column, Vec<String>)> {
+        picked()
+            .zip(&self.picks)
+            .map(|(column, (values, of_rows))| {
+                let mut had = vec![false; values.len()];
+                for (i, value) in of_rows.iter().enumerate() {
+                    if *value != u32::MAX && (visible.every || visible.shown[i]) {
+                        had[*value as usize] = true;
+                    }
+                }
+                (column, values.iter().zip(had).filter(|(_, had)| *had).map(|(v, _)| v.clone()).collect())
+            })
+            .collect()
+    }
+}
+
+/// A query applied to rows prepared for it alone, for the domain's tests.
+#[cfg(test)]
+fn select(rows: &[CredentialRow], query: &ListQuery) -> Page {
+    Prepared::new(rows.to_vec()).select(&Visible::all(), query)
 }
 
 /// A Ready Project-scope row in vision, for the domain's tests to vary with struct update syntax.

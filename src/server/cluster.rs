@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::embedded;
 use crate::server::config::ClusterMode;
+use crate::server::metrics;
 
 /// The connection to the cluster Keyhold manages.
 pub struct Connection {
@@ -44,17 +45,21 @@ pub async fn connect(mode: ClusterMode, data_dir: &Path) -> Result<Connection, C
             let config = kube::Config::from_kubeconfig(&kube::config::KubeConfigOptions::default())
                 .await
                 .map_err(|e| ConnectError::Kubeconfig(e.to_string()))?;
-            let client = kube::Client::try_from(config).map_err(|e| ConnectError::Kubeconfig(e.to_string()))?;
-            Ok(Connection { client, embedded: None })
+            Ok(Connection { client: counted(config).map_err(|e| ConnectError::Kubeconfig(e.to_string()))?, embedded: None })
         }
         ClusterMode::InCluster => {
             let config = kube::Config::incluster().map_err(|e| ConnectError::InCluster(e.to_string()))?;
-            let client = kube::Client::try_from(config).map_err(|e| ConnectError::InCluster(e.to_string()))?;
-            Ok(Connection { client, embedded: None })
+            Ok(Connection { client: counted(config).map_err(|e| ConnectError::InCluster(e.to_string()))?, embedded: None })
         }
         ClusterMode::Embedded | ClusterMode::Auto => {
             let cluster = embedded::Cluster::open(&data_dir.join("cluster"))?;
-            Ok(Connection { client: cluster.client(), embedded: Some(cluster) })
+            let client = kube::Client::new(tower::ServiceBuilder::new().map_request(metrics::kubernetes_request).service(cluster.router()), "default");
+            Ok(Connection { client, embedded: Some(cluster) })
         }
     }
+}
+
+/// A client for `config` whose every request is counted on `/metrics`.
+fn counted(config: kube::Config) -> Result<kube::Client, kube::Error> {
+    Ok(kube::client::ClientBuilder::try_from(config)?.with_layer(&tower::util::MapRequestLayer::new(metrics::kubernetes_request)).build())
 }

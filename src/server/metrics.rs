@@ -1,6 +1,7 @@
 //! `/metrics` for Prometheus, on its own address (`--metrics-listen`, off by default): what the
 //! credentials are (by type and phase, targets by state, time left before each expires), how
-//! long new values take to reach every copy, sign-in outcomes and request latency. Counts and
+//! long new values take to reach every copy, sign-in outcomes, request latency and the requests
+//! Keyhold makes of the Kubernetes API (what a page view costs the cluster). Counts and
 //! names only, never a value. Cache-derived figures are read at each scrape; the rest are counted
 //! as they happen, in the process that saw them (the controller's in the leader's).
 
@@ -22,6 +23,7 @@ pub struct Metrics {
     sign_ins: Family<Labels, Counter>,
     requests: Family<Labels, Histogram>,
     propagation: Histogram,
+    kubernetes: Family<Labels, Counter>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
@@ -30,7 +32,38 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     requests: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.001, 2.0, 15))),
     // 50 ms to about 7 minutes.
     propagation: Histogram::new(exponential_buckets(0.05, 2.0, 14)),
+    kubernetes: Family::default(),
 });
+
+/// The resources Keyhold asks the Kubernetes API about, as label values; anything else is "other",
+/// so no name in a path becomes a series.
+const RESOURCES: [&str; 22] = [
+    "credentials", "personalcredentials", "secrets", "namespaces", "configmaps", "events", "leases", "subjectaccessreviews", "selfsubjectaccessreviews",
+    "tokenreviews", "pods", "deployments", "statefulsets", "daemonsets", "jobs", "cronjobs", "roles", "rolebindings", "clusterroles", "clusterrolebindings",
+    "poddefaults", "customresourcedefinitions",
+];
+
+/// Counts a request Keyhold makes of the Kubernetes API, by method (`WATCH` for a watch) and resource.
+pub fn kubernetes_request<B>(request: http::Request<B>) -> http::Request<B> {
+    let watch = request.uri().query().is_some_and(|q| q.split('&').any(|p| p == "watch=true" || p == "watch=1"));
+    let method = if watch { "WATCH".to_string() } else { request.method().as_str().to_string() };
+    // `/api/v1/…` or `/apis/GROUP/VERSION/…`, then `namespaces/NS/RESOURCE/…` or `RESOURCE/…`.
+    let segments: Vec<&str> = request.uri().path().split('/').filter(|s| !s.is_empty()).collect();
+    let rest = match segments.first() {
+        Some(&"api") => segments.get(2..),
+        Some(&"apis") => segments.get(3..),
+        _ => None,
+    }
+    .unwrap_or_default();
+    let resource = match rest {
+        ["namespaces", _, resource, ..] => resource,
+        [resource, ..] => resource,
+        [] => "",
+    };
+    let resource = RESOURCES.iter().find(|r| **r == resource).copied().unwrap_or("other");
+    METRICS.kubernetes.get_or_create(&vec![("method", method), ("resource", resource.to_string())]).inc();
+    request
+}
 
 /// A sign-in attempt: `method` (password, token, oidc) and `outcome` (success, refused).
 pub fn sign_in(method: &str, outcome: &str) {
@@ -64,6 +97,7 @@ pub fn render(rows: &[CredentialRow], now: i64) -> String {
     registry.register("sign_ins", "Sign-in attempts by method and outcome", METRICS.sign_ins.clone());
     registry.register("http_request_duration_seconds", "Time to answer a request, by method and status code", METRICS.requests.clone());
     registry.register("propagation_duration_seconds", "Time from new values to every copy holding them", METRICS.propagation.clone());
+    registry.register("kubernetes_requests", "Requests made of the Kubernetes API, by method and resource", METRICS.kubernetes.clone());
     let credentials = Family::<Labels, Gauge>::default();
     let targets = Family::<Labels, Gauge>::default();
     let expiry = Family::<Labels, Gauge>::default();

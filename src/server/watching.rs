@@ -30,3 +30,38 @@ where
         futures::future::ready(())
     })
 }
+
+/// What each watched change concerns, as a stream of `C`s, for controllers to resolve into the
+/// objects to reconcile. `concern` sees every change (`true` for a deletion). A full list (at
+/// start, after a lost watch) names each concern once, when the list is complete: at start a
+/// controller reconciles everything anyway, and a list of thousands of objects must not become
+/// thousands of identical requests.
+pub fn concerns<K, C>(events: impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static, mut concern: impl FnMut(&K, bool) -> Vec<C> + Send + 'static, what: &'static str) -> impl futures::Stream<Item = C> + Send + 'static
+where
+    K: Send + 'static,
+    C: Eq + Hash + Send + 'static,
+{
+    let mut listing: Option<std::collections::HashSet<C>> = None;
+    events
+        .map(move |event| {
+            let now: Vec<C> = match event {
+                Ok(watcher::Event::Init) => {
+                    listing = Some(Default::default());
+                    Vec::new()
+                }
+                Ok(watcher::Event::InitApply(object)) => {
+                    listing.get_or_insert_default().extend(concern(&object, false));
+                    Vec::new()
+                }
+                Ok(watcher::Event::InitDone) => listing.take().into_iter().flatten().collect(),
+                Ok(watcher::Event::Apply(object)) => concern(&object, false),
+                Ok(watcher::Event::Delete(object)) => concern(&object, true),
+                Err(e) => {
+                    tracing::warn!(what, error = %e, "watch failed; retrying");
+                    Vec::new()
+                }
+            };
+            futures::stream::iter(now)
+        })
+        .flatten()
+}

@@ -148,6 +148,14 @@ impl ConnectionTests {
         testable(credential.spec.credential_type) && last.is_none_or(|at| jiff::Timestamp::now().as_second() - at.as_second() >= every.as_secs() as i64)
     }
 
+    /// How long until `due` holds for this credential: `None` when it is never tested by itself.
+    pub(super) fn next_due(&self, credential: &Credential) -> Option<std::time::Duration> {
+        let every = self.every.filter(|_| testable(credential.spec.credential_type))?;
+        let last = last_test(credential).and_then(|t| t.at.parse::<jiff::Timestamp>().ok());
+        let waited = last.map_or(i64::MAX, |at| jiff::Timestamp::now().as_second() - at.as_second());
+        Some(std::time::Duration::from_secs((every.as_secs() as i64).saturating_sub(waited).max(1) as u64))
+    }
+
     /// Tests values of a testable type: `Ok(message)` when they sign in, `Err(why not)`.
     async fn run(&self, values: &SecretValues, bucket: &str) -> Result<String, String> {
         match values {

@@ -11,19 +11,20 @@ use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::reflector::ObjectRef;
 use kube::core::PartialObjectMeta;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 
 use super::events::{self, Severity};
 use super::{activity, personal};
 use super::resource::{Condition, Credential, CredentialStatus, Target};
-use super::ownership::{self, CREDENTIAL_LABEL, MANAGED_BY, labelled_by_uid, labelled_for, legacy_owner, made_before_owner_references, managed_for, marks, owner_selector};
+use super::ownership::{self, CREDENTIAL_LABEL, CREDENTIAL_NAME, MANAGED_BY, labelled_by_uid, labelled_for, legacy_owner, made_before_owner_references, managed_for, marks, owner_selector};
 use super::service::{Settings, offered};
 use crate::server::clusters::{Member, Notice};
+use crate::server::watching::concerns;
 use crate::domain::credential::{Phase, RESOURCE_LABEL, ScopeLevel, is_object_name};
 use crate::domain::identity::Identity;
 use crate::domain::lifecycle::Expiry;
@@ -45,6 +46,12 @@ const COPIES_AT_ONCE: usize = 16;
 /// The longest one member's copies may take in one reconcile: a member that answers slowly (or
 /// never stops answering) delays no other and no deletion.
 const MEMBER_WORK: Duration = Duration::from_secs(60);
+/// How many credentials are reconciled at once: a start with 100,000 of them queues, rather than
+/// opening 100,000 requests together.
+const RECONCILES_AT_ONCE: u16 = 32;
+/// How long a credential goes without a reconcile when nothing it watches changed: a safety net,
+/// since every change that matters starts one.
+const RESYNC: Duration = Duration::from_secs(3_600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -95,55 +102,25 @@ fn member_notices(settings: &Settings, store: kube::runtime::reflector::Store<Cr
 /// Runs the controller until the process stops.
 pub async fn run(client: Client, settings: Settings) {
     let credentials: Api<Credential> = Api::all(client.clone());
-    let controller = Controller::new(credentials, watcher::Config::default());
+    let controller = Controller::new(credentials, watcher::Config::default()).with_config(controller::Config::default().concurrency(RECONCILES_AT_ONCE));
     let store = controller.store();
-    // A project namespace appearing, changing department or going away changes wider scopes.
-    let namespaces = Api::<Namespace>::all(client.clone());
-    // Managed Secrets (sources and copies) are watched as metadata only: values stay out of caches.
-    let secrets = Api::<PartialObjectMeta<Secret>>::all(client.clone());
-    let managed = format!("{MANAGED_BY}=keyhold");
     // Never a remembered answer: a reconcile started by a removed binding must see it gone.
     let access = Access::new(client.clone(), Duration::ZERO);
     let from_members = member_notices(&settings, store.clone());
     let context = Arc::new(Context { client: client.clone(), settings, access });
-    let (wide, owners, personal) = (store.clone(), store.clone(), store.clone());
-    // Whether an owner may keep a personal credential in a project changes with the bindings.
-    let personal_ones = move || personal.state().iter().filter(|c| c.spec.scope.level == ScopeLevel::Personal).map(|c| ObjectRef::from_obj(&**c)).collect::<Vec<_>>();
-    let role_bindings = Api::<PartialObjectMeta<RoleBinding>>::all(client.clone());
-    let cluster_role_bindings = Api::<PartialObjectMeta<ClusterRoleBinding>>::all(client.clone());
-    let roles = Api::<PartialObjectMeta<Role>>::all(client.clone());
-    let cluster_roles = Api::<PartialObjectMeta<ClusterRole>>::all(client.clone());
+    let all = watcher::Config::default;
     controller
-        .watches(namespaces, watcher::Config::default().labels(PROJECT_LABEL), move |_ns| {
-            wide.state().iter().filter(|c| c.spec.scope.level != ScopeLevel::Project).map(|c| ObjectRef::from_obj(&**c)).collect::<Vec<_>>()
-        })
-        .watches(secrets.clone(), watcher::Config::default().labels(&managed), move |secret| {
-            secret.labels().get(CREDENTIAL_LABEL).and_then(|v| labelled_owner(v, &owners))
-        })
-        .watches(role_bindings, watcher::Config::default(), {
-            let personal_ones = personal_ones.clone();
-            move |_| personal_ones()
-        })
-        .watches(cluster_role_bindings, watcher::Config::default(), {
-            let personal_ones = personal_ones.clone();
-            move |_| personal_ones()
-        })
-        .watches(roles, watcher::Config::default(), {
-            let personal_ones = personal_ones.clone();
-            move |_| personal_ones()
-        })
-        .watches(cluster_roles, watcher::Config::default(), move |_| personal_ones())
+        .reconcile_on(concerns(watched::<Namespace>(&client, all().labels(PROJECT_LABEL)), projects_changed(), "Namespace").flat_map(with_store(&store, reached_by_projects)))
+        // Sources and copies: a copy changed or deleted by someone else is put back.
+        .reconcile_on(concerns(watched::<Secret>(&client, all().labels(&format!("{MANAGED_BY}=keyhold"))), |secret, _| owner_of(secret), "Secret").flat_map(with_store(&store, owned_by)))
         // Existing Secrets offered by their labels: labelling (or unlabelling) one changes whether
         // the credentials naming it may use it.
-        .watches(secrets, watcher::Config::default().labels(RESOURCE_LABEL), move |secret| {
-            let (namespace, name) = (secret.namespace(), secret.name_any());
-            store
-                .state()
-                .iter()
-                .filter(|c| c.namespace() == namespace && c.spec.secret_ref.name == name)
-                .map(|c| ObjectRef::from_obj(&**c))
-                .collect::<Vec<_>>()
-        })
+        .reconcile_on(concerns(watched::<Secret>(&client, all().labels(RESOURCE_LABEL)), |secret, _| vec![(secret.namespace(), secret.name_any())], "Secret").flat_map(with_store(&store, naming)))
+        // Whether an owner may keep a personal credential in a project changes with the bindings.
+        .reconcile_on(concerns(watched::<RoleBinding>(&client, all()), |_, _| vec![()], "RoleBinding").flat_map(with_store(&store, personal_ones)))
+        .reconcile_on(concerns(watched::<ClusterRoleBinding>(&client, all()), |_, _| vec![()], "ClusterRoleBinding").flat_map(with_store(&store, personal_ones)))
+        .reconcile_on(concerns(watched::<Role>(&client, all()), |_, _| vec![()], "Role").flat_map(with_store(&store, personal_ones)))
+        .reconcile_on(concerns(watched::<ClusterRole>(&client, all()), |_, _| vec![()], "ClusterRole").flat_map(with_store(&store, personal_ones)))
         .reconcile_on(from_members)
         .shutdown_on_signal()
         .run(reconcile, error_policy, context)
@@ -158,6 +135,79 @@ pub async fn run(client: Client, settings: Settings) {
             }
         })
         .await;
+}
+
+type Store = kube::runtime::reflector::Store<Credential>;
+
+/// Every change to `K`s (as `config` selects), as metadata only: values stay out of the
+/// controller's memory.
+fn watched<K>(client: &Client, config: watcher::Config) -> impl futures::Stream<Item = Result<watcher::Event<PartialObjectMeta<K>>, watcher::Error>> + Send + 'static
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+{
+    watcher(Api::<PartialObjectMeta<K>>::all(client.clone()), config).default_backoff()
+}
+
+/// Resolves each concern against the credentials as the controller's cache holds them now.
+fn with_store<C: 'static>(store: &Store, resolve: fn(&Store, C) -> Vec<ObjectRef<Credential>>) -> impl FnMut(C) -> futures::stream::Iter<std::vec::IntoIter<ObjectRef<Credential>>> + Send + 'static {
+    let store = store.clone();
+    move |concern| futures::stream::iter(resolve(&store, concern))
+}
+
+/// The departments a project namespace's change concerns (the one it is in, and the one it left).
+/// Each project's department is remembered, since a watch event carries only the new labels.
+fn projects_changed() -> impl FnMut(&PartialObjectMeta<Namespace>, bool) -> Vec<String> + Send + 'static {
+    let mut departments: std::collections::HashMap<String, String> = Default::default();
+    move |project, deleted| {
+        let now = project.labels().get(DEPARTMENT_LABEL).cloned().unwrap_or_default();
+        let before = if deleted { departments.remove(&project.name_any()) } else { departments.insert(project.name_any(), now.clone()) };
+        std::iter::once(now).chain(before).collect()
+    }
+}
+
+/// The credentials of the home cluster whose copies a change to a project in `department` may
+/// add or remove: every Cluster-, Account- and personal credential, and the department's own.
+fn reached_by_projects(store: &Store, department: String) -> Vec<ObjectRef<Credential>> {
+    let concerned = |c: &Credential| {
+        let scope = &c.spec.scope;
+        scope.cluster.is_none()
+            && match scope.level {
+                ScopeLevel::Project => false,
+                ScopeLevel::Department => scope.department.as_deref() == Some(department.as_str()),
+                ScopeLevel::Cluster | ScopeLevel::Account | ScopeLevel::Personal => true,
+            }
+    };
+    store.state().iter().filter(|c| concerned(c)).map(|c| ObjectRef::from_obj(&**c)).collect()
+}
+
+/// The credential a managed Secret names as its own: by the readable name Keyhold writes beside
+/// the uid label (anyone who may write the Secret may write either, and all it starts is a
+/// reconcile), or by the label alone for Secrets written before that name was.
+fn owner_of(secret: &PartialObjectMeta<Secret>) -> Vec<Owner> {
+    let named = secret.annotations().get(CREDENTIAL_NAME).and_then(|n| n.split_once('/')).map(|(namespace, name)| Owner::Named(namespace.to_string(), name.to_string()));
+    named.or_else(|| secret.labels().get(CREDENTIAL_LABEL).map(|label| Owner::Labelled(label.clone()))).into_iter().collect()
+}
+
+#[derive(PartialEq, Eq, Hash)]
+enum Owner {
+    Named(String, String),
+    Labelled(String),
+}
+
+fn owned_by(store: &Store, owner: Owner) -> Vec<ObjectRef<Credential>> {
+    match owner {
+        Owner::Named(namespace, name) => vec![ObjectRef::new(&name).within(&namespace)],
+        Owner::Labelled(label) => labelled_owner(&label, store).into_iter().collect(),
+    }
+}
+
+/// The credentials using the Secret `name` in `namespace` as theirs.
+fn naming(store: &Store, (namespace, name): (Option<String>, String)) -> Vec<ObjectRef<Credential>> {
+    store.state().iter().filter(|c| c.namespace() == namespace && c.spec.secret_ref.name == name).map(|c| ObjectRef::from_obj(&**c)).collect()
+}
+
+fn personal_ones(store: &Store, (): ()) -> Vec<ObjectRef<Credential>> {
+    store.state().iter().filter(|c| c.spec.scope.level == ScopeLevel::Personal).map(|c| ObjectRef::from_obj(&**c)).collect()
 }
 
 async fn reconcile(credential: Arc<Credential>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -391,10 +441,16 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
             activity::append(&ctx.client, &ctx.settings.system_namespace, credential, reason, "", message).await;
         }
     }
-    // Back at the next midnight (UTC) at the latest, when an expiry may begin to warn.
+    Ok(Action::requeue(next_look(credential, ctx)))
+}
+
+/// When to look at a credential again though nothing changed: just after midnight (UTC) when it
+/// has an expiry date (a warning may begin), when its next periodic connection test is due, and
+/// at the latest after `RESYNC`.
+fn next_look(credential: &Credential, ctx: &Context) -> Duration {
     let now = jiff::Timestamp::now().as_second();
-    let to_midnight = 86_400 - now.rem_euclid(86_400) + 1;
-    Ok(Action::requeue(Duration::from_secs(to_midnight.clamp(1, 300) as u64)))
+    let to_midnight = credential.spec.expires_on.as_ref().map(|_| Duration::from_secs((86_400 - now.rem_euclid(86_400) + 1) as u64));
+    [Some(RESYNC), to_midnight, ctx.settings.connection_tests.next_due(credential)].into_iter().flatten().min().unwrap_or(RESYNC)
 }
 
 /// When every namespace has come to hold the source's current values, how long that took since

@@ -29,7 +29,7 @@ use crate::domain::AppError;
 use crate::domain::identity::Identity;
 use crate::domain::lifecycle::{Expiry, Rollout, ValuesReplaced};
 use crate::domain::new_credential::{ExistingSecretCredential, ExistingSecrets, NewCredential, Rename, SecretValues, given};
-use crate::domain::query::{CredentialRow, ListQuery, Listing, TargetStatus, matching, select};
+use crate::domain::query::{CredentialRow, ListQuery, Listing, Prepared, TargetStatus, Visible};
 use crate::domain::scope_tree::ScopeNode;
 
 pub const CREATED_BY: &str = "keyhold.dev/created-by";
@@ -124,7 +124,7 @@ pub struct CredentialsService {
     pub(super) settings: Settings,
     pub(super) changes: watch::Sender<u64>,
     /// Every credential as a row, and the change count and day it was built at.
-    pub(super) rows: Arc<Mutex<Option<((u64, i64), Arc<Vec<CredentialRow>>)>>>,
+    pub(super) rows: Arc<Mutex<Option<((u64, i64), Arc<Prepared>)>>>,
     /// Held from a create's name check until the cache holds what it made, so two creates with one
     /// name (a button pressed twice) make one credential.
     pub(super) creating: Arc<tokio::sync::Mutex<()>>,
@@ -252,7 +252,7 @@ impl CredentialsService {
     /// reaches: a project's people see the department and cluster credentials their project gets.
     pub async fn list(&self, who: &Identity, query: &ListQuery) -> Result<Listing, ServiceError> {
         let read_at = jiff::Timestamp::now().to_string();
-        let mut page = self.listable(who, |rows| select(rows, query)).await?;
+        let mut page = self.listable(who, |rows, visible| rows.select(visible, query)).await?;
         // Whether the reader may change a row matters only for the rows shown.
         let mut may_update = NamespaceAccess::new(self, who, "update").await?;
         for row in &mut page.rows {
@@ -264,21 +264,27 @@ impl CredentialsService {
     /// Every row of the view `query` describes, by the same rule as `list` but not cut into pages:
     /// what Download CSV writes. `may_change` is left unset: no column shows it.
     pub async fn export(&self, who: &Identity, query: &ListQuery) -> Result<Vec<CredentialRow>, ServiceError> {
-        self.listable(who, |rows| matching(&rows, query).into_iter().cloned().collect()).await
+        self.listable(who, |rows, visible| rows.matching(visible, query).into_iter().cloned().collect()).await
     }
 
     /// `take` applied to the rows `who` may list. Workloads they may not see are taken out first,
     /// so searching and sorting never see those.
-    async fn listable<T>(&self, who: &Identity, take: impl FnOnce(Vec<&CredentialRow>) -> T) -> Result<T, ServiceError> {
+    async fn listable<T>(&self, who: &Identity, take: impl FnOnce(&Prepared, &Visible) -> T) -> Result<T, ServiceError> {
         let all = self.all_rows();
         let mut may_list = NamespaceAccess::new(self, who, "list").await?;
-        let mut visible = Vec::with_capacity(all.len());
-        for row in all.iter() {
+        if may_list.everywhere {
+            return Ok(take(&all, &Visible::all()));
+        }
+        let mut visible = Visible::none_of(all.rows().len());
+        for (i, row) in all.rows().iter().enumerate() {
             if may_list.reaches(row).await? {
-                visible.push(may_list.without_unseen_users(row).await?);
+                visible.show(i, match may_list.without_unseen_users(row).await? {
+                    std::borrow::Cow::Owned(trimmed) => Some(trimmed),
+                    std::borrow::Cow::Borrowed(_) => None,
+                });
             }
         }
-        Ok(take(visible.iter().map(|row| row.as_ref()).collect()))
+        Ok(take(&all, &visible))
     }
 
     /// How many of the credentials `who` may list reach each namespace (where they live or are
@@ -286,7 +292,7 @@ impl CredentialsService {
     pub async fn count_by_namespace(&self, who: &Identity) -> Result<HashMap<String, usize>, ServiceError> {
         let mut may_list = NamespaceAccess::new(self, who, "list").await?;
         let mut counts = HashMap::new();
-        for row in self.all_rows().iter() {
+        for row in self.all_rows().rows() {
             if may_list.reaches(row).await? {
                 let mut reached: Vec<&String> = std::iter::once(&row.namespace).chain(row.home_targets().map(|t| &t.namespace)).collect();
                 reached.sort();
@@ -304,7 +310,7 @@ impl CredentialsService {
     pub async fn get(&self, who: &Identity, namespace: &str, name: &str) -> Result<CredentialRow, ServiceError> {
         let all = self.all_rows();
         let not_found = || ServiceError::NotFound(format!("{namespace}/{name}"));
-        let Some(row) = all.iter().find(|r| r.namespace == namespace && r.name == name) else {
+        let Some(row) = all.rows().iter().find(|r| r.namespace == namespace && r.name == name) else {
             return self.own_personal(who, namespace, name).await?.ok_or_else(not_found);
         };
         let mut may_get = NamespaceAccess::new(self, who, "get").await?;
@@ -318,7 +324,7 @@ impl CredentialsService {
 
     /// Every credential as a table row, before anyone's permissions are applied. Rebuilt only when
     /// a watched credential, workload or project changed since the last build.
-    fn all_rows(&self) -> Arc<Vec<CredentialRow>> {
+    fn all_rows(&self) -> Arc<Prepared> {
         // The count is read before the caches, so a change during the build forces the next one.
         // Rows say how many days a credential has left, so a new day (UTC) rebuilds them too.
         let version = (*self.changes.borrow(), jiff::Timestamp::now().as_second().div_euclid(86_400));
@@ -329,14 +335,14 @@ impl CredentialsService {
         }
         let usage = self.usage.snapshot();
         // Personal credentials are their owners' alone: no shared listing ever holds one.
-        let rows: Arc<Vec<CredentialRow>> = Arc::new(self.cache.state().iter().filter(|c| !c.is_personal(&self.settings.system_namespace)).map(|c| self.row(c, &usage, false)).collect());
+        let rows = Arc::new(Prepared::new(self.cache.state().iter().filter(|c| !c.is_personal(&self.settings.system_namespace)).map(|c| self.row(c, &usage, false)).collect()));
         *self.rows.lock().expect("not poisoned") = Some((version, rows.clone()));
         rows
     }
 
     /// The `/metrics` exposition, from every shared credential as the cache holds it now.
     pub fn metrics(&self) -> ([(axum::http::HeaderName, &'static str); 1], String) {
-        let text = crate::server::metrics::render(&self.all_rows(), jiff::Timestamp::now().as_second());
+        let text = crate::server::metrics::render(self.all_rows().rows(), jiff::Timestamp::now().as_second());
         ([(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
     }
 
