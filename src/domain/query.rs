@@ -509,17 +509,17 @@ impl CredentialRow {
 /// Separates the fields of a row's search text: no field a row shows holds it.
 const FIELD_END: char = '\u{1f}';
 
-/// Rows prepared for many queries (the server keeps one per version of its rows): each row's
-/// search text and picker values are computed once, and each sort order once, when first asked
-/// for. A query then walks one order, so a page of 100,000 rows costs a pass, not a sort.
+/// Rows prepared for many queries (the server keeps one per version of its rows): the rows'
+/// search text, picker values and each sort order are computed once, when a query first needs
+/// them. A query then walks one order, so a page of 100,000 rows costs a pass, not a sort.
 #[derive(Debug, Default)]
 pub struct Prepared {
     rows: Vec<CredentialRow>,
     /// Each row's lower-cased searched fields, each ended by `FIELD_END`.
-    search: Vec<String>,
-    /// For each picker column (as `PICKED` lists them), its distinct values, sorted, and each
+    search: std::sync::OnceLock<Vec<String>>,
+    /// For each picker column (as `picked` lists them), its distinct values, sorted, and each
     /// row's value as an index into them.
-    picks: Vec<(Vec<String>, Vec<u32>)>,
+    picks: std::sync::OnceLock<Vec<(Vec<String>, Vec<u32>)>>,
     orders: std::sync::Mutex<std::collections::HashMap<(Column, Direction), std::sync::Arc<Vec<u32>>>>,
 }
 
@@ -580,15 +580,26 @@ fn sorted<'a>(rows: impl IntoIterator<Item = (usize, &'a CredentialRow)>, column
 
 impl Prepared {
     pub fn new(rows: Vec<CredentialRow>) -> Self {
-        let search = rows
+        Prepared { rows, ..Default::default() }
+    }
+
+    fn search(&self) -> &[String] {
+        self.search.get_or_init(|| {
+            self.rows
             .iter()
             .map(|r| {
                 let kubernetes_name = r.kubernetes_name();
                 let fields = [r.display_name.as_str(), &r.description, &r.created_by, &r.scope_path, &kubernetes_name].into_iter().chain(r.keys.iter().map(String::as_str));
                 fields.flat_map(|f| [f.to_lowercase(), FIELD_END.to_string()]).collect()
             })
-            .collect();
-        let picks = picked()
+            .collect()
+        })
+    }
+
+    fn picks(&self) -> &[(Vec<String>, Vec<u32>)] {
+        self.picks.get_or_init(|| {
+            let rows = &self.rows;
+            picked()
             .map(|column| {
                 let values: Vec<String> = rows.iter().map(|r| r.text(column)).filter(|v| !v.is_empty()).collect::<std::collections::BTreeSet<_>>().into_iter().map(Cow::into_owned).collect();
                 let of_rows = rows
@@ -600,8 +611,8 @@ impl Prepared {
                     .collect();
                 (values, of_rows)
             })
-            .collect();
-        Prepared { rows, search, picks, orders: Default::default() }
+            .collect()
+        })
     }
 
     pub fn rows(&self) -> &[CredentialRow] {
@@ -619,7 +630,7 @@ impl Prepared {
     /// The whole view, before it is cut into pages (Download CSV takes it all).
     pub fn matching<'a>(&'a self, visible: &'a Visible, query: &ListQuery) -> Vec<&'a CredentialRow> {
         let needle = query.search.trim().to_lowercase();
-        let found = |i: usize, row: &CredentialRow| needle.is_empty() || if needle.contains(FIELD_END) { row.found_by(&needle) } else { self.search[i].contains(&needle) };
+        let found = |i: usize, row: &CredentialRow| needle.is_empty() || if needle.contains(FIELD_END) { row.found_by(&needle) } else { self.search()[i].contains(&needle) };
         let (column, direction) = query.sort.unwrap_or((Column::Credential, Direction::Ascending));
         let order = self.order(column, direction);
         let selected = order.iter().map(|&i| i as usize).filter_map(|i| visible.get(i, &self.rows[i]).filter(|row| query.filters.iter().all(|f| row.matches(f)) && found(i, row)).map(|row| (i, row)));
@@ -646,7 +657,7 @@ impl Prepared {
 
     fn choices(&self, visible: &Visible) -> Vec<(Column, Vec<String>)> {
         picked()
-            .zip(&self.picks)
+            .zip(self.picks())
             .map(|(column, (values, of_rows))| {
                 let mut had = vec![false; values.len()];
                 for (i, value) in of_rows.iter().enumerate() {

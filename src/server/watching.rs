@@ -22,7 +22,7 @@ where
 {
     // The reflector applies an event to the store before passing it on, so a reader that sees
     // the count move also sees the change. Deletions count too (`applied_objects` would drop them).
-    reflector::reflector(writer, watcher(api, config)).default_backoff().for_each(move |event| {
+    reflector::reflector(writer, watcher(api, config).modify(without_managed_fields)).default_backoff().for_each(move |event| {
         match event {
             Ok(_) => changes.send_modify(|n| *n += 1),
             Err(e) => tracing::warn!(what, error = %e, "watch failed; retrying"),
@@ -31,17 +31,26 @@ where
     })
 }
 
+/// Drops an object's managedFields, which no cache reads: often the larger part of its metadata.
+pub fn without_managed_fields<K: Resource>(object: &mut K) {
+    object.meta_mut().managed_fields = None;
+}
+
 /// What each watched change concerns, as a stream of `C`s, for controllers to resolve into the
-/// objects to reconcile. `concern` sees every change (`true` for a deletion). A full list (at
-/// start, after a lost watch) names each concern once, when the list is complete: at start a
+/// objects to reconcile. A change concerns what the object concerns now and what it concerned
+/// before (a watch event carries only the new state, so each object's last concerns are kept);
+/// a deletion, what it concerned. A full list (at start, after a lost watch) names each concern
+/// once, when the list is complete, with those of objects that went away unseen: at start a
 /// controller reconciles everything anyway, and a list of thousands of objects must not become
 /// thousands of identical requests.
-pub fn concerns<K, C>(events: impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static, mut concern: impl FnMut(&K, bool) -> Vec<C> + Send + 'static, what: &'static str) -> impl futures::Stream<Item = C> + Send + 'static
+pub fn concerns<K, C>(events: impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static, concern: impl Fn(&K) -> Vec<C> + Send + 'static, what: &'static str) -> impl futures::Stream<Item = C> + Send + 'static
 where
-    K: Send + 'static,
-    C: Eq + Hash + Send + 'static,
+    K: Resource + Send + 'static,
+    C: Clone + Eq + Hash + Send + 'static,
 {
-    let mut listing: Option<std::collections::HashSet<C>> = None;
+    let mut known: std::collections::HashMap<(Option<String>, String), Vec<C>> = Default::default();
+    let mut listing: Option<(std::collections::HashSet<C>, std::collections::HashMap<(Option<String>, String), Vec<C>>)> = None;
+    let key = |object: &K| (object.meta().namespace.clone(), object.meta().name.clone().unwrap_or_default());
     events
         .map(move |event| {
             let now: Vec<C> = match event {
@@ -50,12 +59,27 @@ where
                     Vec::new()
                 }
                 Ok(watcher::Event::InitApply(object)) => {
-                    listing.get_or_insert_default().extend(concern(&object, false));
+                    let (named, seen) = listing.get_or_insert_default();
+                    let concerns = concern(&object);
+                    named.extend(known.remove(&key(&object)).into_iter().flatten().chain(concerns.iter().cloned()));
+                    seen.insert(key(&object), concerns);
                     Vec::new()
                 }
-                Ok(watcher::Event::InitDone) => listing.take().into_iter().flatten().collect(),
-                Ok(watcher::Event::Apply(object)) => concern(&object, false),
-                Ok(watcher::Event::Delete(object)) => concern(&object, true),
+                Ok(watcher::Event::InitDone) => {
+                    let (named, seen) = listing.take().unwrap_or_default();
+                    // What is left of the last list went away while the watch was down.
+                    let gone = std::mem::replace(&mut known, seen).into_values().flatten();
+                    named.into_iter().chain(gone).collect::<std::collections::HashSet<C>>().into_iter().collect()
+                }
+                Ok(watcher::Event::Apply(object)) => {
+                    let concerns = concern(&object);
+                    let before = known.insert(key(&object), concerns.clone()).unwrap_or_default();
+                    concerns.into_iter().chain(before.into_iter()).collect::<std::collections::HashSet<C>>().into_iter().collect()
+                }
+                Ok(watcher::Event::Delete(object)) => {
+                    let before = known.remove(&key(&object)).unwrap_or_default();
+                    concern(&object).into_iter().chain(before).collect::<std::collections::HashSet<C>>().into_iter().collect()
+                }
                 Err(e) => {
                     tracing::warn!(what, error = %e, "watch failed; retrying");
                     Vec::new()

@@ -15,7 +15,7 @@ use reqwest::{StatusCode, Url, header};
 
 use super::resource::Credential;
 use super::service::{CredentialsService, ServiceError, Settings};
-use crate::domain::credential::FieldError;
+use crate::domain::credential::{CredentialType, FieldError};
 use crate::server::auth::Cidr;
 use crate::domain::error::innermost;
 use crate::domain::identity::Identity;
@@ -148,10 +148,11 @@ impl ConnectionTests {
         testable(credential.spec.credential_type) && last.is_none_or(|at| jiff::Timestamp::now().as_second() - at.as_second() >= every.as_secs() as i64)
     }
 
-    /// How long until `due` holds for this credential: `None` when it is never tested by itself.
-    pub(super) fn next_due(&self, credential: &Credential) -> Option<std::time::Duration> {
-        let every = self.every.filter(|_| testable(credential.spec.credential_type))?;
-        let last = last_test(credential).and_then(|t| t.at.parse::<jiff::Timestamp>().ok());
+    /// How long until `due` holds for a credential of this type last tested so: `None` when such
+    /// credentials are never tested by themselves.
+    pub(super) fn next_due(&self, credential_type: CredentialType, last: Option<&TestOutcome>) -> Option<std::time::Duration> {
+        let every = self.every.filter(|_| testable(credential_type))?;
+        let last = last.and_then(|t| t.at.parse::<jiff::Timestamp>().ok());
         let waited = last.map_or(i64::MAX, |at| jiff::Timestamp::now().as_second() - at.as_second());
         Some(std::time::Duration::from_secs((every.as_secs() as i64).saturating_sub(waited).max(1) as u64))
     }

@@ -13,7 +13,7 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBind
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams};
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{self, ObjectRef};
 use kube::core::PartialObjectMeta;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
@@ -24,7 +24,7 @@ use super::resource::{Condition, Credential, CredentialStatus, Target};
 use super::ownership::{self, CREDENTIAL_LABEL, CREDENTIAL_NAME, MANAGED_BY, labelled_by_uid, labelled_for, legacy_owner, made_before_owner_references, managed_for, marks, owner_selector};
 use super::service::{Settings, offered};
 use crate::server::clusters::{Member, Notice};
-use crate::server::watching::concerns;
+use crate::server::watching::{concerns, without_managed_fields};
 use crate::domain::credential::{Phase, RESOURCE_LABEL, ScopeLevel, is_object_name};
 use crate::domain::identity::Identity;
 use crate::domain::lifecycle::Expiry;
@@ -48,10 +48,12 @@ const COPIES_AT_ONCE: usize = 16;
 const MEMBER_WORK: Duration = Duration::from_secs(60);
 /// How many credentials are reconciled at once: a start with 100,000 of them queues, rather than
 /// opening 100,000 requests together.
-const RECONCILES_AT_ONCE: u16 = 32;
+const RECONCILES_AT_ONCE: u16 = 64;
 /// How long a credential goes without a reconcile when nothing it watches changed: a safety net,
 /// since every change that matters starts one.
 const RESYNC: Duration = Duration::from_secs(3_600);
+/// How soon a credential whose copy is blocked by someone else's Secret is looked at again.
+const CLASH_LOOK: Duration = Duration::from_secs(300);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -101,26 +103,26 @@ fn member_notices(settings: &Settings, store: kube::runtime::reflector::Store<Cr
 
 /// Runs the controller until the process stops.
 pub async fn run(client: Client, settings: Settings) {
-    let credentials: Api<Credential> = Api::all(client.clone());
-    let controller = Controller::new(credentials, watcher::Config::default()).with_config(controller::Config::default().concurrency(RECONCILES_AT_ONCE));
-    let store = controller.store();
+    let (store, writer) = reflector::store();
+    let credentials = watcher(Api::<Credential>::all(client.clone()), watcher::Config::default()).default_backoff().modify(without_managed_fields).reflect(writer).applied_objects();
+    let controller = Controller::for_stream(credentials, store.clone()).with_config(controller::Config::default().concurrency(RECONCILES_AT_ONCE));
     // Never a remembered answer: a reconcile started by a removed binding must see it gone.
     let access = Access::new(client.clone(), Duration::ZERO);
     let from_members = member_notices(&settings, store.clone());
     let context = Arc::new(Context { client: client.clone(), settings, access });
     let all = watcher::Config::default;
     controller
-        .reconcile_on(concerns(watched::<Namespace>(&client, all().labels(PROJECT_LABEL)), projects_changed(), "Namespace").flat_map(with_store(&store, reached_by_projects)))
+        .reconcile_on(concerns(watched::<Namespace>(&client, all().labels(PROJECT_LABEL)), |project| vec![project.labels().get(DEPARTMENT_LABEL).cloned().unwrap_or_default()], "Namespace").flat_map(with_store(&store, reached_by_projects)))
         // Sources and copies: a copy changed or deleted by someone else is put back.
-        .reconcile_on(concerns(watched::<Secret>(&client, all().labels(&format!("{MANAGED_BY}=keyhold"))), |secret, _| owner_of(secret), "Secret").flat_map(with_store(&store, owned_by)))
+        .reconcile_on(concerns(watched::<Secret>(&client, all().labels(&format!("{MANAGED_BY}=keyhold"))), owner_of, "Secret").flat_map(with_store(&store, owned_by)))
         // Existing Secrets offered by their labels: labelling (or unlabelling) one changes whether
         // the credentials naming it may use it.
-        .reconcile_on(concerns(watched::<Secret>(&client, all().labels(RESOURCE_LABEL)), |secret, _| vec![(secret.namespace(), secret.name_any())], "Secret").flat_map(with_store(&store, naming)))
+        .reconcile_on(concerns(watched::<Secret>(&client, all().labels(RESOURCE_LABEL)), |secret| vec![(secret.namespace(), secret.name_any())], "Secret").flat_map(with_store(&store, naming)))
         // Whether an owner may keep a personal credential in a project changes with the bindings.
-        .reconcile_on(concerns(watched::<RoleBinding>(&client, all()), |_, _| vec![()], "RoleBinding").flat_map(with_store(&store, personal_ones)))
-        .reconcile_on(concerns(watched::<ClusterRoleBinding>(&client, all()), |_, _| vec![()], "ClusterRoleBinding").flat_map(with_store(&store, personal_ones)))
-        .reconcile_on(concerns(watched::<Role>(&client, all()), |_, _| vec![()], "Role").flat_map(with_store(&store, personal_ones)))
-        .reconcile_on(concerns(watched::<ClusterRole>(&client, all()), |_, _| vec![()], "ClusterRole").flat_map(with_store(&store, personal_ones)))
+        .reconcile_on(concerns(watched::<RoleBinding>(&client, all()), |_| vec![()], "RoleBinding").flat_map(with_store(&store, personal_ones)))
+        .reconcile_on(concerns(watched::<ClusterRoleBinding>(&client, all()), |_| vec![()], "ClusterRoleBinding").flat_map(with_store(&store, personal_ones)))
+        .reconcile_on(concerns(watched::<Role>(&client, all()), |_| vec![()], "Role").flat_map(with_store(&store, personal_ones)))
+        .reconcile_on(concerns(watched::<ClusterRole>(&client, all()), |_| vec![()], "ClusterRole").flat_map(with_store(&store, personal_ones)))
         .reconcile_on(from_members)
         .shutdown_on_signal()
         .run(reconcile, error_policy, context)
@@ -154,17 +156,6 @@ fn with_store<C: 'static>(store: &Store, resolve: fn(&Store, C) -> Vec<ObjectRef
     move |concern| futures::stream::iter(resolve(&store, concern))
 }
 
-/// The departments a project namespace's change concerns (the one it is in, and the one it left).
-/// Each project's department is remembered, since a watch event carries only the new labels.
-fn projects_changed() -> impl FnMut(&PartialObjectMeta<Namespace>, bool) -> Vec<String> + Send + 'static {
-    let mut departments: std::collections::HashMap<String, String> = Default::default();
-    move |project, deleted| {
-        let now = project.labels().get(DEPARTMENT_LABEL).cloned().unwrap_or_default();
-        let before = if deleted { departments.remove(&project.name_any()) } else { departments.insert(project.name_any(), now.clone()) };
-        std::iter::once(now).chain(before).collect()
-    }
-}
-
 /// The credentials of the home cluster whose copies a change to a project in `department` may
 /// add or remove: every Cluster-, Account- and personal credential, and the department's own.
 fn reached_by_projects(store: &Store, department: String) -> Vec<ObjectRef<Credential>> {
@@ -180,25 +171,26 @@ fn reached_by_projects(store: &Store, department: String) -> Vec<ObjectRef<Crede
     store.state().iter().filter(|c| concerned(c)).map(|c| ObjectRef::from_obj(&**c)).collect()
 }
 
-/// The credential a managed Secret names as its own: by the readable name Keyhold writes beside
-/// the uid label (anyone who may write the Secret may write either, and all it starts is a
-/// reconcile), or by the label alone for Secrets written before that name was.
+/// The credential a managed Secret is marked as belonging to: by the uid label and by the
+/// readable name Keyhold writes beside it. Anyone who may write the Secret may write either, and
+/// all either starts is a reconcile, so both are followed unless they agree.
 fn owner_of(secret: &PartialObjectMeta<Secret>) -> Vec<Owner> {
-    let named = secret.annotations().get(CREDENTIAL_NAME).and_then(|n| n.split_once('/')).map(|(namespace, name)| Owner::Named(namespace.to_string(), name.to_string()));
-    named.or_else(|| secret.labels().get(CREDENTIAL_LABEL).map(|label| Owner::Labelled(label.clone()))).into_iter().collect()
+    let named = secret.annotations().get(CREDENTIAL_NAME).and_then(|n| n.split_once('/')).map(|(namespace, name)| (namespace.to_string(), name.to_string()));
+    vec![Owner { named, labelled: secret.labels().get(CREDENTIAL_LABEL).cloned() }]
 }
 
-#[derive(PartialEq, Eq, Hash)]
-enum Owner {
-    Named(String, String),
-    Labelled(String),
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Owner {
+    named: Option<(String, String)>,
+    labelled: Option<String>,
 }
 
 fn owned_by(store: &Store, owner: Owner) -> Vec<ObjectRef<Credential>> {
-    match owner {
-        Owner::Named(namespace, name) => vec![ObjectRef::new(&name).within(&namespace)],
-        Owner::Labelled(label) => labelled_owner(&label, store).into_iter().collect(),
-    }
+    let named = owner.named.map(|(namespace, name)| ObjectRef::new(&name).within(&namespace));
+    // The usual case: the name is of the credential whose uid the label holds, found without a scan.
+    let agree = named.as_ref().and_then(|n| store.get(n)).is_some_and(|c| c.uid() == owner.labelled);
+    let labelled = owner.labelled.filter(|_| !agree).and_then(|label| labelled_owner(&label, store));
+    named.into_iter().chain(labelled).collect()
 }
 
 /// The credentials using the Secret `name` in `namespace` as theirs.
@@ -441,16 +433,19 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
             activity::append(&ctx.client, &ctx.settings.system_namespace, credential, reason, "", message).await;
         }
     }
-    Ok(Action::requeue(next_look(credential, ctx)))
+    Ok(Action::requeue(next_look(credential, &status, source.is_some(), ctx)))
 }
 
-/// When to look at a credential again though nothing changed: just after midnight (UTC) when it
-/// has an expiry date (a warning may begin), when its next periodic connection test is due, and
-/// at the latest after `RESYNC`.
-fn next_look(credential: &Credential, ctx: &Context) -> Duration {
+/// When to look at a credential again though nothing it watches changed: soon while a Secret
+/// Keyhold does not manage (and does not watch) is in a copy's way; just after midnight (UTC) when
+/// it has an expiry date (a warning may begin); when its next periodic connection test is due (a
+/// credential without its Secret is not tested); at the latest after `RESYNC`.
+fn next_look(credential: &Credential, status: &CredentialStatus, has_source: bool, ctx: &Context) -> Duration {
     let now = jiff::Timestamp::now().as_second();
+    let clash = status.targets.iter().any(|t| t.reason == "Clash").then_some(CLASH_LOOK);
     let to_midnight = credential.spec.expires_on.as_ref().map(|_| Duration::from_secs((86_400 - now.rem_euclid(86_400) + 1) as u64));
-    [Some(RESYNC), to_midnight, ctx.settings.connection_tests.next_due(credential)].into_iter().flatten().min().unwrap_or(RESYNC)
+    let test = has_source.then(|| ctx.settings.connection_tests.next_due(credential.spec.credential_type, status.last_test.as_ref())).flatten();
+    [Some(RESYNC), clash, to_midnight, test].into_iter().flatten().min().unwrap_or(RESYNC)
 }
 
 /// When every namespace has come to hold the source's current values, how long that took since
