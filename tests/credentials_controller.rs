@@ -123,6 +123,12 @@ async fn a_cluster_scope_credential_reaches_every_project_and_follows_changes() 
     copies.patch(&name, &PatchParams::default(), &Patch::Merge(&tamper)).await.unwrap();
     eventually("the changed copy restored", || async { copy_value(&w.client, "serving", &name).await.as_deref() == Some(b"v2".as_slice()) }).await;
     eventually("a Drifted warning recorded", || async { drift_events(&w.client).await == 1 }).await;
+    // So is one whose readable owner name was pointed elsewhere in the same write: its uid label,
+    // and what it belonged to before, still lead to its credential.
+    let misdirected = serde_json::json!({"metadata": {"annotations": {"keyhold.dev/credential-name": "vision/someone-else"}}, "data": {"TOKEN": "dGFtcGVyZWQ="}});
+    copies.patch(&name, &PatchParams::default(), &Patch::Merge(&misdirected)).await.unwrap();
+    eventually("the misdirected copy restored", || async { copy_value(&w.client, "serving", &name).await.as_deref() == Some(b"v2".as_slice()) }).await;
+    eventually("a second Drifted warning recorded", || async { drift_events(&w.client).await == 2 }).await;
 
     // A namespace that stops being a project loses its copy.
     let unlabel = serde_json::json!({"metadata": {"labels": {"keyhold.dev/project": null}}});

@@ -15,7 +15,7 @@ use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::core::PartialObjectMeta;
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::{WatchStreamExt, predicates, watcher};
 use kube::{Client, ResourceExt};
 
 use super::events::{self, Severity};
@@ -104,7 +104,9 @@ fn member_notices(settings: &Settings, store: kube::runtime::reflector::Store<Cr
 /// Runs the controller until the process stops.
 pub async fn run(client: Client, settings: Settings) {
     let (store, writer) = reflector::store();
-    let credentials = watcher(Api::<Credential>::all(client.clone()), watcher::Config::default()).default_backoff().modify(without_managed_fields).reflect(writer).applied_objects();
+    let credentials = watcher(Api::<Credential>::all(client.clone()), watcher::Config::default()).default_backoff().modify(without_managed_fields).reflect(writer).applied_objects()
+        // A relist (after a watch fell behind) hands back every credential; only changed ones are looked at again.
+        .predicate_filter(predicates::resource_version, Default::default());
     let controller = Controller::for_stream(credentials, store.clone()).with_config(controller::Config::default().concurrency(RECONCILES_AT_ONCE));
     // Never a remembered answer: a reconcile started by a removed binding must see it gone.
     let access = Access::new(client.clone(), Duration::ZERO);
