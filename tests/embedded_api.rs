@@ -117,6 +117,33 @@ async fn watches_see_changes_in_order() {
     assert_eq!(seen, ["ADDED", "MODIFIED", "DELETED"]);
 }
 
+/// A watch whose objects never change, while others change all the time, still gets bookmarks
+/// with the version it has seen up to (15 s apart): else its next watch starts too far back and
+/// must list everything again.
+#[tokio::test]
+async fn a_quiet_watch_gets_bookmarks_while_others_change() {
+    let (_dir, client) = cluster();
+    namespace(&client, "t1").await;
+    let quiet: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), "t1");
+    let start: u64 = quiet.list(&ListParams::default()).await.unwrap().metadata.resource_version.unwrap().parse().unwrap();
+    let mut events = quiet.watch(&WatchParams { bookmarks: true, ..WatchParams::default().timeout(25) }, &start.to_string()).await.unwrap().boxed();
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "t1");
+    let busy = tokio::spawn(async move {
+        for i in 0..200 {
+            secrets.create(&PostParams::default(), &secret(&format!("busy-{i}"), &[])).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    });
+    let marked = loop {
+        match events.try_next().await.unwrap().expect("the watch ended without a bookmark") {
+            WatchEvent::Bookmark(mark) => break mark.metadata.resource_version.parse::<u64>().unwrap(),
+            other => panic!("nothing but bookmarks expected: {other:?}"),
+        }
+    };
+    busy.abort();
+    assert!(marked > start, "the bookmark says how far the watch has seen: {marked} after {start}");
+}
+
 #[tokio::test]
 async fn paging_keeps_one_snapshot() {
     let (_dir, client) = cluster();

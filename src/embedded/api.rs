@@ -30,7 +30,7 @@ use super::table::{self, View};
 
 /// The largest request body accepted, as kube-apiserver's limit.
 const MAX_BODY: usize = 3 * 1024 * 1024;
-/// How often an idle watch that asked for bookmarks receives one.
+/// How often a watch that asked for bookmarks receives one.
 const BOOKMARK_EVERY: Duration = Duration::from_secs(15);
 /// The longest a watch stays open when the client gives no timeout.
 const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(1800);
@@ -593,6 +593,8 @@ fn watch(
     };
 
     let mut first: Vec<Bytes> = Vec::new();
+    // The version up to which this watch has looked at every change: what a bookmark may say.
+    let mut seen = from.unwrap_or_default();
     let subscription: Subscription = match from {
         Some(from) if !initial_events => match cluster.store().subscribe(Some(from)) {
             Ok(sub) => sub,
@@ -604,6 +606,7 @@ fn watch(
         },
         _ => {
             let (rv, items, sub) = cluster.store().snapshot_and_subscribe(&filter.storage_id, namespace.as_deref());
+            seen = rv;
             first.extend(items.iter().filter(|o| filter.matches(o)).map(|o| line(&filter.render("ADDED", o))));
             if initial_events {
                 first.push(line(&bookmark(&rt, rv, true)));
@@ -612,22 +615,27 @@ fn watch(
         }
     };
     first.extend(subscription.replay.iter().filter_map(|c| filter.event(c)).map(|e| line(&e)));
+    seen = subscription.replay.last().map_or(seen, |c| c.rv);
 
     let deadline = tokio::time::Instant::now() + timeout;
-    let live = futures::stream::unfold((subscription.live, filter), move |(mut live, filter)| {
-        let (cluster, rt) = (cluster.clone(), rt.clone());
+    // Bookmarks come on a clock, not after a quiet spell: a watch whose objects never change while
+    // others change all the time must still learn the current version, or its next watch is too old.
+    let first_mark = tokio::time::Instant::now() + BOOKMARK_EVERY;
+    let live = futures::stream::unfold((subscription.live, filter, first_mark, seen), move |(mut live, filter, mut next_mark, mut seen)| {
+        let rt = rt.clone();
         async move {
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep_until(deadline) => return None,
-                    _ = tokio::time::sleep(BOOKMARK_EVERY), if bookmarks => {
-                        let mark = line(&bookmark(&rt, cluster.store().resource_version(), false));
-                        return Some((mark, (live, filter)));
+                    _ = tokio::time::sleep_until(next_mark), if bookmarks => {
+                        next_mark += BOOKMARK_EVERY;
+                        return Some((line(&bookmark(&rt, seen, false)), (live, filter, next_mark, seen)));
                     }
                     received = live.recv() => match received {
                         Ok(change) => {
+                            seen = change.rv;
                             if let Some(event) = filter.event(&change) {
-                                return Some((line(&event), (live, filter)));
+                                return Some((line(&event), (live, filter, next_mark, seen)));
                             }
                         }
                         // Fallen behind, or the server is stopping: end the stream; the client re-watches.

@@ -19,10 +19,9 @@ const RV_KEY: &str = "resourceVersion";
 
 /// How many past changes a watch may resume from before it gets 410 Expired.
 const HISTORY: usize = 10_000;
-/// How many changes a slow watcher may fall behind before its stream is closed (it then re-watches):
-/// as many as it could resume from, so one that falls behind under a burst of writes resumes
-/// rather than lists everything again.
-const FEED_CAPACITY: usize = HISTORY;
+/// How many changes a slow watcher may fall behind before its stream is closed (it then re-watches,
+/// from well within the history).
+const FEED_CAPACITY: usize = 4_096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
