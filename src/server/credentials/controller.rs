@@ -49,8 +49,8 @@ const MEMBER_WORK: Duration = Duration::from_secs(60);
 /// How many credentials are reconciled at once: a start with 100,000 of them queues, rather than
 /// opening 100,000 requests together.
 const RECONCILES_AT_ONCE: u16 = 64;
-/// How long a credential goes without a reconcile when nothing it watches changed: a safety net,
-/// since every change that matters starts one.
+/// How often every credential is looked at though nothing it watches changed (an informer's
+/// resync): a safety net for a change whose event never came, and for a credential never looked at.
 const RESYNC: Duration = Duration::from_secs(3_600);
 /// How soon a credential whose copy is blocked by someone else's Secret is looked at again.
 const CLASH_LOOK: Duration = Duration::from_secs(300);
@@ -126,6 +126,7 @@ pub async fn run(client: Client, settings: Settings) {
         .reconcile_on(concerns(watched::<Role>(&client, all()), |_| vec![()], "Role").flat_map(with_store(&store, personal_ones)))
         .reconcile_on(concerns(watched::<ClusterRole>(&client, all()), |_| vec![()], "ClusterRole").flat_map(with_store(&store, personal_ones)))
         .reconcile_on(from_members)
+        .reconcile_on(sweep(store.clone()))
         .shutdown_on_signal()
         .run(reconcile, error_policy, context)
         .for_each(|result| async move {
@@ -142,6 +143,16 @@ pub async fn run(client: Client, settings: Settings) {
 }
 
 type Store = kube::runtime::reflector::Store<Credential>;
+
+/// Every credential in the cache, each `RESYNC`.
+fn sweep(store: Store) -> impl futures::Stream<Item = ObjectRef<Credential>> + Send + 'static {
+    futures::stream::unfold(store, |store| async move {
+        tokio::time::sleep(RESYNC).await;
+        let all: Vec<ObjectRef<Credential>> = store.state().iter().map(|c| ObjectRef::from_obj(&**c)).collect();
+        Some((futures::stream::iter(all), store))
+    })
+    .flatten()
+}
 
 /// Every change to `K`s (as `config` selects), as metadata only: values stay out of the
 /// controller's memory.
@@ -435,19 +446,19 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
             activity::append(&ctx.client, &ctx.settings.system_namespace, credential, reason, "", message).await;
         }
     }
-    Ok(Action::requeue(next_look(credential, &status, source.is_some(), ctx)))
+    Ok(next_look(credential, &status, source.is_some(), ctx).map_or_else(Action::await_change, Action::requeue))
 }
 
 /// When to look at a credential again though nothing it watches changed: soon while a Secret
 /// Keyhold does not manage (and does not watch) is in a copy's way; just after midnight (UTC) when
 /// it has an expiry date (a warning may begin); when its next periodic connection test is due (a
-/// credential without its Secret is not tested); at the latest after `RESYNC`.
-fn next_look(credential: &Credential, status: &CredentialStatus, has_source: bool, ctx: &Context) -> Duration {
+/// credential without its Secret is not tested). Otherwise the hourly sweep looks at it.
+fn next_look(credential: &Credential, status: &CredentialStatus, has_source: bool, ctx: &Context) -> Option<Duration> {
     let now = jiff::Timestamp::now().as_second();
     let clash = status.targets.iter().any(|t| t.reason == "Clash").then_some(CLASH_LOOK);
     let to_midnight = credential.spec.expires_on.as_ref().map(|_| Duration::from_secs((86_400 - now.rem_euclid(86_400) + 1) as u64));
     let test = has_source.then(|| ctx.settings.connection_tests.next_due(credential.spec.credential_type, status.last_test.as_ref())).flatten();
-    [Some(RESYNC), clash, to_midnight, test].into_iter().flatten().min().unwrap_or(RESYNC)
+    [clash, to_midnight, test].into_iter().flatten().min()
 }
 
 /// When every namespace has come to hold the source's current values, how long that took since
