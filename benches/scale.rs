@@ -148,7 +148,7 @@ async fn main() {
         .await
         .unwrap();
     println!("loaded {PROJECTS} projects and {CREDENTIALS} credentials in {:.0} s", started.elapsed().as_secs_f64());
-    // Each new credential gets its finalizer, its status and its Activity: the restart below finds them settled.
+    // Until the controller goes quiet: each new credential gets its finalizer, status and Activity.
     println!("controller settled after loading: {}", settle(&http, &first).await);
     drop(first);
 

@@ -55,7 +55,10 @@ where
         .map(move |event| {
             let now: Vec<C> = match event {
                 Ok(watcher::Event::Init) => {
-                    listing = Some(Default::default());
+                    // A list that failed partway starts again: what it had already named still counts.
+                    let (mut named, seen) = listing.take().unwrap_or_default();
+                    named.extend(seen.into_values().flatten());
+                    listing = Some((named, Default::default()));
                     Vec::new()
                 }
                 Ok(watcher::Event::InitApply(object)) => {
@@ -84,6 +87,32 @@ where
                     tracing::warn!(what, error = %e, "watch failed; retrying");
                     Vec::new()
                 }
+            };
+            futures::stream::iter(now)
+        })
+        .flatten()
+}
+
+/// The objects a reflected watch added or changed, each once the store holds it. A list's objects
+/// (at start, after a lost watch) come when the list is complete, since only then does the store
+/// take them in: a controller looking one up before would find the old store and drop it.
+pub fn applied_when_stored<K: Send + 'static>(events: impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static {
+    let mut listed: Vec<K> = Vec::new();
+    events
+        .map(move |event| {
+            let now: Vec<Result<K, watcher::Error>> = match event {
+                Ok(watcher::Event::Init) => {
+                    listed.clear();
+                    Vec::new()
+                }
+                Ok(watcher::Event::InitApply(object)) => {
+                    listed.push(object);
+                    Vec::new()
+                }
+                Ok(watcher::Event::InitDone) => std::mem::take(&mut listed).into_iter().map(Ok).collect(),
+                Ok(watcher::Event::Apply(object)) => vec![Ok(object)],
+                Ok(watcher::Event::Delete(_)) => Vec::new(),
+                Err(e) => vec![Err(e)],
             };
             futures::stream::iter(now)
         })

@@ -15,7 +15,7 @@ use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::core::PartialObjectMeta;
-use kube::runtime::{WatchStreamExt, predicates, watcher};
+use kube::runtime::{PredicateConfig, WatchStreamExt, predicates, watcher};
 use kube::{Client, ResourceExt};
 
 use super::events::{self, Severity};
@@ -24,7 +24,7 @@ use super::resource::{Condition, Credential, CredentialStatus, Target};
 use super::ownership::{self, CREDENTIAL_LABEL, CREDENTIAL_NAME, MANAGED_BY, labelled_by_uid, labelled_for, legacy_owner, made_before_owner_references, managed_for, marks, owner_selector};
 use super::service::{Settings, offered};
 use crate::server::clusters::{Member, Notice};
-use crate::server::watching::{concerns, without_managed_fields};
+use crate::server::watching::{applied_when_stored, concerns, without_managed_fields};
 use crate::domain::credential::{Phase, RESOURCE_LABEL, ScopeLevel, is_object_name};
 use crate::domain::identity::Identity;
 use crate::domain::lifecycle::Expiry;
@@ -52,8 +52,9 @@ const RECONCILES_AT_ONCE: u16 = 64;
 /// How often every credential is looked at though nothing it watches changed (an informer's
 /// resync): a safety net for a change whose event never came, and for a credential never looked at.
 const RESYNC: Duration = Duration::from_secs(3_600);
-/// How soon a credential whose copy is blocked by someone else's Secret is looked at again.
-const CLASH_LOOK: Duration = Duration::from_secs(300);
+/// How soon a credential is looked at again while a copy could not be written: blocked by a Secret
+/// Keyhold does not manage (and does not watch), or refused by the API server.
+const RETRY_LOOK: Duration = Duration::from_secs(300);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -104,9 +105,9 @@ fn member_notices(settings: &Settings, store: kube::runtime::reflector::Store<Cr
 /// Runs the controller until the process stops.
 pub async fn run(client: Client, settings: Settings) {
     let (store, writer) = reflector::store();
-    let credentials = watcher(Api::<Credential>::all(client.clone()), watcher::Config::default()).default_backoff().modify(without_managed_fields).reflect(writer).applied_objects()
-        // A relist (after a watch fell behind) hands back every credential; only changed ones are looked at again.
-        .predicate_filter(predicates::resource_version, Default::default());
+    let credentials = watcher(Api::<Credential>::all(client.clone()), watcher::Config::default()).default_backoff().modify(without_managed_fields).reflect(writer);
+    // A relist (after a lost watch) hands back every credential: only changed ones are looked at again.
+    let credentials = applied_when_stored(credentials).predicate_filter(predicates::resource_version, PredicateConfig::default().ttl(Duration::from_secs(86_400)));
     let controller = Controller::for_stream(credentials, store.clone()).with_config(controller::Config::default().concurrency(RECONCILES_AT_ONCE));
     // Never a remembered answer: a reconcile started by a removed binding must see it gone.
     let access = Access::new(client.clone(), Duration::ZERO);
@@ -449,16 +450,16 @@ async fn apply(credential: &Credential, ctx: &Context) -> Result<Action, Error> 
     Ok(next_look(credential, &status, source.is_some(), ctx).map_or_else(Action::await_change, Action::requeue))
 }
 
-/// When to look at a credential again though nothing it watches changed: soon while a Secret
-/// Keyhold does not manage (and does not watch) is in a copy's way; just after midnight (UTC) when
-/// it has an expiry date (a warning may begin); when its next periodic connection test is due (a
-/// credential without its Secret is not tested). Otherwise the hourly sweep looks at it.
+/// When to look at a credential again though nothing it watches changed: soon while a copy could
+/// not be written; just after midnight (UTC) when it has an expiry date (a warning may begin);
+/// when its next periodic connection test is due (a credential without its Secret is not tested).
+/// Otherwise the hourly sweep looks at it.
 fn next_look(credential: &Credential, status: &CredentialStatus, has_source: bool, ctx: &Context) -> Option<Duration> {
     let now = jiff::Timestamp::now().as_second();
-    let clash = status.targets.iter().any(|t| t.reason == "Clash").then_some(CLASH_LOOK);
+    let blocked = status.targets.iter().any(|t| t.reason == "Clash" || t.reason == "ReplicationError").then_some(RETRY_LOOK);
     let to_midnight = credential.spec.expires_on.as_ref().map(|_| Duration::from_secs((86_400 - now.rem_euclid(86_400) + 1) as u64));
     let test = has_source.then(|| ctx.settings.connection_tests.next_due(credential.spec.credential_type, status.last_test.as_ref())).flatten();
-    [clash, to_midnight, test].into_iter().flatten().min()
+    [blocked, to_midnight, test].into_iter().flatten().min()
 }
 
 /// When every namespace has come to hold the source's current values, how long that took since
