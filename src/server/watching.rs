@@ -53,39 +53,40 @@ where
     let key = |object: &K| (object.meta().namespace.clone(), object.meta().name.clone().unwrap_or_default());
     events
         .map(move |event| {
-            let now: Vec<C> = match event {
+            // A set: one change concerning a thing twice names it once.
+            let now: std::collections::HashSet<C> = match event {
                 Ok(watcher::Event::Init) => {
                     // A list that failed partway starts again: what it had already named still counts.
                     let (mut named, seen) = listing.take().unwrap_or_default();
                     named.extend(seen.into_values().flatten());
                     listing = Some((named, Default::default()));
-                    Vec::new()
+                    Default::default()
                 }
                 Ok(watcher::Event::InitApply(object)) => {
                     let (named, seen) = listing.get_or_insert_default();
                     let concerns = concern(&object);
                     named.extend(known.remove(&key(&object)).into_iter().flatten().chain(concerns.iter().cloned()));
                     seen.insert(key(&object), concerns);
-                    Vec::new()
+                    Default::default()
                 }
                 Ok(watcher::Event::InitDone) => {
                     let (named, seen) = listing.take().unwrap_or_default();
                     // What is left of the last list went away while the watch was down.
                     let gone = std::mem::replace(&mut known, seen).into_values().flatten();
-                    named.into_iter().chain(gone).collect::<std::collections::HashSet<C>>().into_iter().collect()
+                    named.into_iter().chain(gone).collect()
                 }
                 Ok(watcher::Event::Apply(object)) => {
                     let concerns = concern(&object);
                     let before = known.insert(key(&object), concerns.clone()).unwrap_or_default();
-                    concerns.into_iter().chain(before.into_iter()).collect::<std::collections::HashSet<C>>().into_iter().collect()
+                    concerns.into_iter().chain(before).collect()
                 }
                 Ok(watcher::Event::Delete(object)) => {
                     let before = known.remove(&key(&object)).unwrap_or_default();
-                    concern(&object).into_iter().chain(before).collect::<std::collections::HashSet<C>>().into_iter().collect()
+                    concern(&object).into_iter().chain(before).collect()
                 }
                 Err(e) => {
                     tracing::warn!(what, error = %e, "watch failed; retrying");
-                    Vec::new()
+                    Default::default()
                 }
             };
             futures::stream::iter(now)
@@ -117,4 +118,77 @@ pub fn applied_when_stored<K: Send + 'static>(events: impl futures::Stream<Item 
             futures::stream::iter(now)
         })
         .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::Namespace;
+    use kube::ResourceExt;
+    use kube::core::PartialObjectMeta;
+    use watcher::Event::{Apply, Delete, Init, InitApply, InitDone};
+
+    /// A project namespace in `department`.
+    fn project(name: &str, department: &str) -> PartialObjectMeta<Namespace> {
+        let mut project = PartialObjectMeta::<Namespace>::default();
+        project.metadata.name = Some(name.into());
+        project.metadata.labels = Some([("department".to_string(), department.to_string())].into());
+        project
+    }
+
+    fn department(project: &PartialObjectMeta<Namespace>) -> Vec<String> {
+        vec![project.labels()["department"].clone()]
+    }
+
+    /// What `concerns` emits for each batch of events, sorted.
+    async fn emitted(batches: Vec<Vec<watcher::Event<PartialObjectMeta<Namespace>>>>) -> Vec<Vec<String>> {
+        let (sender, receiver) = futures::channel::mpsc::unbounded();
+        let mut stream = Box::pin(concerns(receiver, department, "test"));
+        let mut out = Vec::new();
+        for batch in batches {
+            for event in batch {
+                sender.unbounded_send(Ok(event)).unwrap();
+            }
+            let mut got = Vec::new();
+            while let Ok(Some(concern)) = tokio::time::timeout(std::time::Duration::from_millis(20), stream.next()).await {
+                got.push(concern);
+            }
+            got.sort();
+            out.push(got);
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_list_names_each_concern_once_and_changes_reach_what_was_concerned_before() {
+        let emitted = emitted(vec![
+            vec![Init, InitApply(project("a", "research")), InitApply(project("b", "research")), InitApply(project("c", "ops"))],
+            vec![InitDone],
+            vec![Apply(project("a", "ops"))],
+            vec![Delete(project("c", "ops"))],
+            // A relist that no longer has `b`: it went while the watch was down.
+            vec![Init, InitApply(project("a", "ops")), InitDone],
+        ])
+        .await;
+        assert_eq!(emitted[0], Vec::<String>::new(), "nothing before the list is complete");
+        assert_eq!(emitted[1], ["ops", "research"]);
+        assert_eq!(emitted[2], ["ops", "research"], "a project that moved concerns its old department too");
+        assert_eq!(emitted[3], ["ops"]);
+        assert_eq!(emitted[4], ["ops", "research"], "the project gone unseen still reaches its department");
+    }
+
+    #[tokio::test]
+    async fn a_lists_objects_come_once_the_list_is_complete() {
+        let (sender, receiver) = futures::channel::mpsc::unbounded::<Result<watcher::Event<PartialObjectMeta<Namespace>>, watcher::Error>>();
+        let mut stream = Box::pin(applied_when_stored(receiver));
+        let mut next = async || tokio::time::timeout(std::time::Duration::from_millis(20), stream.next()).await.ok().flatten().map(|o| o.unwrap().metadata.name.unwrap());
+        for event in [Init, InitApply(project("a", "x"))] {
+            sender.unbounded_send(Ok(event)).unwrap();
+        }
+        assert_eq!(next().await, None, "not before the store holds it");
+        for event in [InitDone, Delete(project("a", "x")), Apply(project("b", "x"))] {
+            sender.unbounded_send(Ok(event)).unwrap();
+        }
+        assert_eq!((next().await, next().await, next().await), (Some("a".into()), Some("b".into()), None));
+    }
 }

@@ -143,18 +143,21 @@ impl ConnectionTests {
 
     /// Whether the periodic check (`--connection-test-every`) is due for a credential.
     pub(super) fn due(&self, credential: &Credential) -> bool {
-        let Some(every) = self.every else { return false };
-        let last = last_test(credential).and_then(|t| t.at.parse::<jiff::Timestamp>().ok());
-        testable(credential.spec.credential_type) && last.is_none_or(|at| jiff::Timestamp::now().as_second() - at.as_second() >= every.as_secs() as i64)
+        self.left(credential.spec.credential_type, last_test(credential).as_ref()).is_some_and(|left| left <= 0)
     }
 
     /// How long until `due` holds for a credential of this type last tested so: `None` when such
     /// credentials are never tested by themselves.
     pub(super) fn next_due(&self, credential_type: CredentialType, last: Option<&TestOutcome>) -> Option<std::time::Duration> {
+        self.left(credential_type, last).map(|left| std::time::Duration::from_secs(left.max(1) as u64))
+    }
+
+    /// Seconds until the next periodic check (at most 0 once due; `None` for none).
+    fn left(&self, credential_type: CredentialType, last: Option<&TestOutcome>) -> Option<i64> {
         let every = self.every.filter(|_| testable(credential_type))?;
         let last = last.and_then(|t| t.at.parse::<jiff::Timestamp>().ok());
         let waited = last.map_or(i64::MAX, |at| jiff::Timestamp::now().as_second() - at.as_second());
-        Some(std::time::Duration::from_secs((every.as_secs() as i64).saturating_sub(waited).max(1) as u64))
+        Some((every.as_secs() as i64).saturating_sub(waited))
     }
 
     /// Tests values of a testable type: `Ok(message)` when they sign in, `Err(why not)`.
