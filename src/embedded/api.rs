@@ -25,7 +25,7 @@ use super::rbac::{self, Attributes, Identity};
 use super::resources::ResourceType;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::status::ApiError;
-use super::store::{Change, EventType, Subscription};
+use super::store::{Change, EventType, Stored, Subscription};
 use super::table::{self, View};
 
 /// The largest request body accepted, as kube-apiserver's limit.
@@ -281,7 +281,7 @@ async fn handle(cluster: Arc<Cluster>, target: Target, request: Request) -> Resu
             Ok(match view {
                 View::Table(include) => {
                     let metadata = json!({"resourceVersion": object["metadata"]["resourceVersion"]});
-                    object_response(StatusCode::OK, &table::table(rt, &[&*object], metadata, include, true))
+                    object_response(StatusCode::OK, &table::table(rt, &[&object], metadata, include, true))
                 }
                 View::Metadata => object_response(StatusCode::OK, &table::metadata_only(&object)),
                 View::Object => object_response(StatusCode::OK, &object),
@@ -334,11 +334,11 @@ async fn handle(cluster: Arc<Cluster>, target: Target, request: Request) -> Resu
             let list_opts = list_options(rt, &query)?;
             let selected = ops::list(cluster.store(), rt, ns_filter, &list_opts);
             let mut deleted = Vec::new();
-            for item in selected.items {
+            for item in selected.items.iter().map(Stored::value) {
                 let ns = item["metadata"]["namespace"].as_str().unwrap_or_default();
                 let name = item["metadata"]["name"].as_str().unwrap_or_default();
                 match ops::delete(cluster.store(), rt, ns, name, &opts, &ops::Preconditions::default()) {
-                    Ok(Deleted::Gone(o) | Deleted::Pending(o)) => deleted.push(Arc::new(o)),
+                    Ok(Deleted::Gone(o) | Deleted::Pending(o)) => deleted.push(Stored::new(&o)),
                     Err(e) if e.code == StatusCode::NOT_FOUND => {}
                     Err(e) => return Err(e),
                 }
@@ -460,33 +460,39 @@ fn list_response(rt: &ResourceType, result: ops::ListResult, view: View) -> Resp
     if let Some(remaining) = result.remaining {
         metadata["remainingItemCount"] = json!(remaining);
     }
+    let items = result.items.iter().map(Stored::value);
     match view {
         View::Table(include) => {
-            let items: Vec<&Value> = result.items.iter().map(|i| &**i).collect();
-            return axum::Json(table::table(rt, &items, metadata, include, true)).into_response();
+            let items: Vec<Value> = items.collect();
+            let items: Vec<&Value> = items.iter().collect();
+            axum::Json(table::table(rt, &items, metadata, include, true)).into_response()
         }
         View::Metadata => {
-            let items: Vec<Value> = result.items.iter().map(|i| table::metadata_only(i)).collect();
+            let items: Vec<Value> = items.map(|i| table::metadata_only(&i)).collect();
             let list = json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": metadata, "items": items});
-            return axum::Json(list).into_response();
+            axum::Json(list).into_response()
         }
-        View::Object => {}
-    }
-    // Items of a List carry no kind or apiVersion.
-    let items: Vec<Value> = result
-        .items
-        .iter()
-        .map(|item| {
-            let mut item = (**item).clone();
-            if let Some(obj) = item.as_object_mut() {
-                obj.remove("kind");
-                obj.remove("apiVersion");
+        View::Object => {
+            // Written item by item, so a list of every Secret never holds them all parsed at once.
+            // Items of a List carry no kind or apiVersion.
+            let head = json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(), "metadata": metadata});
+            let mut body = head.to_string().into_bytes();
+            body.pop();
+            body.extend_from_slice(br#","items":["#);
+            for (i, mut item) in items.enumerate() {
+                if let Some(obj) = item.as_object_mut() {
+                    obj.remove("kind");
+                    obj.remove("apiVersion");
+                }
+                if i > 0 {
+                    body.push(b',');
+                }
+                body.extend_from_slice(item.to_string().as_bytes());
             }
-            item
-        })
-        .collect();
-    axum::Json(json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(), "metadata": metadata, "items": items}))
-        .into_response()
+            body.extend_from_slice(b"]}");
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+    }
 }
 
 fn delete_response(rt: &ResourceType, deleted: Deleted) -> Response {
@@ -525,12 +531,17 @@ impl WatchFilter {
         self.labels.matches(object) && self.fields.matches(object)
     }
 
-    fn event(&self, change: &Change) -> Option<Value> {
+    /// Whether a stored object passes the selectors; parsed only when there are any.
+    fn admits(&self, object: &Stored) -> bool {
+        (self.labels.is_empty() && self.fields.is_empty()) || self.matches(&object.value())
+    }
+
+    fn event(&self, change: &Change) -> Option<Bytes> {
         if change.key.resource != self.storage_id || self.namespace.as_ref().is_some_and(|ns| *ns != change.key.namespace) {
             return None;
         }
-        let now = change.kind != EventType::Deleted && self.matches(&change.object);
-        let before = change.previous.as_deref().is_some_and(|p| self.matches(p));
+        let now = change.kind != EventType::Deleted && self.admits(&change.object);
+        let before = change.previous.as_ref().is_some_and(|p| self.admits(p));
         let kind = match (before, now) {
             (false, true) => "ADDED",
             (true, true) => "MODIFIED",
@@ -540,14 +551,17 @@ impl WatchFilter {
         Some(self.render(kind, &change.object))
     }
 
-    fn render(&self, kind: &str, object: &Value) -> Value {
+    /// The event's line in the stream.
+    fn render(&self, kind: &str, object: &Stored) -> Bytes {
         match self.view {
-            View::Object => json!({"type": kind, "object": object}),
-            View::Metadata => json!({"type": kind, "object": table::metadata_only(object)}),
+            // The stored text as it is, unparsed: the common watch.
+            View::Object => Bytes::from(format!("{{\"type\":\"{kind}\",\"object\":{}}}\n", object.json())),
+            View::Metadata => line(&json!({"type": kind, "object": table::metadata_only(&object.value())})),
             View::Table(include) => {
+                let object = object.value();
                 let first = !self.columns_sent.swap(true, std::sync::atomic::Ordering::Relaxed);
                 let metadata = json!({"resourceVersion": object["metadata"]["resourceVersion"]});
-                json!({"type": kind, "object": table::table(&self.rt, &[object], metadata, include, first)})
+                line(&json!({"type": kind, "object": table::table(&self.rt, &[&object], metadata, include, first)}))
             }
         }
     }
@@ -607,14 +621,14 @@ fn watch(
         _ => {
             let (rv, items, sub) = cluster.store().snapshot_and_subscribe(&filter.storage_id, namespace.as_deref());
             seen = rv;
-            first.extend(items.iter().filter(|o| filter.matches(o)).map(|o| line(&filter.render("ADDED", o))));
+            first.extend(items.iter().filter(|o| filter.admits(o)).map(|o| filter.render("ADDED", o)));
             if initial_events {
                 first.push(line(&bookmark(&rt, rv, true)));
             }
             sub
         }
     };
-    first.extend(subscription.replay.iter().filter_map(|c| filter.event(c)).map(|e| line(&e)));
+    first.extend(subscription.replay.iter().filter_map(|c| filter.event(c)));
     seen = subscription.replay.last().map_or(seen, |c| c.rv);
 
     let deadline = tokio::time::Instant::now() + timeout;
@@ -635,7 +649,7 @@ fn watch(
                         Ok(change) => {
                             seen = change.rv;
                             if let Some(event) = filter.event(&change) {
-                                return Some((line(&event), (live, filter, next_mark, seen)));
+                                return Some((event, (live, filter, next_mark, seen)));
                             }
                         }
                         // Fallen behind, or the server is stopping: end the stream; the client re-watches.

@@ -106,9 +106,9 @@ impl Cluster {
     /// Recomputes the served types after a CustomResourceDefinition changed.
     pub(crate) fn refresh_types(&self) {
         let mut types = resources::builtin_types();
-        let (_, crds) = self.store.list("apiextensions.k8s.io/customresourcedefinitions", None);
-        for crd in crds.iter().filter(|c| c["metadata"]["deletionTimestamp"].is_null()) {
-            types.extend(crd::types_of(crd));
+        let (_, crds) = self.store.list("apiextensions.k8s.io/customresourcedefinitions", None, None);
+        for crd in crds.iter().map(|c| c.value()).filter(|c| c["metadata"]["deletionTimestamp"].is_null()) {
+            types.extend(crd::types_of(&crd));
         }
         *self.types.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(types);
     }

@@ -9,7 +9,7 @@ use super::{crd, managed, objects, schema};
 use super::resources::ResourceType;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::status::{ApiError, Cause};
-use super::store::{Change, Mutation, ObjectKey, Store, StoreError};
+use super::store::{Change, Mutation, ObjectKey, Store, StoreError, Stored};
 use super::validation;
 
 impl From<StoreError> for ApiError {
@@ -46,7 +46,7 @@ pub struct ListOptions {
 
 pub struct ListResult {
     pub rv: u64,
-    pub items: Vec<Arc<Value>>,
+    pub items: Vec<Stored>,
     pub next: Option<(String, String)>,
     pub remaining: Option<usize>,
 }
@@ -110,26 +110,28 @@ fn validate(rt: &ResourceType, object: &mut Value, strict: bool) -> Result<Vec<C
     Ok(causes)
 }
 
-pub fn get(store: &Store, rt: &ResourceType, namespace: &str, name: &str) -> Result<Arc<Value>, ApiError> {
+pub fn get(store: &Store, rt: &ResourceType, namespace: &str, name: &str) -> Result<Value, ApiError> {
     store.get(&key(rt, namespace, name)).ok_or_else(|| ApiError::not_found(rt, name))
 }
 
 pub fn list(store: &Store, rt: &ResourceType, namespace: Option<&str>, opts: &ListOptions) -> ListResult {
-    let (rv, all) = store.list(&rt.storage_id(), namespace);
+    let after = opts.after.as_ref().map(|(_, ns, name)| (ns.as_str(), name.as_str()));
+    let (rv, all) = store.list(&rt.storage_id(), namespace, after);
     let rv = opts.after.as_ref().map_or(rv, |(rv, _, _)| *rv);
-    let start = all
-        .iter()
-        .position(|o| match &opts.after {
-            Some((_, ns, name)) => (meta_str(o, "namespace"), meta_str(o, "name")) > (ns.as_str(), name.as_str()),
-            None => true,
-        })
-        .unwrap_or(all.len());
-    let selected: Vec<Arc<Value>> =
-        all[start..].iter().filter(|o| opts.labels.matches(o) && opts.fields.matches(o)).cloned().collect();
+    let selected: Vec<Stored> = if opts.labels.is_empty() && opts.fields.is_empty() {
+        all
+    } else {
+        all.into_iter()
+            .filter(|o| {
+                let object = o.value();
+                opts.labels.matches(&object) && opts.fields.matches(&object)
+            })
+            .collect()
+    };
     match opts.limit {
         Some(limit) if limit > 0 && selected.len() > limit => {
-            let last = &selected[limit - 1];
-            let next = Some((meta_str(last, "namespace").to_string(), meta_str(last, "name").to_string()));
+            let last = selected[limit - 1].value();
+            let next = Some((meta_str(&last, "namespace").to_string(), meta_str(&last, "name").to_string()));
             let filtered = !opts.labels.is_empty() || !opts.fields.is_empty();
             let remaining = (!filtered).then_some(selected.len() - limit);
             ListResult { rv, items: selected[..limit].to_vec(), next, remaining }
@@ -209,7 +211,7 @@ pub fn create(store: &Store, rt: &ResourceType, namespace: &str, mut body: Value
         let name = meta_str(&body, "name").to_string();
         let key = key(rt, namespace, &name);
         if opts.dry_run {
-            if store.get(&key).is_some() {
+            if store.contains(&key) {
                 continue;
             }
             return Ok(body);
@@ -233,7 +235,7 @@ pub fn create(store: &Store, rt: &ResourceType, namespace: &str, mut body: Value
 }
 
 fn committed(change: Option<Arc<Change>>) -> Value {
-    change.map(|c| (*c.object).clone()).unwrap_or(Value::Null)
+    change.map(|c| c.object.value()).unwrap_or(Value::Null)
 }
 
 /// NamespaceLifecycle admission: content may only be created in a namespace that exists and is
@@ -408,7 +410,7 @@ pub fn patch(
             }
             let doc = super::api::parse_document(patch)?;
             let opts = WriteOptions { apply: true, ..opts.clone() };
-            if store.get(&key(rt, namespace, name)).is_none() {
+            if !store.contains(&key(rt, namespace, name)) {
                 let mut doc = doc;
                 doc["metadata"]["name"] = json!(name);
                 return Ok((axum::http::StatusCode::CREATED, create(store, rt, namespace, doc, &opts)?));
@@ -620,8 +622,8 @@ pub fn delete(
     }
     let change = change.expect("a delete that is not dry-run commits a change");
     Ok(match change.kind {
-        super::store::EventType::Deleted => Deleted::Gone((*change.object).clone()),
-        _ => Deleted::Pending((*change.object).clone()),
+        super::store::EventType::Deleted => Deleted::Gone(change.object.value()),
+        _ => Deleted::Pending(change.object.value()),
     })
 }
 
@@ -631,9 +633,9 @@ pub fn finish_namespace(store: &Store, types: &[ResourceType], namespace: &str) 
     let opts = WriteOptions { manager: "namespace-controller".into(), ..Default::default() };
     let mut remaining = 0;
     for rt in types.iter().filter(|t| t.namespaced) {
-        let (_, items) = store.list(&rt.storage_id(), Some(namespace));
+        let (_, items) = store.list(&rt.storage_id(), Some(namespace), None);
         for item in items {
-            if let Deleted::Pending(_) = delete(store, rt, namespace, meta_str(&item, "name"), &opts, &Preconditions::default())? {
+            if let Deleted::Pending(_) = delete(store, rt, namespace, meta_str(&item.value(), "name"), &opts, &Preconditions::default())? {
                 remaining += 1;
             }
         }
@@ -653,14 +655,14 @@ pub fn finish_namespace(store: &Store, types: &[ResourceType], namespace: &str) 
         }
         Ok(Mutation::Delete)
     })?;
-    Ok(store.get(&key).is_none())
+    Ok(!store.contains(&key))
 }
 
 /// Removes every object of the types a deleted CRD defined.
 pub fn delete_custom_resources(store: &Store, crd: &Value) -> Result<(), ApiError> {
     let storage_id = format!("{}/{}", crd["spec"]["group"].as_str().unwrap_or_default(), crd["spec"]["names"]["plural"].as_str().unwrap_or_default());
-    let (_, objects) = store.list(&storage_id, None);
-    for object in objects {
+    let (_, objects) = store.list(&storage_id, None, None);
+    for object in objects.iter().map(Stored::value) {
         let key = ObjectKey::new(storage_id.clone(), meta_str(&object, "namespace"), meta_str(&object, "name"));
         store.mutate::<ApiError>(&key, |_, _| Ok(Mutation::Delete))?;
     }

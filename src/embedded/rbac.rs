@@ -82,17 +82,17 @@ pub fn authorize(store: &Store, who: &Identity, attrs: &Attributes) -> Decision 
     if who.groups.iter().any(|g| g == MASTERS) {
         return Decision { allowed: true, reason: String::new() };
     }
-    let role = |kind: &str, namespace: &str, name: &str| -> Option<std::sync::Arc<Value>> {
+    let role = |kind: &str, namespace: &str, name: &str| -> Option<Value> {
         let (resource, namespace) = if kind == "ClusterRole" { ("clusterroles", "") } else { ("roles", namespace) };
         store.get(&super::store::ObjectKey::new(format!("rbac.authorization.k8s.io/{resource}"), namespace, name))
     };
-    let (_, cluster_bindings) = store.list("rbac.authorization.k8s.io/clusterrolebindings", None);
+    let (_, cluster_bindings) = store.list("rbac.authorization.k8s.io/clusterrolebindings", None, None);
     let namespaced = if attrs.namespace.is_empty() || attrs.path.is_some() {
         Vec::new()
     } else {
-        store.list("rbac.authorization.k8s.io/rolebindings", Some(&attrs.namespace)).1
+        store.list("rbac.authorization.k8s.io/rolebindings", Some(&attrs.namespace), None).1
     };
-    for binding in cluster_bindings.iter().chain(namespaced.iter()) {
+    for binding in cluster_bindings.iter().chain(namespaced.iter()).map(|b| b.value()) {
         let binding_namespace = binding["metadata"]["namespace"].as_str().unwrap_or_default();
         let Some(subject) = binding["subjects"].as_array().into_iter().flatten().find_map(|s| subject_matches(s, who, binding_namespace)) else {
             continue;

@@ -1,5 +1,7 @@
-//! The embedded cluster's object store: every object as JSON, persisted in a redb file and mirrored
-//! in memory, with one cluster-wide resourceVersion counter and a change feed for watches.
+//! The embedded cluster's object store: every object as JSON text, persisted in a redb file and
+//! mirrored in memory, with one cluster-wide resourceVersion counter and a change feed for watches.
+//! Objects are kept as text and parsed when read: a parsed `Value` takes several times the memory
+//! (a map per object, a heap string per field), and most objects are rarely read.
 //!
 //! A write is acknowledged only after its redb transaction has committed (fsync), so it survives
 //! `kill -9`; the counter is stored in the same transaction, so resourceVersions keep increasing
@@ -9,7 +11,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Builder, Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
@@ -22,6 +24,9 @@ const HISTORY: usize = 10_000;
 /// How many changes a slow watcher may fall behind before its stream is closed (it then re-watches,
 /// from well within the history).
 const FEED_CAPACITY: usize = 4_096;
+/// redb's page cache. Every object is mirrored in memory and the file is read only when opened, so
+/// the cache need only hold the pages a write passes through (redb's default is 1 GiB).
+const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -63,6 +68,35 @@ pub enum EventType {
     Deleted,
 }
 
+/// An object as the store holds it: its JSON text.
+#[derive(Debug, Clone)]
+pub struct Stored(Arc<str>);
+
+impl Stored {
+    pub fn new(object: &Value) -> Self {
+        Stored(object.to_string().into())
+    }
+
+    /// The object, parsed. The text was written from a `Value`, so it parses; without a depth limit
+    /// because a stored object may be a little deeper than a request may be (its managedFields
+    /// mirror the object's fields a few levels down).
+    pub fn value(&self) -> Value {
+        parse(self.0.as_bytes()).expect("the store's own JSON parses")
+    }
+
+    /// The JSON text, to write into a response as it is.
+    pub fn json(&self) -> &str {
+        &self.0
+    }
+}
+
+fn parse(bytes: &[u8]) -> serde_json::Result<Value> {
+    use serde::Deserialize;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    deserializer.disable_recursion_limit();
+    Value::deserialize(&mut deserializer)
+}
+
 /// One committed change.
 #[derive(Debug)]
 pub struct Change {
@@ -70,9 +104,9 @@ pub struct Change {
     pub kind: EventType,
     pub key: ObjectKey,
     /// The new state (for deletions: the last state, stamped with the deletion's resourceVersion).
-    pub object: Arc<Value>,
+    pub object: Stored,
     /// The state before, so watches with selectors can tell entering from leaving.
-    pub previous: Option<Arc<Value>>,
+    pub previous: Option<Stored>,
 }
 
 /// What a mutation decides, given the current object.
@@ -84,15 +118,20 @@ pub enum Mutation {
 
 struct State {
     rv: u64,
-    objects: BTreeMap<ObjectKey, Arc<Value>>,
+    objects: BTreeMap<ObjectKey, Stored>,
     history: VecDeque<Arc<Change>>,
 }
 
 impl State {
-    fn items(&self, resource: &str, namespace: Option<&str>) -> Vec<Arc<Value>> {
-        let start = ObjectKey::new(resource, namespace.unwrap_or(""), "");
+    /// The objects of one type, in one namespace or all, after the (namespace, name) `after`.
+    fn items(&self, resource: &str, namespace: Option<&str>, after: Option<(&str, &str)>) -> Vec<Stored> {
+        use std::ops::Bound;
+        let start = match after {
+            Some((ns, name)) => Bound::Excluded(ObjectKey::new(resource, ns, name)),
+            None => Bound::Included(ObjectKey::new(resource, namespace.unwrap_or(""), "")),
+        };
         self.objects
-            .range(start..)
+            .range((start, Bound::Unbounded))
             .take_while(|(k, _)| k.resource == resource && namespace.is_none_or(|ns| k.namespace == ns))
             .map(|(_, v)| v.clone())
             .collect()
@@ -118,7 +157,7 @@ impl Store {
         let path = dir.join("cluster.redb");
         let open_err = |reason: String| StoreError::Open { path: path.clone(), reason };
         let created = !path.exists();
-        let db = Database::create(&path).map_err(|e| open_err(e.to_string()))?;
+        let db = Builder::new().set_cache_size(CACHE_BYTES).create(&path).map_err(|e| open_err(e.to_string()))?;
         let corrupt = |reason: String| StoreError::Corrupt { path: path.clone(), reason };
 
         let txn = db.begin_write().map_err(|e| corrupt(e.to_string()))?;
@@ -132,8 +171,9 @@ impl Store {
         for entry in table.iter().map_err(|e| corrupt(e.to_string()))? {
             let (key, value) = entry.map_err(|e| corrupt(e.to_string()))?;
             let key = ObjectKey::decode(key.value()).ok_or_else(|| corrupt(format!("bad key {:?}", key.value())))?;
-            let object: Value = serde_json::from_slice(value.value()).map_err(|e| corrupt(format!("object {key:?}: {e}")))?;
-            objects.insert(key, Arc::new(object));
+            let text = std::str::from_utf8(value.value()).map_err(|e| corrupt(format!("object {key:?}: {e}")))?;
+            parse(text.as_bytes()).map_err(|e| corrupt(format!("object {key:?}: {e}")))?;
+            objects.insert(key, Stored(text.into()));
         }
         let meta = read.open_table(META).map_err(|e| corrupt(e.to_string()))?;
         let rv = meta.get(RV_KEY).map_err(|e| corrupt(e.to_string()))?.map(|v| v.value()).unwrap_or(0);
@@ -155,15 +195,20 @@ impl Store {
         self.lock().rv
     }
 
-    pub fn get(&self, key: &ObjectKey) -> Option<Arc<Value>> {
-        self.lock().objects.get(key).cloned()
+    pub fn contains(&self, key: &ObjectKey) -> bool {
+        self.lock().objects.contains_key(key)
     }
 
-    /// The objects of one type, in one namespace or all, ordered by namespace then name, with the
-    /// resourceVersion of this snapshot.
-    pub fn list(&self, resource: &str, namespace: Option<&str>) -> (u64, Vec<Arc<Value>>) {
+    pub fn get(&self, key: &ObjectKey) -> Option<Value> {
+        let stored = self.lock().objects.get(key).cloned();
+        stored.map(|s| s.value())
+    }
+
+    /// The objects of one type, in one namespace or all, ordered by namespace then name and starting
+    /// after the (namespace, name) `after`, with the resourceVersion of this snapshot.
+    pub fn list(&self, resource: &str, namespace: Option<&str>, after: Option<(&str, &str)>) -> (u64, Vec<Stored>) {
         let state = self.lock();
-        (state.rv, state.items(resource, namespace))
+        (state.rv, state.items(resource, namespace, after))
     }
 
     /// Applies `decide` to the current object under the store's lock and commits what it returns.
@@ -178,24 +223,20 @@ impl Store {
     {
         let mut state = self.lock();
         let previous = state.objects.get(key).cloned();
+        let current = previous.as_ref().map(Stored::value);
         let next_rv = state.rv + 1;
-        let (kind, object) = match decide(previous.as_deref(), next_rv)? {
+        let (kind, mut object) = match decide(current.as_ref(), next_rv)? {
             Mutation::Unchanged => return Ok(None),
-            Mutation::Put(mut object) => {
-                object["metadata"]["resourceVersion"] = Value::String(next_rv.to_string());
-                let kind = if previous.is_some() { EventType::Modified } else { EventType::Added };
-                (kind, object)
-            }
-            Mutation::Delete => {
-                let Some(prev) = previous.as_deref() else { return Ok(None) };
-                let mut last = prev.clone();
-                last["metadata"]["resourceVersion"] = Value::String(next_rv.to_string());
-                (EventType::Deleted, last)
-            }
+            Mutation::Put(object) => (if previous.is_some() { EventType::Modified } else { EventType::Added }, object),
+            Mutation::Delete => match current {
+                Some(last) => (EventType::Deleted, last),
+                None => return Ok(None),
+            },
         };
+        object["metadata"]["resourceVersion"] = Value::String(next_rv.to_string());
+        let object = Stored::new(&object);
         self.persist(key, (kind != EventType::Deleted).then_some(&object), next_rv)?;
 
-        let object = Arc::new(object);
         state.rv = next_rv;
         if kind == EventType::Deleted {
             state.objects.remove(key);
@@ -212,15 +253,14 @@ impl Store {
         Ok(Some(change))
     }
 
-    fn persist(&self, key: &ObjectKey, object: Option<&Value>, rv: u64) -> Result<(), StoreError> {
+    fn persist(&self, key: &ObjectKey, object: Option<&Stored>, rv: u64) -> Result<(), StoreError> {
         let write = |e: &dyn std::fmt::Display| StoreError::Write(format!("{}: {e}", self.path.display()));
         let txn = self.db.begin_write().map_err(|e| write(&e))?;
         {
             let mut objects = txn.open_table(OBJECTS).map_err(|e| write(&e))?;
             match object {
                 Some(object) => {
-                    let bytes = serde_json::to_vec(object).map_err(|e| write(&e))?;
-                    objects.insert(key.encode().as_str(), bytes.as_slice()).map_err(|e| write(&e))?;
+                    objects.insert(key.encode().as_str(), object.json().as_bytes()).map_err(|e| write(&e))?;
                 }
                 None => {
                     objects.remove(key.encode().as_str()).map_err(|e| write(&e))?;
@@ -253,11 +293,11 @@ impl Store {
 
     /// Snapshot of one type plus a live feed from exactly that snapshot, for watches that start
     /// with the current state.
-    pub fn snapshot_and_subscribe(&self, resource: &str, namespace: Option<&str>) -> (u64, Vec<Arc<Value>>, Subscription) {
+    pub fn snapshot_and_subscribe(&self, resource: &str, namespace: Option<&str>) -> (u64, Vec<Stored>, Subscription) {
         // Holding the lock across both keeps the snapshot and the feed contiguous.
         let state = self.lock();
         let live = self.feed.subscribe();
-        (state.rv, state.items(resource, namespace), Subscription { replay: Vec::new(), live })
+        (state.rv, state.items(resource, namespace, None), Subscription { replay: Vec::new(), live })
     }
 }
 
@@ -283,10 +323,26 @@ mod tests {
         let (store, created) = Store::open(dir.path()).unwrap();
         assert!(!created);
         assert_eq!(store.resource_version(), rv);
-        let (_, items) = store.list("/secrets", Some("ns"));
+        let (_, items) = store.list("/secrets", Some("ns"), None);
         assert_eq!(items.len(), 2);
-        assert_eq!(items[1]["metadata"]["resourceVersion"], json!(rv.to_string()));
+        assert_eq!(items[1].value()["metadata"]["resourceVersion"], json!(rv.to_string()));
+        let (_, after_a) = store.list("/secrets", Some("ns"), Some(("ns", "a")));
+        assert_eq!(after_a.len(), 1);
+        assert_eq!(after_a[0].value()["metadata"]["name"], "b");
         assert!(put(&store, "c", json!({"metadata": {"name": "c"}})).rv > rv);
+    }
+
+    #[test]
+    fn objects_deeper_than_a_request_may_be_still_read_back() {
+        // managedFields mirror an object's fields a few levels further down than the object itself.
+        let dir = tempfile::tempdir().unwrap();
+        let mut deep = json!("leaf");
+        for _ in 0..200 {
+            deep = json!({"f": deep});
+        }
+        put(&Store::open(dir.path()).unwrap().0, "deep", json!({"metadata": {"name": "deep"}, "spec": deep.clone()}));
+        let (store, _) = Store::open(dir.path()).unwrap();
+        assert_eq!(store.get(&ObjectKey::new("/secrets", "ns", "deep")).unwrap()["spec"], deep);
     }
 
     #[test]
