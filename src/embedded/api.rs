@@ -527,13 +527,8 @@ struct WatchFilter {
 }
 
 impl WatchFilter {
-    fn matches(&self, object: &Value) -> bool {
-        self.labels.matches(object) && self.fields.matches(object)
-    }
-
-    /// Whether a stored object passes the selectors; parsed only when there are any.
     fn admits(&self, object: &Stored) -> bool {
-        (self.labels.is_empty() && self.fields.is_empty()) || self.matches(&object.value())
+        ops::selects(&self.labels, &self.fields, object)
     }
 
     fn event(&self, change: &Change) -> Option<Bytes> {

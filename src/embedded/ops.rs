@@ -118,16 +118,7 @@ pub fn list(store: &Store, rt: &ResourceType, namespace: Option<&str>, opts: &Li
     let after = opts.after.as_ref().map(|(_, ns, name)| (ns.as_str(), name.as_str()));
     let (rv, all) = store.list(&rt.storage_id(), namespace, after);
     let rv = opts.after.as_ref().map_or(rv, |(rv, _, _)| *rv);
-    let selected: Vec<Stored> = if opts.labels.is_empty() && opts.fields.is_empty() {
-        all
-    } else {
-        all.into_iter()
-            .filter(|o| {
-                let object = o.value();
-                opts.labels.matches(&object) && opts.fields.matches(&object)
-            })
-            .collect()
-    };
+    let selected: Vec<Stored> = all.into_iter().filter(|o| selects(&opts.labels, &opts.fields, o)).collect();
     match opts.limit {
         Some(limit) if limit > 0 && selected.len() > limit => {
             let last = selected[limit - 1].value();
@@ -137,6 +128,18 @@ pub fn list(store: &Store, rt: &ResourceType, namespace: Option<&str>, opts: &Li
             ListResult { rv, items: selected[..limit].to_vec(), next, remaining }
         }
         _ => ListResult { rv, items: selected, next: None, remaining: None },
+    }
+}
+
+/// Whether an object passes both selectors, parsing no more of it than they read.
+pub fn selects(labels: &LabelSelector, fields: &FieldSelector, object: &Stored) -> bool {
+    match (labels.is_empty(), fields.is_empty()) {
+        (true, true) => true,
+        (false, true) => labels.matches(&object.metadata()),
+        _ => {
+            let object = object.value();
+            labels.matches(&object) && fields.matches(&object)
+        }
     }
 }
 
