@@ -38,7 +38,7 @@ test-tools:
 
 ## Benchmarks: the embedded API, the credentials service, the Credentials page and the input checks (figures go into the README).
 bench:
-	cargo bench --features ssr --bench list_secrets --bench credentials --bench page --bench inputs
+	cargo bench --features ssr --bench list_secrets --bench credentials --bench page --bench inputs --bench query
 
 ## Ten times the scale (issue 21): 2,000 projects, 100,000 credentials, through the release binary.
 bench-scale:

@@ -659,6 +659,9 @@ impl Prepared {
         picked()
             .zip(self.picks())
             .map(|(column, (values, of_rows))| {
+                if visible.every {
+                    return (column, values.clone());
+                }
                 let mut had = vec![false; values.len()];
                 for (i, value) in of_rows.iter().enumerate() {
                     if *value != u32::MAX && (visible.every || visible.shown[i]) {
