@@ -77,6 +77,25 @@ fn subject_matches(subject: &Value, who: &Identity, binding_namespace: &str) -> 
     }
 }
 
+/// What a decision reads of a binding: read for every request, so the rest of it (managedFields)
+/// is skipped rather than parsed.
+#[derive(serde::Deserialize)]
+struct Binding {
+    metadata: Named,
+    #[serde(default)]
+    subjects: Vec<Value>,
+    #[serde(rename = "roleRef", default)]
+    role_ref: Named,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Named {
+    name: String,
+    namespace: String,
+    kind: String,
+}
+
 /// Decides whether `who` may do `attrs`.
 pub fn authorize(store: &Store, who: &Identity, attrs: &Attributes) -> Decision {
     if who.groups.iter().any(|g| g == MASTERS) {
@@ -92,16 +111,15 @@ pub fn authorize(store: &Store, who: &Identity, attrs: &Attributes) -> Decision 
     } else {
         store.list("rbac.authorization.k8s.io/rolebindings", Some(&attrs.namespace), None).1
     };
-    for binding in cluster_bindings.iter().chain(namespaced.iter()).map(|b| b.value()) {
-        let binding_namespace = binding["metadata"]["namespace"].as_str().unwrap_or_default();
-        let Some(subject) = binding["subjects"].as_array().into_iter().flatten().find_map(|s| subject_matches(s, who, binding_namespace)) else {
+    for binding in cluster_bindings.iter().chain(namespaced.iter()).filter_map(|b| b.read::<Binding>()) {
+        let binding_namespace = binding.metadata.namespace.as_str();
+        let Some(subject) = binding.subjects.iter().find_map(|s| subject_matches(s, who, binding_namespace)) else {
             continue;
         };
-        let role_kind = binding["roleRef"]["kind"].as_str().unwrap_or_default();
-        let role_name = binding["roleRef"]["name"].as_str().unwrap_or_default();
+        let (role_kind, role_name) = (binding.role_ref.kind.as_str(), binding.role_ref.name.as_str());
         let Some(role) = role(role_kind, binding_namespace, role_name) else { continue };
         if role["rules"].as_array().into_iter().flatten().any(|rule| rule_allows(rule, attrs)) {
-            let binding_name = binding["metadata"]["name"].as_str().unwrap_or_default();
+            let binding_name = binding.metadata.name.as_str();
             let binding = if binding_namespace.is_empty() {
                 format!("ClusterRoleBinding {binding_name:?}")
             } else {

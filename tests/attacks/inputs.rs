@@ -1,6 +1,7 @@
 //! Input that costs more than it should (issue 15, part 4): a large `.env` import from someone
 //! with no right to write is refused before it is read, key lists are checked in linear time, and
-//! no refusal repeats what was sent (a value pasted where a key belongs).
+//! no refusal repeats what was sent (a value pasted where a key belongs); the embedded API refuses
+//! objects nested past its limit, however they were built up.
 
 use std::time::{Duration, Instant};
 
@@ -8,7 +9,7 @@ use reqwest::StatusCode;
 use reqwest::header::{COOKIE, ORIGIN};
 use serde_json::{Value, json};
 
-use crate::support::{DEMO, Server};
+use crate::support::{DEMO, KubeApi, Server, kube_client};
 
 const CANARY: &str = "S3cr3tCanary";
 
@@ -101,4 +102,37 @@ async fn a_value_pasted_where_a_key_belongs_is_never_repeated() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(!body.contains(CANARY), "repeated: {body}");
     server.stop();
+}
+
+/// A JSON Patch can nest an object without bound (each `add` a level further down than the body's
+/// own nesting); the embedded API parses what it stores on every read, so past its limit the
+/// patch is refused, the object stays as it was and the API keeps serving.
+#[tokio::test]
+async fn an_object_nested_past_the_limit_by_json_patch_is_refused() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::{Api, ApiResource, DynamicObject, ObjectMeta, Patch, PatchParams, PostParams};
+
+    let dir = tempfile::tempdir().unwrap();
+    let api = KubeApi::start(dir.path());
+    let client = kube_client(&api.admin).await;
+    let map = ConfigMap { metadata: ObjectMeta { name: Some("deep".into()), ..Default::default() }, ..Default::default() };
+    Api::<ConfigMap>::namespaced(client.clone(), "default").create(&PostParams::default(), &map).await.unwrap();
+    // Untyped, so the fields a ConfigMap does not declare are kept when read back.
+    let maps: Api<DynamicObject> = Api::namespaced_with(client, "default", &ApiResource::erase::<ConfigMap>(&()));
+    let add = |path: String, levels: usize| {
+        let value = (0..levels).fold(json!("leaf"), |inner, _| json!({ "f": inner }));
+        Patch::Json::<()>(serde_json::from_value(json!([{ "op": "add", "path": path, "value": value }])).unwrap())
+    };
+    let innermost = format!("/x{}", "/f".repeat(60));
+
+    maps.patch("deep", &PatchParams::default(), &add("/x".into(), 60)).await.expect("60 levels are within the limit");
+    match maps.patch("deep", &PatchParams::default(), &add(innermost.clone(), 60)).await {
+        Err(kube::Error::Api(status)) => {
+            assert_eq!(status.code, 400);
+            assert!(status.message.contains("nested deeper than"), "{}", status.message);
+        }
+        other => panic!("a patch nesting 120 levels must be refused, got {other:?}"),
+    }
+    let kept = maps.get("deep").await.unwrap();
+    assert_eq!(kept.data.pointer(&innermost), Some(&json!("leaf")), "the object is as it was");
 }
