@@ -120,23 +120,17 @@ fn credential(i: usize) -> (String, Credential) {
     (namespace, credential)
 }
 
-async fn sign_in(http: &reqwest::Client, url: &str, kubeconfig: &std::path::Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_keyhold")).args(["user", "add", "scale", "--groups", "system:masters", "--cluster", "kubeconfig"]).env("KUBECONFIG", kubeconfig).output().unwrap();
+async fn sign_in(http: &reqwest::Client, url: &str, kubeconfig: &std::path::Path, user: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_keyhold")).args(["user", "add", user, "--groups", "system:masters", "--cluster", "kubeconfig"]).env("KUBECONFIG", kubeconfig).output().unwrap();
     let password = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let signed_in = http.post(format!("{url}/api/sign_in")).header("origin", url).form(&[("username", "scale"), ("password", password.as_str()), ("next", "/")]).send().await.unwrap();
+    let signed_in = http.post(format!("{url}/api/sign_in")).header("origin", url).form(&[("username", user), ("password", password.as_str()), ("next", "/")]).send().await.unwrap();
     signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
 }
 
-#[tokio::main]
-async fn main() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (data, kubeconfig) = (dir.path().join("data"), dir.path().join("kubeconfig"));
-
-    // Load through a first server.
-    let (first, _) = start(&data, &kubeconfig, &http).await;
-    let kube = client(&kubeconfig).await;
+/// Loads the projects and credentials through a first server, and waits until its controller is done.
+async fn load(data: &std::path::Path, kubeconfig: &std::path::Path, http: &reqwest::Client) {
+    let (first, _) = start(data, kubeconfig, http).await;
+    let kube = client(kubeconfig).await;
     let started = Instant::now();
     labelled_projects(&kube, PROJECTS, Some(DEPARTMENTS)).await;
     futures::stream::iter(0..CREDENTIALS)
@@ -153,15 +147,30 @@ async fn main() {
         .unwrap();
     println!("loaded {PROJECTS} projects and {CREDENTIALS} credentials in {:.0} s", started.elapsed().as_secs_f64());
     // Until the controller goes quiet: each new credential gets its finalizer, status and Activity.
-    println!("controller after loading: {}", settle(&http, &first).await);
-    drop(first);
+    println!("controller after loading: {}", settle(http, &first).await);
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    // KEYHOLD_BENCH_DATA=dir keeps the cluster in `dir`; a later run on it skips the loading and
+    // starts at the restart (to profile the page views, say; each run adds its changes to it).
+    let temp = tempfile::tempdir().unwrap();
+    let dir = std::env::var_os("KEYHOLD_BENCH_DATA").map_or_else(|| temp.path().to_path_buf(), std::path::PathBuf::from);
+    let (data, kubeconfig) = (dir.join("data"), dir.join("kubeconfig"));
+    if !data.exists() {
+        load(&data, &kubeconfig, &http).await;
+    }
 
     // A restart on that data: how long until ready, and the memory it then holds.
     let (server, ready) = start(&data, &kubeconfig, &http).await;
     let pid = server.child.id();
     println!("restart to ready: {:.1} s; resident memory when ready: {:.0} MiB", ready.as_secs_f64(), resident_mib(pid));
     let kube = client(&kubeconfig).await;
-    let cookie = sign_in(&http, &server.url, &kubeconfig).await;
+    // One user per run: a kept cluster has the earlier runs' users.
+    let user = format!("scale-{}", std::process::id());
+    let cookie = sign_in(&http, &server.url, &kubeconfig, &user).await;
 
     let settled = settle(&http, &server).await;
     println!("controller after the restart: {settled}; resident memory then: {:.0} MiB", resident_mib(pid));
@@ -191,7 +200,7 @@ async fn main() {
     println!("a change shown in the table after {:.0} ms", started.elapsed().as_secs_f64() * 1000.0);
 
     // One Cluster-scope credential with a real Secret, until its copies are in all projects.
-    let token = String::from_utf8(Command::new(env!("CARGO_BIN_EXE_keyhold")).args(["user", "token", "scale", "--cluster", "kubeconfig"]).env("KUBECONFIG", &kubeconfig).output().unwrap().stdout).unwrap().trim().to_string();
+    let token = String::from_utf8(Command::new(env!("CARGO_BIN_EXE_keyhold")).args(["user", "token", &user, "--cluster", "kubeconfig"]).env("KUBECONFIG", &kubeconfig).output().unwrap().stdout).unwrap().trim().to_string();
     let started = Instant::now();
     let new = serde_json::json!({"displayName": "Everywhere", "scope": {"level": "Cluster"}, "values": {"type": "Generic", "entries": [["TOKEN", "x".repeat(1024)]]}});
     let created: serde_json::Value = http.post(format!("{}/api/v1/credentials", server.url)).bearer_auth(&token).json(&new).send().await.unwrap().json().await.unwrap();

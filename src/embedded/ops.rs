@@ -143,7 +143,7 @@ pub fn list(store: &Store, rt: &ResourceType, namespace: Option<&str>, opts: &Li
 pub fn selects(labels: &LabelSelector, fields: &FieldSelector, object: &Stored) -> bool {
     match (labels.is_empty(), fields.is_empty()) {
         (true, true) => true,
-        (false, true) => labels.matches(&object.metadata()),
+        (false, true) => labels.matches(&object.labels()),
         _ => {
             let object = object.value();
             labels.matches(&object) && fields.matches(&object)

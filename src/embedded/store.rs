@@ -101,16 +101,21 @@ impl Stored {
         serde_json::from_str(&self.0).ok()
     }
 
-    /// Only the object's metadata, as `{"metadata": …}`: what a label selector reads, parsed at a
-    /// fraction of the cost of the whole object.
-    pub fn metadata(&self) -> Value {
+    /// Only the object's labels, as `{"metadata": {"labels": …}}`: what a label selector reads,
+    /// parsed at a fraction of the cost of the whole object.
+    pub fn labels(&self) -> Value {
+        #[derive(serde::Deserialize, Default)]
+        struct Labels {
+            #[serde(default)]
+            labels: Value,
+        }
         #[derive(serde::Deserialize)]
         struct Head {
             #[serde(default)]
-            metadata: Value,
+            metadata: Labels,
         }
         let head: Head = self.read().expect("the store's own JSON parses");
-        serde_json::json!({"metadata": head.metadata})
+        serde_json::json!({"metadata": {"labels": head.metadata.labels}})
     }
 
     /// The JSON text, to write into a response as it is.
