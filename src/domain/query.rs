@@ -385,7 +385,8 @@ impl ListQuery {
     }
 }
 
-/// One page of the table, and what the filter pickers offer.
+/// One page of the table. What the filter pickers offer is read when a picker opens
+/// (`Prepared::choices`): at scale a Scope picker lists thousands of values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
@@ -395,8 +396,6 @@ pub struct Page {
     pub total: usize,
     pub page: usize,
     pub per_page: usize,
-    /// For each column with a value picker, the values the visible credentials have, sorted.
-    pub choices: Vec<(Column, Vec<String>)>,
 }
 
 impl Page {
@@ -629,48 +628,69 @@ impl Prepared {
     /// Every row `visible` holds that the query selects, in its order: filter, search, sort.
     /// The whole view, before it is cut into pages (Download CSV takes it all).
     pub fn matching<'a>(&'a self, visible: &'a Visible, query: &ListQuery) -> Vec<&'a CredentialRow> {
+        self.view(visible, query).collect()
+    }
+
+    /// `matching` as it is walked: a page takes a few rows and counts the rest, never holding them.
+    fn view<'a>(&'a self, visible: &'a Visible, query: &ListQuery) -> Box<dyn Iterator<Item = &'a CredentialRow> + 'a> {
         let needle = query.search.trim().to_lowercase();
-        let found = |i: usize, row: &CredentialRow| needle.is_empty() || if needle.contains(FIELD_END) { row.found_by(&needle) } else { self.search()[i].contains(&needle) };
+        let filters = query.filters.clone();
+        let found = move |i: usize, row: &CredentialRow| needle.is_empty() || if needle.contains(FIELD_END) { row.found_by(&needle) } else { self.search()[i].contains(&needle) };
         let (column, direction) = query.sort.unwrap_or((Column::Credential, Direction::Ascending));
         let order = self.order(column, direction);
-        let selected = order.iter().map(|&i| i as usize).filter_map(|i| visible.get(i, &self.rows[i]).filter(|row| query.filters.iter().all(|f| row.matches(f)) && found(i, row)).map(|row| (i, row)));
+        let selected = (0..order.len()).map(move |k| order[k] as usize).filter_map(move |i| {
+            visible.get(i, &self.rows[i]).filter(|row| filters.iter().all(|f| row.matches(f)) && found(i, row)).map(|row| (i, row))
+        });
         // A trimmed row counts fewer workloads than the prepared order sorted it by.
         if column == Column::DataSources && !visible.trimmed.is_empty() {
             let selected: Vec<(usize, &CredentialRow)> = selected.collect();
             let by_index: std::collections::HashMap<usize, &CredentialRow> = selected.iter().copied().collect();
-            return sorted(selected, column, direction).into_iter().map(|i| by_index[&i]).collect();
+            return Box::new(sorted(selected, column, direction).into_iter().map(move |i| by_index[&i]));
         }
-        selected.map(|(_, row)| row).collect()
+        Box::new(selected.map(|(_, row)| row))
     }
 
-    /// Applies a query to the rows `visible` holds (`matching`) and cuts one page. The pickers'
-    /// choices come from all of those rows, so a filter can always be widened again.
+    /// Applies a query to the rows `visible` holds (`matching`) and cuts one page.
     pub fn select(&self, visible: &Visible, query: &ListQuery) -> Page {
-        let selected = self.matching(visible, query);
         let per_page = if PAGE_SIZES.contains(&query.per_page) { query.per_page } else { PAGE_SIZES[0] };
-        let total = selected.len();
-        let last_page = total.div_ceil(per_page).max(1);
-        let page = query.page.clamp(1, last_page);
-        let rows_of_page = selected.into_iter().skip((page - 1) * per_page).take(per_page).cloned().collect();
-        Page { rows: rows_of_page, total, page, per_page, choices: self.choices(visible) }
+        let wanted = query.page.max(1);
+        let (total, rows) = self.window(visible, query, wanted, per_page);
+        let page = wanted.min(total.div_ceil(per_page).max(1));
+        // Past the last page: the last page instead.
+        let rows = if page == wanted { rows } else { self.window(visible, query, page, per_page).1 };
+        Page { rows, total, page, per_page }
     }
 
-    fn choices(&self, visible: &Visible) -> Vec<(Column, Vec<String>)> {
-        picked()
-            .zip(self.picks())
-            .map(|(column, (values, of_rows))| {
-                if visible.every {
-                    return (column, values.clone());
-                }
-                let mut had = vec![false; values.len()];
-                for (i, value) in of_rows.iter().enumerate() {
-                    if *value != u32::MAX && (visible.every || visible.shown[i]) {
-                        had[*value as usize] = true;
-                    }
-                }
-                (column, values.iter().zip(had).filter(|(_, had)| *had).map(|(v, _)| v.clone()).collect())
-            })
-            .collect()
+    /// How many rows the query selects, and those of page `page`.
+    fn window(&self, visible: &Visible, query: &ListQuery, page: usize, per_page: usize) -> (usize, Vec<CredentialRow>) {
+        let first = (page - 1) * per_page;
+        let mut rows = Vec::with_capacity(per_page);
+        let mut total = 0;
+        for row in self.view(visible, query) {
+            if total >= first && rows.len() < per_page {
+                rows.push(row.clone());
+            }
+            total += 1;
+        }
+        (total, rows)
+    }
+
+    /// The values a picker column offers: those the rows `visible` holds have, sorted. From all of
+    /// those rows, whatever the query, so a filter can always be widened again.
+    pub fn choices(&self, visible: &Visible, column: Column) -> Vec<String> {
+        let Some((values, of_rows)) = picked().zip(self.picks()).find(|(c, _)| *c == column).map(|(_, picks)| picks) else {
+            return Vec::new();
+        };
+        if visible.every {
+            return values.clone();
+        }
+        let mut had = vec![false; values.len()];
+        for (i, value) in of_rows.iter().enumerate() {
+            if *value != u32::MAX && visible.shown[i] {
+                had[*value as usize] = true;
+            }
+        }
+        values.iter().zip(had).filter(|(_, had)| *had).map(|(v, _)| v.clone()).collect()
     }
 }
 
@@ -827,9 +847,11 @@ mod tests {
 
     #[test]
     fn pickers_offer_the_values_rows_have() {
-        let page = select(&rows(), &ListQuery { search: "docker".into(), ..Default::default() });
-        let created_by = page.choices.iter().find(|(c, _)| *c == Column::CreatedBy).map(|(_, v)| v.clone());
-        assert_eq!(created_by, Some(vec!["alice".to_string(), "bob".to_string()]));
-        assert_eq!(page.pages(), 1);
+        let prepared = Prepared::new(rows());
+        assert_eq!(prepared.choices(&Visible::all(), Column::CreatedBy), ["alice", "bob"]);
+        assert!(prepared.choices(&Visible::all(), Column::Credential).is_empty(), "a text filter has no picker");
+        let mut first_only = Visible::none_of(prepared.rows().len());
+        first_only.show(0, None);
+        assert_eq!(prepared.choices(&first_only, Column::CreatedBy), [prepared.rows()[0].created_by.clone()]);
     }
 }

@@ -99,17 +99,4 @@ impl Access {
         answers.insert(question, (allowed, now));
         Ok(allowed)
     }
-
-    /// Whether `who` may `verb` the resource in every namespace or in at least one of `namespaces`.
-    pub async fn may_somewhere(&self, who: &Identity, verb: &str, resource: &str, namespaces: &[String]) -> Result<bool, kube::Error> {
-        if self.may(who, verb, resource, "").await? {
-            return Ok(true);
-        }
-        for namespace in namespaces {
-            if self.may(who, verb, resource, namespace).await? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
 }

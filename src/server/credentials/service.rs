@@ -29,7 +29,7 @@ use crate::domain::AppError;
 use crate::domain::identity::Identity;
 use crate::domain::lifecycle::{Expiry, Rollout, ValuesReplaced};
 use crate::domain::new_credential::{ExistingSecretCredential, ExistingSecrets, NewCredential, Rename, SecretValues, given};
-use crate::domain::query::{CredentialRow, ListQuery, Listing, Prepared, TargetStatus, Visible};
+use crate::domain::query::{Column, CredentialRow, ListQuery, Listing, Prepared, TargetStatus, Visible};
 use crate::domain::scope_tree::ScopeNode;
 
 pub const CREATED_BY: &str = "keyhold.dev/created-by";
@@ -200,11 +200,18 @@ impl CredentialsService {
 
     /// Whether `who` may `verb` some credentials: in some namespace, or in some department.
     pub async fn may_somewhere(&self, who: &Identity, verb: &str) -> Result<bool, ServiceError> {
+        // Asked on every page view: someone allowed in every namespace is answered before the
+        // projects (thousands, at scale) are looked at.
+        for namespace in ["", &self.settings.system_namespace] {
+            if self.access.may(who, verb, "credentials", namespace).await? {
+                return Ok(true);
+            }
+        }
         let projects = self.projects.list().projects;
-        let mut namespaces: Vec<String> = projects.iter().map(|p| p.namespace.clone()).collect();
-        namespaces.push(self.settings.system_namespace.clone());
-        if self.access.may_somewhere(who, verb, "credentials", &namespaces).await? {
-            return Ok(true);
+        for project in &projects {
+            if self.access.may(who, verb, "credentials", &project.namespace).await? {
+                return Ok(true);
+            }
         }
         let mut departments: Vec<&str> = projects.iter().filter_map(|p| p.department.as_deref()).collect();
         departments.sort();
@@ -259,6 +266,12 @@ impl CredentialsService {
             row.may_change = may_update.governs(row).await?;
         }
         Ok(Listing { page, read_at })
+    }
+
+    /// The values the filter picker of `column` offers `who`: those of the credentials `list` shows
+    /// them, whatever the query.
+    pub async fn choices(&self, who: &Identity, column: Column) -> Result<Vec<String>, ServiceError> {
+        self.listable(who, |rows, visible| rows.choices(visible, column)).await
     }
 
     /// Every row of the view `query` describes, by the same rule as `list` but not cut into pages:

@@ -41,6 +41,16 @@ pub async fn list_credentials(query: ListQuery) -> Result<TableData, AppError> {
     Ok(TableData { listing, hidden_columns: state.preferences.hidden_columns(&who.user) })
 }
 
+/// The values a filter picker offers, read when it opens: with thousands of projects, too many to
+/// send with every page.
+#[server(endpoint = "filter_choices", input = Json)]
+pub async fn filter_choices(column: Column) -> Result<Vec<String>, AppError> {
+    use crate::server::auth::web;
+    let state = expect_context::<crate::server::AppState>();
+    let who = web::signed_in()?.identity;
+    state.credentials.choices(&who, column).await.map_err(|e| web::fail(e.into()))
+}
+
 /// Remembers the columns the signed-in person hides, for every later visit.
 #[server(endpoint = "hide_columns", input = Json)]
 pub async fn hide_columns(columns: Vec<Column>) -> Result<(), AppError> {

@@ -145,9 +145,7 @@ fn FilterMenu(state: TableState) -> impl IntoView {
 fn PickValues(state: TableState, column: Column, done: impl Fn(ListQuery) + Copy + Send + Sync + 'static) -> impl IntoView {
     let current = state.query.get_untracked().filters.into_iter().find(|f| f.column == column).map(|f| f.values).unwrap_or_default();
     let picked = RwSignal::new(current);
-    let choices = move || {
-        state.data.get().and_then(Result::ok).and_then(|d| d.listing.page.choices.into_iter().find(|(c, _)| *c == column)).map(|(_, v)| v).unwrap_or_default()
-    };
+    let choices = Resource::new(move || column, super::filter_choices);
     view! {
         <form on:submit=move |ev| {
             ev.prevent_default();
@@ -155,30 +153,32 @@ fn PickValues(state: TableState, column: Column, done: impl Fn(ListQuery) + Copy
         }>
             <fieldset>
                 <legend class="popover-title">{column.label()}</legend>
-                <For each=choices key=|v| v.clone() let(value)>
-                    <label class="menu-item flex items-center gap-2">
-                        <input
-                            type="checkbox"
-                            prop:checked={
-                                let value = value.clone();
-                                move || picked.with(|p| p.contains(&value))
-                            }
-                            on:change={
-                                let value = value.clone();
-                                move |ev| {
-                                    let on = event_target_checked(&ev);
-                                    picked.update(|p| {
-                                        p.retain(|v| *v != value);
-                                        if on {
-                                            p.push(value.clone());
-                                        }
-                                    });
+                <Suspense fallback=|| view! { <p class="menu-item text-slate-500">"Loading…"</p> }>
+                    <For each=move || choices.get().and_then(Result::ok).unwrap_or_default() key=|v| v.clone() let(value)>
+                        <label class="menu-item flex items-center gap-2">
+                            <input
+                                type="checkbox"
+                                prop:checked={
+                                    let value = value.clone();
+                                    move || picked.with(|p| p.contains(&value))
                                 }
-                            }
-                        />
-                        {value.clone()}
-                    </label>
-                </For>
+                                on:change={
+                                    let value = value.clone();
+                                    move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        picked.update(|p| {
+                                            p.retain(|v| *v != value);
+                                            if on {
+                                                p.push(value.clone());
+                                            }
+                                        });
+                                    }
+                                }
+                            />
+                            {value.clone()}
+                        </label>
+                    </For>
+                </Suspense>
             </fieldset>
             <button type="submit" class="btn-primary mt-2 w-full">"Apply"</button>
         </form>
