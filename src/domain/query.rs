@@ -663,7 +663,7 @@ impl Prepared {
 
     /// How many rows the query selects, and those of page `page`.
     fn window(&self, visible: &Visible, query: &ListQuery, page: usize, per_page: usize) -> (usize, Vec<CredentialRow>) {
-        let first = (page - 1) * per_page;
+        let first = (page - 1).saturating_mul(per_page);
         let mut rows = Vec::with_capacity(per_page);
         let mut total = 0;
         for row in self.view(visible, query) {

@@ -14,7 +14,10 @@ use super::validation;
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::internal(e)
+        match e {
+            StoreError::TooDeep => ApiError::bad_request(e.to_string()),
+            _ => ApiError::internal(e),
+        }
     }
 }
 
@@ -84,14 +87,6 @@ fn check_type(rt: &ResourceType, body: &Value) -> Result<(), ApiError> {
 /// resources are also pruned of fields their schema does not declare, or refused for them under
 /// `fieldValidation=Strict` (what kubectl sends).
 fn validate(rt: &ResourceType, object: &mut Value, strict: bool) -> Result<Vec<Cause>, ApiError> {
-    if validation::depth(object) > validation::MAX_DEPTH {
-        return Err(ApiError::bad_request(format!(
-            "{kind} in version {:?} cannot be handled as a {kind}: the object is nested deeper than {} levels",
-            rt.version,
-            validation::MAX_DEPTH,
-            kind = rt.kind
-        )));
-    }
     let mut causes = validation::metadata(object);
     match (rt.group.as_str(), rt.plural.as_str()) {
         ("", "secrets") => {

@@ -36,6 +36,29 @@ pub enum StoreError {
     Corrupt { path: PathBuf, reason: String },
     #[error("cannot write the cluster state: {0}")]
     Write(String),
+    #[error("the object is nested deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+}
+
+/// How deeply a stored object may nest (managedFields included). Every write path is checked here:
+/// a JSON body cannot be deeper than the parser's limit (128), but a JSON Patch, of an object or
+/// its status, can nest without bound (each `add` or `copy` a level further down), and the store
+/// must parse what it keeps on every read and when it opens.
+const MAX_DEPTH: usize = 100;
+
+/// How many levels of objects and arrays `value` nests, counted without recursion.
+fn depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut pending = vec![(value, 1)];
+    while let Some((value, level)) = pending.pop() {
+        deepest = deepest.max(level);
+        match value {
+            Value::Object(map) => pending.extend(map.values().map(|v| (v, level + 1))),
+            Value::Array(items) => pending.extend(items.iter().map(|v| (v, level + 1))),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// Where an object lives: its type's storage id, namespace ("" for cluster-scoped) and name.
@@ -89,8 +112,8 @@ impl Stored {
         Stored(object.to_string().into())
     }
 
-    /// The object, parsed. The store wrote the text from a `Value` no deeper than the API accepts
-    /// (`validation::MAX_DEPTH`, within the parser's limit), so it parses.
+    /// The object, parsed. The store wrote the text from a `Value` no deeper than `MAX_DEPTH`
+    /// (within the parser's limit), so it parses.
     pub fn value(&self) -> Value {
         serde_json::from_str(&self.0).expect("the store's own JSON parses")
     }
@@ -263,6 +286,7 @@ impl Store {
         let next_rv = state.rv + 1;
         let (kind, mut object) = match decide(current.as_ref(), next_rv)? {
             Mutation::Unchanged => return Ok(None),
+            Mutation::Put(object) if depth(&object) > MAX_DEPTH => return Err(StoreError::TooDeep.into()),
             Mutation::Put(object) => (if previous.is_some() { EventType::Modified } else { EventType::Added }, object),
             Mutation::Delete => match current {
                 Some(last) => (EventType::Deleted, last),

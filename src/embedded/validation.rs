@@ -70,26 +70,6 @@ pub fn name(rt: &ResourceType, name: &str) -> Vec<Cause> {
 }
 
 /// Label keys and values, and the total size of annotations.
-/// How deeply an object may nest. A JSON body cannot be deeper than the parser's limit (128), but
-/// a JSON Patch can nest without bound (each `add` or `copy` at a deeper path); the store parses
-/// what it keeps again on every read, and its managedFields add a few levels.
-pub const MAX_DEPTH: usize = 100;
-
-/// How many levels of objects and arrays `value` nests, counted without recursion.
-pub fn depth(value: &Value) -> usize {
-    let mut deepest = 0;
-    let mut pending = vec![(value, 1)];
-    while let Some((value, level)) = pending.pop() {
-        deepest = deepest.max(level);
-        match value {
-            Value::Object(map) => pending.extend(map.values().map(|v| (v, level + 1))),
-            Value::Array(items) => pending.extend(items.iter().map(|v| (v, level + 1))),
-            _ => {}
-        }
-    }
-    deepest
-}
-
 pub fn metadata(object: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
     if let Some(labels) = object["metadata"]["labels"].as_object() {

@@ -105,11 +105,12 @@ async fn a_value_pasted_where_a_key_belongs_is_never_repeated() {
 }
 
 /// A JSON Patch can nest an object without bound (each `add` a level further down than the body's
-/// own nesting); the embedded API parses what it stores on every read, so past its limit the
-/// patch is refused, the object stays as it was and the API keeps serving.
+/// own nesting), of the object or of its status; the embedded API parses what it stores on every
+/// read, so past its limit the patch is refused, the object stays as it was and the API keeps
+/// serving.
 #[tokio::test]
 async fn an_object_nested_past_the_limit_by_json_patch_is_refused() {
-    use k8s_openapi::api::core::v1::ConfigMap;
+    use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
     use kube::api::{Api, ApiResource, DynamicObject, ObjectMeta, Patch, PatchParams, PostParams};
 
     let dir = tempfile::tempdir().unwrap();
@@ -117,22 +118,28 @@ async fn an_object_nested_past_the_limit_by_json_patch_is_refused() {
     let client = kube_client(&api.admin).await;
     let map = ConfigMap { metadata: ObjectMeta { name: Some("deep".into()), ..Default::default() }, ..Default::default() };
     Api::<ConfigMap>::namespaced(client.clone(), "default").create(&PostParams::default(), &map).await.unwrap();
-    // Untyped, so the fields a ConfigMap does not declare are kept when read back.
-    let maps: Api<DynamicObject> = Api::namespaced_with(client, "default", &ApiResource::erase::<ConfigMap>(&()));
+    // Untyped, so the fields a type does not declare are kept when read back.
+    let maps: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &ApiResource::erase::<ConfigMap>(&()));
+    let namespaces: Api<DynamicObject> = Api::all_with(client, &ApiResource::erase::<Namespace>(&()));
     let add = |path: String, levels: usize| {
         let value = (0..levels).fold(json!("leaf"), |inner, _| json!({ "f": inner }));
         Patch::Json::<()>(serde_json::from_value(json!([{ "op": "add", "path": path, "value": value }])).unwrap())
     };
-    let innermost = format!("/x{}", "/f".repeat(60));
-
-    maps.patch("deep", &PatchParams::default(), &add("/x".into(), 60)).await.expect("60 levels are within the limit");
-    match maps.patch("deep", &PatchParams::default(), &add(innermost.clone(), 60)).await {
+    let refused = |result: Result<DynamicObject, kube::Error>| match result {
         Err(kube::Error::Api(status)) => {
             assert_eq!(status.code, 400);
             assert!(status.message.contains("nested deeper than"), "{}", status.message);
         }
         other => panic!("a patch nesting 120 levels must be refused, got {other:?}"),
-    }
+    };
+    let innermost = |top: &str| format!("/{top}/x{}", "/f".repeat(60));
+
+    maps.patch("deep", &PatchParams::default(), &add("/x".into(), 60)).await.expect("60 levels are within the limit");
+    refused(maps.patch("deep", &PatchParams::default(), &add(format!("/x{}", "/f".repeat(60)), 60)).await);
     let kept = maps.get("deep").await.unwrap();
-    assert_eq!(kept.data.pointer(&innermost), Some(&json!("leaf")), "the object is as it was");
+    assert_eq!(kept.data.pointer(&format!("/x{}", "/f".repeat(60))), Some(&json!("leaf")), "the object is as it was");
+
+    namespaces.patch_status("default", &PatchParams::default(), &add("/status/x".into(), 60)).await.expect("60 levels are within the limit");
+    refused(namespaces.patch_status("default", &PatchParams::default(), &add(innermost("status"), 60)).await);
+    assert_eq!(namespaces.get("default").await.unwrap().data.pointer(&innermost("status")), Some(&json!("leaf")));
 }

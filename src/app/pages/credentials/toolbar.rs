@@ -154,6 +154,7 @@ fn PickValues(state: TableState, column: Column, done: impl Fn(ListQuery) + Copy
             <fieldset>
                 <legend class="popover-title">{column.label()}</legend>
                 <Suspense fallback=|| view! { <p class="menu-item text-slate-500">"Loading…"</p> }>
+                    {move || choices.get().and_then(Result::err).map(|e| view! { <p role="alert" class="menu-item text-red-700">{e.to_string()}</p> })}
                     <For each=move || choices.get().and_then(Result::ok).unwrap_or_default() key=|v| v.clone() let(value)>
                         <label class="menu-item flex items-center gap-2">
                             <input
