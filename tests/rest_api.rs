@@ -48,6 +48,23 @@ async fn credentials_through_the_rest_api_for_each_role() {
     assert_eq!(listing["page"]["total"], 0, "nlp's credential is not carol's to see");
     let (status, body) = api.call(Method::GET, "/credentials", None, None).await;
     assert_eq!((status, body["code"].as_u64()), (StatusCode::UNAUTHORIZED, Some(401)));
+    // A picker offers the values of the credentials the caller may list, and no others: carol
+    // sees vision's scopes, not nlp's, which bob sees.
+    let scopes = |listing: &Value| {
+        let mut scopes: Vec<String> = listing["page"]["rows"].as_array().unwrap().iter().map(|r| r["scopePath"].as_str().unwrap().to_string()).collect();
+        scopes.sort();
+        scopes.dedup();
+        scopes
+    };
+    let (_, seen) = api.call(Method::GET, "/credentials?per_page=100", carol, None).await;
+    let (status, offered) = api.call(Method::GET, "/credentials:choices?column=scope", carol, None).await;
+    assert_eq!(status, StatusCode::OK, "{offered}");
+    assert_eq!(offered, json!(scopes(&seen)));
+    assert!(!offered.to_string().contains("nlp"), "{offered}");
+    let (_, bobs) = api.call(Method::GET, "/credentials:choices?column=scope", bob, None).await;
+    assert!(bobs.to_string().contains("nlp"), "{bobs}");
+    let (status, body) = api.call(Method::GET, "/credentials:choices?column=credential", carol, None).await;
+    assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("column")), "{body}");
 
     // Create: the editor may, in its project; bad input names the field; the viewer may not.
     let new = json!({
@@ -236,7 +253,7 @@ async fn the_openapi_document_names_exactly_the_routes_that_answer() {
             assert!(status != StatusCode::METHOD_NOT_ALLOWED && answered, "{method} {path}: {status} {media} {text:?}");
         }
     }
-    assert_eq!(operations, 33, "the document lists every operation once");
+    assert_eq!(operations, 34, "the document lists every operation once");
     // A route it does not list is not one: the console's HTML 404 answers, not JSON.
     let stray = server.http.get(format!("{}/api/v1/secrets", server.url)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(stray.status(), StatusCode::NOT_FOUND);

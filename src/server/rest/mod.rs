@@ -25,7 +25,7 @@ use crate::domain::identity::Identity;
 use crate::domain::lifecycle::{ActivityEntry, Rollout, RolloutPlan, TestOutcome, TestValues, ValuesReplaced};
 use crate::domain::credential::{CredentialType, Scope};
 use crate::domain::new_credential::{ExistingSecretCredential, ExistingSecrets, NewCredential, NewPersonalCredential, PersonalProjects, Rename, SecretValues};
-use crate::domain::query::{CredentialRow, ListQuery, Listing};
+use crate::domain::query::{Column, CredentialRow, FilterKind, ListQuery, Listing};
 use crate::server::{AppState, downloads};
 use crate::server::auth::SignInError;
 use crate::server::auth::web::peer;
@@ -145,6 +145,9 @@ fn operations() -> Vec<Operation> {
     vec![
         op(Method::GET, "/whoami", "Who the token belongs to", get(whoami)).answers::<Identity>(200),
         op(Method::GET, "/credentials", "A page of the credentials the caller may list", get(list_credentials)).query(VIEW_PARAMETERS).query(PAGE_PARAMETERS).answers::<Listing>(200),
+        op(Method::GET, "/credentials:choices", "The values a filter picker offers for a column, among the credentials the caller may list", get(credential_choices))
+            .query(&[("column", "type, status, scope, cluster, created_by or expires")])
+            .answers::<Vec<String>>(200),
         op(Method::GET, "/credentials.csv", "Every credential of the view (not a page) as CSV, streamed; formulas neutralised", get(credentials_csv)).query(VIEW_PARAMETERS).query(CSV_PARAMETERS).answers_text(200, "text/csv"),
         op(Method::POST, "/credentials", "Create a credential with a new secret", post(create_credential)).takes::<NewCredential>().answers::<CredentialRow>(201),
         op(Method::POST, "/credentials:existing", "Create a credential for a Secret an administrator offered (see /existing-secrets)", post(create_from_existing))
@@ -264,6 +267,19 @@ async fn whoami(Extension(identity): Extension<Identity>) -> Json<Identity> {
 async fn list_credentials(State(state): State<AppState>, Extension(who): Caller, Query(params): Query<Vec<(String, String)>>) -> Result<Json<Listing>, ApiError> {
     let query = ListQuery::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     Ok(Json(state.credentials.list(&who, &query).await?))
+}
+
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct Picker {
+    column: String,
+}
+
+/// `GET /credentials:choices?column=…`: what the page's filter picker for that column offers.
+async fn credential_choices(State(state): State<AppState>, Extension(who): Caller, Query(Picker { column }): Query<Picker>) -> Result<Json<Vec<String>>, ApiError> {
+    let invalid = || AppError::Invalid { field: "column".into(), message: "Pick type, status, scope, cluster, created_by or expires.".into() };
+    let column = Column::from_key(&column).filter(|c| c.filter_kind() == Some(FilterKind::Pick)).ok_or_else(invalid)?;
+    Ok(Json(state.credentials.choices(&who, column).await?))
 }
 
 /// `GET /credentials.csv`: the whole view as CSV, `columns` choosing the columns.
