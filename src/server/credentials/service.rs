@@ -29,7 +29,7 @@ use crate::domain::AppError;
 use crate::domain::identity::Identity;
 use crate::domain::lifecycle::{Expiry, Rollout, ValuesReplaced};
 use crate::domain::new_credential::{ExistingSecretCredential, ExistingSecrets, NewCredential, Rename, SecretValues, given};
-use crate::domain::query::{Column, CredentialRow, ListQuery, Listing, Prepared, TargetStatus, Visible};
+use crate::domain::query::{Column, CredentialRow, FilterKind, ListQuery, Listing, Prepared, TargetStatus, Visible};
 use crate::domain::scope_tree::ScopeNode;
 
 pub const CREATED_BY: &str = "keyhold.dev/created-by";
@@ -269,8 +269,11 @@ impl CredentialsService {
     }
 
     /// The values the filter picker of `column` offers `who`: those of the credentials `list` shows
-    /// them, whatever the query.
+    /// them, whatever the query. A column filtered by text has no picker.
     pub async fn choices(&self, who: &Identity, column: Column) -> Result<Vec<String>, ServiceError> {
+        if column.filter_kind() != Some(FilterKind::Pick) {
+            return Err(ServiceError::Invalid(vec![FieldError::new("column", "Pick type, status, scope, cluster, created_by or expires.")]));
+        }
         self.listable(who, |rows, visible| rows.choices(visible, column)).await
     }
 

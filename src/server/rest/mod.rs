@@ -25,7 +25,7 @@ use crate::domain::identity::Identity;
 use crate::domain::lifecycle::{ActivityEntry, Rollout, RolloutPlan, TestOutcome, TestValues, ValuesReplaced};
 use crate::domain::credential::{CredentialType, Scope};
 use crate::domain::new_credential::{ExistingSecretCredential, ExistingSecrets, NewCredential, NewPersonalCredential, PersonalProjects, Rename, SecretValues};
-use crate::domain::query::{Column, CredentialRow, FilterKind, ListQuery, Listing};
+use crate::domain::query::{Column, CredentialRow, ListQuery, Listing};
 use crate::server::{AppState, downloads};
 use crate::server::auth::SignInError;
 use crate::server::auth::web::peer;
@@ -277,8 +277,7 @@ struct Picker {
 
 /// `GET /credentials:choices?column=…`: what the page's filter picker for that column offers.
 async fn credential_choices(State(state): State<AppState>, Extension(who): Caller, Query(Picker { column }): Query<Picker>) -> Result<Json<Vec<String>>, ApiError> {
-    let invalid = || AppError::Invalid { field: "column".into(), message: "Pick type, status, scope, cluster, created_by or expires.".into() };
-    let column = Column::from_key(&column).filter(|c| c.filter_kind() == Some(FilterKind::Pick)).ok_or_else(invalid)?;
+    let column = Column::from_key(&column).ok_or_else(|| AppError::Invalid { field: "column".into(), message: "Pick type, status, scope, cluster, created_by or expires.".into() })?;
     Ok(Json(state.credentials.choices(&who, column).await?))
 }
 
