@@ -3,11 +3,14 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.tools/venv/bin:$(HOME)/.cargo/bin:$(PATH)
 
+# `--split`: every page but the Credentials page is a WASM chunk of its own, fetched when first shown.
+LEPTOS_BUILD := cargo leptos build --split
+
 .PHONY: run test build unit e2e tools test-tools bench bench-browser bench-scale bench-clusters
 
 ## Build (debug) and serve Keyhold at http://127.0.0.1:3000 (KEYHOLD_LISTEN, KEYHOLD_DATA_DIR override).
 run: tools
-	cargo leptos build
+	$(LEPTOS_BUILD)
 	./target/debug/keyhold serve
 
 ## Every test: unit, integration, browser end-to-end. The browser tests run the server that
@@ -15,12 +18,12 @@ run: tools
 ## is built after `cargo test`, which links its own.
 test: test-tools
 	$(MAKE) --no-print-directory unit
-	cargo leptos build
+	$(LEPTOS_BUILD)
 	$(MAKE) --no-print-directory e2e
 
 ## Optimised build: target/release/keyhold and target/site.
 build: tools
-	cargo leptos build --release
+	$(LEPTOS_BUILD) --release
 
 ## Rust unit and integration tests (`make unit ARGS=name` runs the tests whose name contains it).
 unit:

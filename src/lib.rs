@@ -23,5 +23,11 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // As `leptos::mount::hydrate_lazy`, then the mark: a lazy route hydrates once its chunk has loaded.
+    wasm_bindgen_futures::spawn_local(async {
+        let body = leptos::prelude::document().body().expect("the page has a body");
+        let owner = leptos::mount::hydrate_from_async(body, app::App).await;
+        app::mark_hydrated();
+        owner.forget();
+    });
 }

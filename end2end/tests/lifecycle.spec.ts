@@ -65,7 +65,8 @@ test('the Activity tab lists a rename and new values, with and without JavaScrip
   await signIn(page, 'bob', undefined, keyhold.url);
   await open(page, '/credentials');
   await page.getByRole('link', { name: NAME }).click();
-  await page.locator('html[data-hydrated]').waitFor();
+  // The credential's page is a chunk of its own: the address changes once it has loaded.
+  await expect(page.getByRole('heading', { level: 1, name: NAME })).toBeVisible();
   const detail = page.url();
 
   await page.getByRole('button', { name: 'Rename' }).click();

@@ -9,7 +9,7 @@ mod pages;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Redirect, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 use layout::AppShell;
 use pages::{ClustersPage, CredentialDetailPage, CredentialsPage, LoginPage, MyCredentialsPage, NewCredentialPage, NotFoundPage, ProjectSecretsPage, ProjectsPage};
@@ -48,7 +48,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    mark_hydrated();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/keyhold.css" />
@@ -59,24 +58,51 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 // Pages render whole on the server (async mode), so a 403 from their data sets the status.
                 <Route path=path!("/credentials") view=|| view! { <AppShell><CredentialsPage /></AppShell> } ssr=SsrMode::Async />
-                <Route path=path!("/credentials/new") view=|| view! { <AppShell><NewCredentialPage /></AppShell> } ssr=SsrMode::Async />
-                <Route path=path!("/credentials/:namespace/:name") view=|| view! { <AppShell><CredentialDetailPage /></AppShell> } ssr=SsrMode::Async />
-                <Route path=path!("/me/credentials") view=|| view! { <AppShell><MyCredentialsPage /></AppShell> } ssr=SsrMode::Async />
-                <Route path=path!("/clusters") view=|| view! { <AppShell><ClustersPage /></AppShell> } ssr=SsrMode::Async />
-                <Route path=path!("/projects") view=|| view! { <AppShell><ProjectsPage /></AppShell> } ssr=SsrMode::Async />
-                <Route path=path!("/projects/:project/settings/secrets") view=|| view! { <AppShell><ProjectSecretsPage /></AppShell> } ssr=SsrMode::Async />
+                // The Credentials page is in the first download; every other page is a chunk of its own
+                // (`cargo leptos build --split`), fetched when the route is first shown.
+                <Route path=path!("/credentials/new") view={Lazy::<NewCredentialRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/credentials/:namespace/:name") view={Lazy::<CredentialDetailRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/me/credentials") view={Lazy::<MyCredentialsRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/clusters") view={Lazy::<ClustersRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/projects") view={Lazy::<ProjectsRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/projects/:project/settings/secrets") view={Lazy::<ProjectSecretsRoute>::new()} ssr=SsrMode::Async />
             </Routes>
         </Router>
     }
 }
 
-/// Marks the document once the WASM bundle has taken over the server-rendered page. Effects run only
-/// in the browser, after hydration, so the attribute tells people's tools and our browser tests that
-/// the page is interactive.
-fn mark_hydrated() {
-    Effect::new(|_| {
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-hydrated", "true");
+/// A page loaded on demand: its code is split from the first download. Its data is read by the
+/// page itself, so `data` has nothing to start.
+macro_rules! lazy_page {
+    ($route:ident, $page:ident) => {
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <AppShell><$page /></AppShell> }.into_any()
+            }
         }
-    });
+    };
+}
+
+lazy_page!(NewCredentialRoute, NewCredentialPage);
+lazy_page!(CredentialDetailRoute, CredentialDetailPage);
+lazy_page!(MyCredentialsRoute, MyCredentialsPage);
+lazy_page!(ClustersRoute, ClustersPage);
+lazy_page!(ProjectsRoute, ProjectsPage);
+lazy_page!(ProjectSecretsRoute, ProjectSecretsPage);
+
+/// Marks the document once the WASM bundle has taken over the server-rendered page, lazy chunks
+/// included, so the attribute tells people's tools and our browser tests that the page is
+/// interactive.
+#[cfg(feature = "hydrate")]
+pub fn mark_hydrated() {
+    if let Some(root) = document().document_element() {
+        let _ = root.set_attribute("data-hydrated", "true");
+    }
 }
