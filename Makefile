@@ -21,9 +21,12 @@ test: test-tools
 	$(LEPTOS_BUILD)
 	$(MAKE) --no-print-directory e2e
 
-## Optimised build: target/release/keyhold and target/site.
+## Optimised build: target/release/keyhold and target/site (static files also brotli- and
+## gzip-compressed ahead, served as such to browsers that ask).
 build: tools
-	$(LEPTOS_BUILD) --release
+	$(LEPTOS_BUILD) --release --precompress
+	@# cargo-leptos's gzip is weaker than `gzip -9` (the WASM: 500 KB against 424 KB): redone.
+	gzip -9 -k -f target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css
 
 ## Rust unit and integration tests (`make unit ARGS=name` runs the tests whose name contains it).
 unit:

@@ -4,52 +4,17 @@
 //! until every cluster holds 10,000 copies, and the server's resident memory then.
 //! `make bench-clusters` runs it (a few minutes on 2 cores).
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[allow(dead_code)]
 mod fixture;
 
-use fixture::{client, free_port, labelled_projects, resident_mib};
+use fixture::{Process, client, free_port, kube_api, labelled_projects, resident_mib, written};
 
 const PROJECTS: usize = 500;
 const CREDENTIALS: usize = 20;
-
-/// A child process, stopped when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        let _ = self.0.wait();
-    }
-}
-
-/// Waits for `file` to appear (a kubeconfig the process writes once it listens).
-fn written(file: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !file.exists() {
-        assert!(Instant::now() < deadline, "{} was not written", file.display());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A member cluster: `keyhold kube-api` in `dir`, and its administrator's kubeconfig.
-fn member(dir: &Path) -> (Process, PathBuf) {
-    let kubeconfig = dir.join("admin.kubeconfig");
-    let child = Command::new(env!("CARGO_BIN_EXE_keyhold"))
-        .args(["kube-api", "--listen", &format!("127.0.0.1:{}", free_port()), "--data-dir"])
-        .arg(dir.join("cluster"))
-        .arg("--write-kubeconfig")
-        .arg(&kubeconfig)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    written(&kubeconfig);
-    (Process(child), kubeconfig)
-}
 
 fn keyhold(args: &[&str], kubeconfig: &Path) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_keyhold")).args(args).args(["--cluster", "kubeconfig"]).env("KUBECONFIG", kubeconfig).output().unwrap();
@@ -69,7 +34,7 @@ async fn main() {
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (east_dir, west_dir) = (dir.path().join("east"), dir.path().join("west"));
-    let ((_east, east), (_west, west)) = (member(&east_dir), member(&west_dir));
+    let ((_east, east), (_west, west)) = (kube_api(&east_dir), kube_api(&west_dir));
 
     let home = dir.path().join("home.kubeconfig");
     let port = free_port();

@@ -4,9 +4,12 @@
 //! no copies: 10,000 wide credentials with copies in 2,000 projects would be 20 million
 //! Secrets). Then a restart on the same data: time to ready and resident memory; page views;
 //! how soon a change shows in the table; and one Cluster-scope credential with a real Secret
-//! reaching all 2,000 projects. `make bench-scale` runs it (about 15 minutes on 2 cores).
+//! reaching all 2,000 projects. Last, the same cluster served by a `keyhold kube-api` process of
+//! its own and the server started against it: its memory without the API's objects.
+//! `make bench-scale` runs it (about 15 minutes on 2 cores).
 
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
@@ -19,7 +22,7 @@ use keyhold::server::credentials::resource::{Credential, CredentialSpec, SecretR
 #[allow(dead_code)]
 mod fixture;
 
-use fixture::{client, free_port, kubernetes_requests, labelled_projects, page_views, requests_between, resident_mib};
+use fixture::{Process, client, free_port, kube_api, kubernetes_requests, labelled_projects, page_views, requests_between, resident_mib};
 
 const PROJECTS: usize = 2_000;
 const DEPARTMENTS: usize = 20;
@@ -33,33 +36,33 @@ fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
 }
 
 struct Keyhold {
-    child: Child,
+    process: Process,
     url: String,
     metrics: String,
 }
 
-impl Drop for Keyhold {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let _ = self.child.wait();
-    }
+/// Where the server finds its Kubernetes API.
+enum Cluster<'a> {
+    /// Its own, embedded, on `data`, served for this benchmark's client through `kubeconfig` (one
+    /// process, as `make run`).
+    Embedded { data: &'a Path, kubeconfig: &'a Path },
+    /// A `keyhold kube-api` process standing in for a cluster's API server, reached through
+    /// `kubeconfig`; the server keeps its own files (sessions, users) in `data`.
+    Separate { data: &'a Path, kubeconfig: &'a Path },
 }
 
-/// The binary on `data`, its embedded API served for this benchmark's client; ready, and how long that took.
-async fn start(data: &std::path::Path, kubeconfig: &std::path::Path, http: &reqwest::Client) -> (Keyhold, Duration) {
+/// The binary, ready, and how long that took.
+async fn start(cluster: Cluster<'_>, http: &reqwest::Client) -> (Keyhold, Duration) {
     let (port, metrics) = (free_port(), free_port());
     let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_keyhold"))
-        .args(["serve", "--no-demo", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(data)
-        .args(["--kube-api-listen", &format!("127.0.0.1:{}", free_port()), "--write-kubeconfig", kubeconfig.to_str().unwrap()])
-        .args(["--metrics-listen", &format!("127.0.0.1:{metrics}")])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let keyhold = Keyhold { child, url: format!("http://127.0.0.1:{port}"), metrics: format!("http://127.0.0.1:{metrics}") };
+    let mut command = Command::new(env!("CARGO_BIN_EXE_keyhold"));
+    command.args(["serve", "--no-demo", "--listen", &format!("127.0.0.1:{port}"), "--metrics-listen", &format!("127.0.0.1:{metrics}"), "--data-dir"]);
+    match cluster {
+        Cluster::Embedded { data, kubeconfig } => command.arg(data).args(["--kube-api-listen", &format!("127.0.0.1:{}", free_port()), "--write-kubeconfig"]).arg(kubeconfig),
+        Cluster::Separate { data, kubeconfig } => command.arg(data).args(["--cluster", "kubeconfig"]).env("KUBECONFIG", kubeconfig),
+    };
+    let child = command.env("RUST_LOG", "warn").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let keyhold = Keyhold { process: Process(child), url: format!("http://127.0.0.1:{port}"), metrics: format!("http://127.0.0.1:{metrics}") };
     loop {
         if http.get(format!("{}/readyz", keyhold.url)).send().await.is_ok_and(|r| r.status().is_success()) {
             return (keyhold, started.elapsed());
@@ -129,7 +132,7 @@ async fn sign_in(http: &reqwest::Client, url: &str, kubeconfig: &std::path::Path
 
 /// Loads the projects and credentials through a first server, and waits until its controller is done.
 async fn load(data: &std::path::Path, kubeconfig: &std::path::Path, http: &reqwest::Client) {
-    let (first, _) = start(data, kubeconfig, http).await;
+    let (first, _) = start(Cluster::Embedded { data, kubeconfig }, http).await;
     let kube = client(kubeconfig).await;
     let started = Instant::now();
     labelled_projects(&kube, PROJECTS, Some(DEPARTMENTS)).await;
@@ -164,8 +167,8 @@ async fn main() {
     }
 
     // A restart on that data: how long until ready, and the memory it then holds.
-    let (server, ready) = start(&data, &kubeconfig, &http).await;
-    let pid = server.child.id();
+    let (server, ready) = start(Cluster::Embedded { data: &data, kubeconfig: &kubeconfig }, &http).await;
+    let pid = server.process.0.id();
     println!("restart to ready: {:.1} s; resident memory when ready: {:.0} MiB", ready.as_secs_f64(), resident_mib(pid));
     let kube = client(&kubeconfig).await;
     // One user per run: a kept cluster has the earlier runs' users.
@@ -220,4 +223,14 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     println!("resident memory at the end: {:.0} MiB", resident_mib(pid));
+    drop(server);
+
+    // The same cluster behind an API process of its own, as a real cluster's API server stands
+    // apart from Keyhold: the server's memory without the API's objects in it.
+    let (api, api_kubeconfig) = kube_api(&data);
+    let (server, ready) = start(Cluster::Separate { data: &dir.join("keyhold-alone"), kubeconfig: &api_kubeconfig }, &http).await;
+    let (pid, api_pid) = (server.process.0.id(), api.0.id());
+    println!("separate API: ready after {:.1} s; resident memory when ready: Keyhold {:.0} MiB, the API {:.0} MiB", ready.as_secs_f64(), resident_mib(pid), resident_mib(api_pid));
+    let settled = settle(&http, &server).await;
+    println!("separate API: controller after the start: {settled}; resident memory then: Keyhold {:.0} MiB, the API {:.0} MiB", resident_mib(pid), resident_mib(api_pid));
 }

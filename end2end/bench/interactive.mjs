@@ -51,6 +51,7 @@ async function load(path, conditions) {
   if (conditions) await cdp.send('Network.emulateNetworkConditions', conditions);
   let bytes = 0;
   cdp.on('Network.loadingFinished', (e) => { bytes += e.encodedDataLength; });
+  page.on('response', (r) => { if (r.url().endsWith('/keyhold.wasm')) wasmEncoding = r.headers()['content-encoding'] ?? 'none'; });
   await page.goto(`${url}${path}`, { waitUntil: 'commit' });
   await page.locator('html[data-hydrated]').waitFor({ timeout: 120_000 });
   const timing = await page.evaluate(() => {
@@ -63,6 +64,8 @@ async function load(path, conditions) {
   return { ...timing, bytes };
 }
 
+/** How the main WASM came (the server sends brotli or gzip, whichever the browser asks for). */
+let wasmEncoding = 'unknown';
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x) => `${Math.round(x)} ms`;
 
@@ -75,12 +78,11 @@ for (const [name, conditions] of Object.entries(profiles)) {
   const firstByte = conditions ? 'n/a' : ms(median(runs.map((r) => r.firstByte)));
   console.log(`| ${name} (median of ${RUNS}) | ${firstByte} | ${ms(median(runs.map((r) => r.firstPaint)))} | ${ms(median(runs.map((r) => r.hydrated)))} |`);
 }
-console.log('\n| route | bytes on the wire, cold (gzip) |');
+const sizes = [];
+for (const path of routes) sizes.push([path, (await load(path, null)).bytes]);
+console.log(`\n| route | bytes on the wire, cold (the WASM as ${wasmEncoding}) |`);
 console.log('| --- | --- |');
-for (const path of routes) {
-  const { bytes } = await load(path, null);
-  console.log(`| \`${path}\` | ${Math.round(bytes / 1024)} KB |`);
-}
+for (const [path, bytes] of sizes) console.log(`| \`${path}\` | ${Math.round(bytes / 1024)} KB |`);
 
 await browser.close();
 keyhold.kill('SIGTERM');

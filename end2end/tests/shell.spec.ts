@@ -74,3 +74,17 @@ test('health and readiness answer, with a request id', async ({ request }) => {
   const ready = await request.get(url('/readyz'));
   expect(ready.status()).toBe(200);
 });
+
+test("the Credentials page downloads no other page's code; a credential's page fetches its own when opened", async ({ page }) => {
+  const chunks: string[] = [];
+  page.on('request', (r) => { if (/\/pkg\/.*\.wasm$/.test(r.url()) && !r.url().endsWith('/keyhold.wasm')) chunks.push(new URL(r.url()).pathname); });
+  await page.goto(url('/credentials'));
+  await page.locator('html[data-hydrated]').waitFor();
+  expect(chunks).toEqual([]);
+  await page.getByRole('link', { name: 'Docker Hub (vision)' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Docker Hub (vision)' })).toBeVisible();
+  expect(chunks.some((c) => c.includes('credential_detail'))).toBe(true);
+  // Its controls work: the chunk came and hydrated (a dialog is the WASM's).
+  await page.getByRole('button', { name: 'Rename' }).click();
+  await expect(page.getByRole('dialog', { name: 'Rename Docker Hub (vision)' })).toBeVisible();
+});
