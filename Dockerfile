@@ -4,9 +4,10 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-# The same tools `make build` installs (cargo-leptos, wasm-bindgen-cli, tailwind and wasm-opt from npm).
-RUN scripts/tools.sh build \
- && PATH="/src/node_modules/.bin:$PATH" cargo leptos build --release
+# `make build` installs its tools (cargo-leptos, wasm-bindgen-cli, tailwind and wasm-opt from npm),
+# splits the WASM by route (`--split`: without it the page's script cannot load) and compresses
+# the static files ahead of time.
+RUN make build
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*

@@ -36,7 +36,30 @@ async fn the_site_next_to_the_binary_is_served_from_any_directory() {
     let css = server.http.get(format!("{}/pkg/keyhold.css", server.url)).send().await.unwrap();
     assert_eq!(css.status(), 200);
     assert_eq!(css.text().await.unwrap(), "/* styles next to the binary */");
+
+    // A file compressed ahead of time (`make build`) goes to a browser that asks for that encoding
+    // (the server does not read the bytes: these stand in for brotli), the plain one to others;
+    // both say they vary by Accept-Encoding, so a shared cache keeps them apart.
+    std::fs::write(pkg.join("keyhold.js.br"), "brotli stand-in").unwrap();
+    let vary = |response: &reqwest::Response| response.headers().get_all("vary").iter().any(|v| v.to_str().unwrap().to_ascii_lowercase().contains("accept-encoding"));
+    let brotli = server.http.get(format!("{}/pkg/keyhold.js", server.url)).header("accept-encoding", "br").send().await.unwrap();
+    assert_eq!(brotli.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("br"));
+    assert!(vary(&brotli));
+    assert_eq!(brotli.text().await.unwrap(), "brotli stand-in");
+    let plain = server.http.get(format!("{}/pkg/keyhold.js", server.url)).header("accept-encoding", "identity").send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert!(vary(&plain));
+    assert_eq!(plain.text().await.unwrap(), "// the bundle");
     assert!(!server.log().contains("no site"), "{}", server.log());
+
+    // A browser asks for /favicon.ico (there is none: the 404 page is rendered) while it fetches a
+    // page's chunks: each file still comes with 200.
+    let fetches = (0..100).map(|i| {
+        let path = if i % 2 == 0 { "favicon.ico" } else { "pkg/keyhold.css" };
+        server.http.get(format!("{}/{path}", server.url)).send()
+    });
+    let statuses: Vec<(String, u16)> = futures::future::join_all(fetches).await.into_iter().map(|r| r.unwrap()).map(|r| (r.url().path().to_string(), r.status().as_u16())).collect();
+    assert!(statuses.iter().all(|(path, status)| *status == if path == "/favicon.ico" { 404 } else { 200 }), "{statuses:?}");
 }
 
 #[tokio::test]

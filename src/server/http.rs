@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
 use crate::app::{App, shell};
@@ -35,6 +36,11 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
+        // The site's files (WASM, its chunks, JS, CSS), with the brotli and gzip variants `make
+        // build` writes. Served directly, not by the fallback below: there a file served while
+        // another request renders the 404 page could take on that page's status (seen with a
+        // lazy page's chunks arriving beside the browser's /favicon.ico).
+        .nest_service(&format!("/{}", state.leptos_options.site_pkg_dir), site_files(&state.leptos_options))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_state, shell))
         // Layers run top to bottom: the last added sees the request first.
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::authenticate))
@@ -59,6 +65,11 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
 }
 
 /// Alive: the process answers.
+/// The directory of the site's built files, each sent precompressed when the client accepts it.
+fn site_files(options: &LeptosOptions) -> ServeDir {
+    ServeDir::new(std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir)).precompressed_br().precompressed_gzip()
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }

@@ -204,7 +204,7 @@ fn find_site(options: &LeptosOptions, explicit: bool, exe_dir: Option<&Path>) ->
         Some(root) => root.to_string_lossy().into_owned(),
         None => {
             let looked: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
-            tracing::warn!("no site (styles and scripts) found in {}: pages are served without them; build it with `cargo leptos build` or set LEPTOS_SITE_ROOT", looked.join(", "));
+            tracing::warn!("no site (styles and scripts) found in {}: pages are served without them; build it with `make build` (or `cargo leptos build --split`) or set LEPTOS_SITE_ROOT", looked.join(", "));
             configured.to_string_lossy().into_owned()
         }
     }

@@ -167,6 +167,10 @@ pub async fn security_headers(State(state): State<AppState>, request: Request, n
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if !cacheable {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    } else if !headers.contains_key(header::VARY) {
+        // A static file goes out brotli- or gzip-compressed ahead of time, or plain, by the
+        // request's Accept-Encoding: a shared cache must keep them apart.
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     if state.web.secure {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
