@@ -49,7 +49,12 @@ async fn the_site_next_to_the_binary_is_served_from_any_directory() {
     let plain = server.http.get(format!("{}/pkg/keyhold.js", server.url)).header("accept-encoding", "identity").send().await.unwrap();
     assert!(plain.headers().get("content-encoding").is_none());
     assert!(vary(&plain));
+    // Kept by browsers but checked again on each use, so a page never mixes two builds' files.
+    assert_eq!(plain.headers().get("cache-control").map(|v| v.to_str().unwrap()), Some("no-cache"));
+    let modified = plain.headers().get("last-modified").unwrap().clone();
     assert_eq!(plain.text().await.unwrap(), "// the bundle");
+    let again = server.http.get(format!("{}/pkg/keyhold.js", server.url)).header("accept-encoding", "identity").header("if-modified-since", modified).send().await.unwrap();
+    assert_eq!(again.status(), 304);
     assert!(!server.log().contains("no site"), "{}", server.log());
 
     // A browser asks for /favicon.ico (there is none: the 404 page is rendered) while it fetches a

@@ -155,7 +155,7 @@ fn is_same_origin(headers: &http::HeaderMap, origin: &str) -> bool {
 
 /// Headers every response carries; the Content-Security-Policy, which needs the page's nonce, is
 /// set by the HTML shell (see `app::shell`). Pages and API answers are never stored by a browser
-/// or a proxy (they show who has which credentials); the app's static files may be. Over HTTPS,
+/// or a proxy (they show who has which credentials); the app's static files may be, revalidated. Over HTTPS,
 /// HSTS keeps browsers from ever trying plain HTTP (this host only: its parent domain is not
 /// Keyhold's to decide for).
 pub async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -167,10 +167,15 @@ pub async fn security_headers(State(state): State<AppState>, request: Request, n
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if !cacheable {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    } else if !headers.contains_key(header::VARY) {
-        // A static file goes out brotli- or gzip-compressed ahead of time, or plain, by the
-        // request's Accept-Encoding: a shared cache must keep them apart.
-        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    } else {
+        // Kept, but checked again on each use (a 304 when unchanged): the WASM, its chunks and the
+        // script that loads them must come from one build, also just after an upgrade.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        if !headers.contains_key(header::VARY) {
+            // A static file goes out brotli- or gzip-compressed ahead of time, or plain, by the
+            // request's Accept-Encoding: a shared cache must keep them apart.
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
     }
     if state.web.secure {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
