@@ -28,6 +28,9 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        // Browsers ask for it on every page; Keyhold has none. A plain 404, not the rendered 404
+        // page (a signed-in person's page, marked static).
+        .route("/favicon.ico", get(|| async { StatusCode::NOT_FOUND }))
         .route("/api/events/credentials", get(events::credential_changes))
         .route("/credentials.csv", get(downloads::credentials_for_browser))
         .route("/auth/oidc/start", get(web::oidc_start))
@@ -39,7 +42,7 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
         // The site's files (WASM, its chunks, JS, CSS), with the brotli and gzip variants `make
         // build` writes. Served directly, not by the fallback below: there a file served while
         // another request renders the 404 page could take on that page's status (seen with a
-        // lazy page's chunks arriving beside the browser's /favicon.ico).
+        // lazy page's chunks arriving beside the browser's /favicon.ico, then a rendered 404).
         .nest_service(&format!("/{}", state.leptos_options.site_pkg_dir), site_files(&state.leptos_options))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_state, shell))
         // Layers run top to bottom: the last added sees the request first.
@@ -64,12 +67,12 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
         .with_state(state)
 }
 
-/// Alive: the process answers.
 /// The directory of the site's built files, each sent precompressed when the client accepts it.
 fn site_files(options: &LeptosOptions) -> ServeDir {
     ServeDir::new(std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir)).precompressed_br().precompressed_gzip()
 }
 
+/// Alive: the process answers.
 async fn healthz() -> &'static str {
     "ok"
 }

@@ -77,6 +77,11 @@ fn is_public(path: &str) -> bool {
 /// Finds who is calling (an authenticating proxy's headers, else the session), puts [`SignedIn`] into the
 /// request for the pages and server functions, and sends a browser without a session to `/login`.
 pub async fn authenticate(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
+    // The same files for everyone: the session is not read (or touched, which would put a
+    // Set-Cookie on a response caches may keep).
+    if is_static(request.uri().path()) {
+        return next.run(request).await;
+    }
     let proxied = state.auth.proxy_identity(peer(request.extensions()), request.headers());
     let signed_in = match proxied {
         Some(identity) => Some(SignedIn::now(identity, SignInMethod::Proxy, None)),
