@@ -22,7 +22,10 @@ pub mod server;
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        app::reload_after_failed_chunk(info);
+    }));
     // As `leptos::mount::hydrate_lazy`, then the mark: a lazy route hydrates once its chunk has loaded.
     wasm_bindgen_futures::spawn_local(async {
         let body = leptos::prelude::document().body().expect("the page has a body");

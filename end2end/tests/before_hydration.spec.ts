@@ -80,3 +80,16 @@ test('with the WASM 3 s late, sign-in sent at once works and the JSON forms wait
   await expect(page.getByText('Enter a name')).toBeVisible();
   await expect(page.locator('body')).not.toContainText('{"');
 });
+
+test("a page whose code chunk fails to arrive is loaded again and then works", async ({ page }) => {
+  await signIn(page, 'alice');
+  let fetched = 0;
+  // The first fetch of a credential's page's chunk fails (a dropped connection, or a chunk gone
+  // with an upgrade); later ones arrive.
+  await page.route('**/split___credential_detail*', async (route) => { if (fetched++ === 0) await route.abort(); else await route.continue(); });
+  await page.goto(url('/credentials/vision/docker-hub-vision'));
+  await page.locator('html[data-hydrated]').waitFor();
+  expect(fetched).toBeGreaterThanOrEqual(2);
+  await page.getByRole('button', { name: 'Rename' }).click();
+  await expect(page.getByRole('dialog', { name: 'Rename Docker Hub (vision)' })).toBeVisible();
+});

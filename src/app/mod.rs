@@ -106,3 +106,28 @@ pub fn mark_hydrated() {
         let _ = root.set_attribute("data-hydrated", "true");
     }
 }
+
+/// A page's chunk that could not be fetched (the network failed, or the tab is older than an
+/// upgrade whose chunks are gone) panics in wasm-split's loader, and a panic leaves the WASM dead:
+/// the page is loaded again, from the server's current build. At most once a minute, so a chunk
+/// that never loads cannot make a reload loop.
+#[cfg(feature = "hydrate")]
+pub fn reload_after_failed_chunk(info: &std::panic::PanicHookInfo) {
+    // wasm-split's message for a load that failed (`#[lazy]` loads with `expect`).
+    const FAILED_LOAD: &str = "load callback should succeed";
+    const LAST_RELOAD: &str = "keyhold-chunk-reload";
+    if !info.to_string().contains(FAILED_LOAD) {
+        return;
+    }
+    let window = window();
+    let now = web_sys::js_sys::Date::now();
+    let storage = window.session_storage().ok().flatten();
+    let last = storage.as_ref().and_then(|s| s.get_item(LAST_RELOAD).ok().flatten()).and_then(|t| t.parse::<f64>().ok());
+    if last.is_some_and(|last| now - last < 60_000.0) {
+        return;
+    }
+    if let Some(storage) = &storage {
+        let _ = storage.set_item(LAST_RELOAD, &now.to_string());
+    }
+    let _ = window.location().reload();
+}
