@@ -5,6 +5,7 @@
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -14,7 +15,18 @@ use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
 pub const DEMO: &str = "keyhold-demo";
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    // Below the ephemeral range (32768-60999 on Linux) the kernel hands to outgoing connections: a
+    // port picked there can be taken by one of the tests' own connections before the server binds
+    // it ("Address already in use"). Each call in a process takes the next port of a run that
+    // starts where the process id says, checked free.
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(7919);
+    loop {
+        let port = 20_000 + (start.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)) % 12_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// Keyhold refuses a data directory open to group or others, and tempfile's directories follow
